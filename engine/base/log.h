@@ -1,0 +1,59 @@
+// Log writes CRIU-style lines "(00.001234) text" to one fd when the line's
+// level is at or below the configured one. It is a value passed to whoever
+// logs; there is no global logger. Levels follow CRIU's -v: 0 only messages
+// the user asked for, 1 errors, 2 warnings (default), 3 info, 4 debug.
+#pragma once
+
+#include <time.h>
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "engine/base/unique_fd.h"
+
+namespace cryo {
+
+enum class LogLevel { kMsg = 0, kError = 1, kWarn = 2, kInfo = 3, kDebug = 4 };
+
+class Log {
+ public:
+  // A log that writes nowhere.
+  Log() = default;
+  // Writes to fd (not owned when borrowed, e.g. stderr).
+  Log(int fd, int level, bool owned);
+  Log(Log&&) = default;
+  Log& operator=(Log&&) = default;
+  ~Log();
+
+  int level() const { return level_; }
+  int fd() const { return fd_; }
+  bool enabled(LogLevel l) const { return fd_ >= 0 && static_cast<int>(l) <= level_; }
+
+  void Write(LogLevel l, std::string_view text);
+
+  template <typename... Args>
+  void Error(fmt::format_string<Args...> f, Args&&... a) { Emit(LogLevel::kError, "Error: ", f, std::forward<Args>(a)...); }
+  template <typename... Args>
+  void Warn(fmt::format_string<Args...> f, Args&&... a) { Emit(LogLevel::kWarn, "Warn: ", f, std::forward<Args>(a)...); }
+  template <typename... Args>
+  void Info(fmt::format_string<Args...> f, Args&&... a) { Emit(LogLevel::kInfo, "", f, std::forward<Args>(a)...); }
+  template <typename... Args>
+  void Debug(fmt::format_string<Args...> f, Args&&... a) { Emit(LogLevel::kDebug, "", f, std::forward<Args>(a)...); }
+
+ private:
+  template <typename... Args>
+  void Emit(LogLevel l, std::string_view prefix, fmt::format_string<Args...> f, Args&&... a) {
+    if (!enabled(l)) return;
+    std::string s(prefix);
+    fmt::format_to(std::back_inserter(s), f, std::forward<Args>(a)...);
+    Write(l, s);
+  }
+
+  int fd_ = -1;
+  int level_ = 2;
+  bool owned_ = false;
+  timespec start_{};
+};
+
+}  // namespace cryo
