@@ -12,11 +12,14 @@ Result<ImageReader> ImageReader::OpenFd(int dirfd, const std::string& name, bool
     if (errno == ENOENT && missing_ok) return ImageReader(name, UniqueFd(), 0);
     return ErrnoError("open image {}", name);
   }
-  UniqueFd owned(fd);
+  return FromFd(UniqueFd(fd), name);
+}
+
+Result<ImageReader> ImageReader::FromFd(UniqueFd fd, const std::string& name) {
   struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoError("stat image {}", name);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat image {}", name);
   if (!S_ISREG(st.st_mode)) return MakeError(EINVAL, "image {}: not a regular file", name);
-  return ImageReader(name, std::move(owned), static_cast<uint64_t>(st.st_size));
+  return ImageReader(name, std::move(fd), static_cast<uint64_t>(st.st_size));
 }
 
 Result<> ImageReader::Fill(void* buf, size_t n, std::string_view what) {
@@ -79,19 +82,30 @@ Result<ImageReader> ImageReader::Open(int dirfd, ImageKind kind, uint64_t id) {
 
 Result<ImageReader> ImageReader::OpenAny(int dirfd, const std::string& name) {
   ImageReader r = CRYO_TRY(OpenFd(dirfd, name, /*missing_ok=*/false));
-  uint32_t first = CRYO_TRY(r.ReadU32("header"));
+  CRYO_TRY(r.Identify());
+  return r;
+}
+
+Result<ImageReader> ImageReader::OpenAnyFd(UniqueFd fd, const std::string& name) {
+  ImageReader r = CRYO_TRY(FromFd(std::move(fd), name));
+  CRYO_TRY(r.Identify());
+  return r;
+}
+
+Result<> ImageReader::Identify() {
+  uint32_t first = CRYO_TRY(ReadU32("header"));
   uint32_t magic = first;
-  if (first == kImgCommonMagic || first == kImgServiceMagic) magic = CRYO_TRY(r.ReadU32("header"));
+  if (first == kImgCommonMagic || first == kImgServiceMagic) magic = CRYO_TRY(ReadU32("header"));
   if (!LookupMagic(magic)) {
     return MakeError(EINVAL, "image {}: unknown magic {:#010x} at offset {}: not a CRIU image "
-                     "(or a RAW one, which has no header)", name, magic, r.offset_ - 4);
+                     "(or a RAW one, which has no header)", name_, magic, offset_ - 4);
   }
   // The inventory alone has no common magic before its own.
   if (first == magic && magic != TypeOf(ImageKind::kInventory).magic)
     return MakeError(EINVAL, "image {}: magic {:#010x} at offset 0 lacks the common header",
-                     name, magic);
-  r.magic_ = magic;
-  return r;
+                     name_, magic);
+  magic_ = magic;
+  return {};
 }
 
 Result<std::optional<std::string>> ImageReader::NextRaw() {

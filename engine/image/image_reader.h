@@ -27,6 +27,8 @@ class ImageReader {
   // Opens a file of unknown kind by its header (for `cryo show`): the
   // magic must be one crit knows. A missing file is an error here.
   static Result<ImageReader> OpenAny(int dirfd, const std::string& name);
+  // The same for an already open file; `name` is used in errors.
+  static Result<ImageReader> OpenAnyFd(UniqueFd fd, const std::string& name);
 
   ImageReader(ImageReader&&) = default;
   ImageReader& operator=(ImageReader&&) = default;
@@ -55,6 +57,8 @@ class ImageReader {
   ImageReader(std::string name, UniqueFd fd, uint64_t size)
       : name_(std::move(name)), fd_(std::move(fd)), size_(size) {}
   static Result<ImageReader> OpenFd(int dirfd, const std::string& name, bool missing_ok);
+  static Result<ImageReader> FromFd(UniqueFd fd, const std::string& name);
+  Result<> Identify();
   Result<uint32_t> ReadU32(std::string_view what);
   Result<> Fill(void* buf, size_t n, std::string_view what);
 
