@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# State programs: each one is run once without checkpointing (its baseline,
+# which must pass) and once through `cryo dump` + `cryo restore`, after
+# which it checks its own state. Prints PASS/FAIL/SKIP per program.
+# Env: CRYO (the binary), CRYO_BUILD, PROGRAMS="a b" to pick some,
+# BASELINE_ONLY=1 to check the programs themselves without cryo.
+set -uo pipefail
+build=${CRYO_BUILD:?}
+cryo=${CRYO:-$build/cli/cryo}
+bindir=$build/integration/programs
+spawn=$bindir/spawn
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+timeout_s=${PROG_TIMEOUT:-20}
+
+# Waits until FILE exists or the pid is gone or time runs out.
+wait_file() {  # file pid
+  local i
+  for ((i = 0; i < timeout_s * 100; i++)); do
+    [ -e "$1" ] && return 0
+    [ -n "$2" ] && ! kill -0 "$2" 2>/dev/null && { [ -e "$1" ]; return; }
+    sleep 0.01
+  done
+  return 1
+}
+wait_gone() {  # pid
+  local i
+  for ((i = 0; i < timeout_s * 100; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    # A zombie counts as gone: its parent (init) reaps it.
+    [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ] && return 0
+    sleep 0.01
+  done
+  return 1
+}
+verdict() { head -n1 "$1/result" 2>/dev/null || echo "no result"; }
+
+run_one() {  # name mode(baseline|cr)
+  local name=$1 mode=$2 w pid
+  w=$(mktemp -d /tmp/cryo-prog-"$name".XXXXXX)
+  mkdir -p "$w/run" "$w/img"
+  local flags=""
+  [ -f "$top/integration/programs/$name.flags" ] && flags=$(cat "$top/integration/programs/$name.flags")
+  pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" "$bindir/$name" </dev/null >"$w/out" 2>&1)
+  if ! wait_file "$w/run/ready" "$pid"; then
+    kill -9 "$pid" 2>/dev/null
+    echo "FAIL $name ($mode): never became ready: $(verdict "$w/run") $(tail -c 300 "$w/out")"
+    return 1
+  fi
+  if [ "$mode" = cr ]; then
+    # shellcheck disable=SC2086
+    if ! "$cryo" dump -t "$pid" -D "$w/img" -o dump.log -v4 $flags >"$w/dump.out" 2>&1; then
+      kill -9 "$pid" 2>/dev/null
+      echo "FAIL $name ($mode): dump failed: $(tail -n 3 "$w/dump.out" | tr '\n' ' ') (log $w/img/dump.log)"
+      return 1
+    fi
+    if ! wait_gone "$pid"; then
+      kill -9 "$pid" 2>/dev/null
+      echo "FAIL $name ($mode): dump left the process running"
+      return 1
+    fi
+    # shellcheck disable=SC2086
+    if ! "$cryo" restore -D "$w/img" -d -o restore.log -v4 --pidfile "$w/rpid" $flags >"$w/restore.out" 2>&1; then
+      echo "FAIL $name ($mode): restore failed: $(tail -n 3 "$w/restore.out" | tr '\n' ' ') (log $w/img/restore.log)"
+      return 1
+    fi
+    local rpid
+    rpid=$(cat "$w/rpid" 2>/dev/null)
+    if [ "$rpid" != "$pid" ]; then
+      kill -9 "$rpid" 2>/dev/null
+      echo "FAIL $name ($mode): restored pid '$rpid', dumped $pid"
+      return 1
+    fi
+  fi
+  touch "$w/run/go"
+  if ! wait_file "$w/run/result" "$pid"; then
+    kill -9 "$pid" 2>/dev/null
+    echo "FAIL $name ($mode): no verdict: $(tail -c 300 "$w/out")"
+    return 1
+  fi
+  wait_gone "$pid" || kill -9 "$pid" 2>/dev/null
+  local v
+  v=$(verdict "$w/run")
+  if [ "$v" != PASS ]; then
+    echo "FAIL $name ($mode): $v"
+    return 1
+  fi
+  rm -rf "$w"
+  return 0
+}
+
+names=${PROGRAMS:-$(cd "$top/integration/programs" && ls ./*.c | sed 's|^\./||; s|\.c$||')}
+for name in $names; do
+  [ -x "$bindir/$name" ] || { echo "FAIL $name: not built"; continue; }
+  run_one "$name" baseline || continue
+  if [ "${BASELINE_ONLY:-0}" = 1 ]; then echo "PASS $name (baseline only)"; continue; fi
+  run_one "$name" cr && echo "PASS $name"
+done
