@@ -1,0 +1,23 @@
+// One function per command; each takes the parsed options and the log and
+// returns the exit status. The CLI holds no engine logic.
+#pragma once
+
+#include "engine/base/log.h"
+#include "engine/options/options.h"
+
+namespace cryo {
+
+// The CRIU version cryo stands in for: clients gate features on it (runc
+// wants >= 3.16 for everything it uses, LXC compares the string to "2.0").
+inline constexpr int kCriuMajor = 4;
+inline constexpr int kCriuMinor = 2;
+
+int RunVersion(const Options& o, Log& log);
+int RunCheck(const Options& o, Log& log);
+int RunShow(const Options& o, Log& log);
+int RunDump(const Options& o, Log& log);
+int RunRestore(const Options& o, Log& log);
+// Parses and validates, then says the command is not built yet.
+int RunNotImplemented(const Options& o, Log& log);
+
+}  // namespace cryo
