@@ -5,17 +5,13 @@
 
 namespace cryo {
 
-int RunCheck(const Options& o, Log& log) {
+Result<int> RunCheck(const Options& o, Log& log) {
   KernelFeatures k = ProbeKernelFeatures();
   if (!o.features.empty()) {
     int status = 0;
     for (const std::string& name : o.features) {
       auto has = CriuFeature(k, name);
-      if (!has) {
-        std::fprintf(stderr, "cryo: check: unknown feature '%s'\n", name.c_str());
-        status = 1;
-        continue;
-      }
+      if (!has) return MakeError(EINVAL, "unknown feature '{}'", name);
       std::printf("%s is %ssupported\n", name.c_str(), *has ? "" : "not ");
       if (!*has) status = 1;
     }

@@ -1,5 +1,6 @@
 // One function per command; each takes the parsed options and the log and
-// returns the exit status. The CLI holds no engine logic.
+// returns the exit status, or an error that main prints as one line. The
+// CLI holds no engine logic.
 #pragma once
 
 #include "engine/base/log.h"
@@ -13,11 +14,11 @@ inline constexpr int kCriuMajor = 4;
 inline constexpr int kCriuMinor = 2;
 
 int RunVersion(const Options& o, Log& log);
-int RunCheck(const Options& o, Log& log);
-int RunShow(const Options& o, Log& log);
-int RunDump(const Options& o, Log& log);
-int RunRestore(const Options& o, Log& log);
+Result<int> RunCheck(const Options& o, Log& log);
+Result<int> RunShow(const Options& o, Log& log);
+Result<int> RunDump(const Options& o, Log& log);
+Result<int> RunRestore(const Options& o, Log& log);
 // Parses and validates, then says the command is not built yet.
-int RunNotImplemented(const Options& o, Log& log);
+Result<int> RunNotImplemented(const Options& o, Log& log);
 
 }  // namespace cryo

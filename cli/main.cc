@@ -54,7 +54,7 @@ Result<Log> OpenLog(const Options& o) {
   return Log(fd, o.log_level, /*owned=*/true);
 }
 
-int Dispatch(const Options& o, Log& log) {
+Result<int> Dispatch(const Options& o, Log& log) {
   const std::string& c = o.command;
   if (c == "check") return RunCheck(o, log);
   if (c == "show") return RunShow(o, log);
@@ -80,7 +80,12 @@ int Main(int argc, char** argv) {
   if (!log) return Fail(log.error().what());
   log->Info("cryo {} ({}), {} command", kCriuMajor * 100 + kCriuMinor,
             argv[0], opts->command);
-  return Dispatch(*opts, *log);
+  Result<int> status = Dispatch(*opts, *log);
+  if (status) return *status;
+  // One line for the user; the log file, when there is one, gets it too.
+  std::string line = fmt::format("{}: {}", opts->command, status.error().message());
+  if (log->fd() != STDERR_FILENO) log->Error("{}", status.error().what());
+  return Fail(line);
 }
 
 }  // namespace

@@ -1,16 +1,12 @@
-#include <cstdio>
-
 #include "cli/commands.h"
 
 namespace cryo {
 
-int RunNotImplemented(const Options& o, Log& log) {
-  log.Error("{}: not implemented yet", o.command);
-  std::fprintf(stderr, "cryo: %s: not implemented yet\n", o.command.c_str());
-  return 1;
+Result<int> RunNotImplemented(const Options&, Log&) {
+  return MakeError(ENOSYS, "not implemented yet");
 }
 
-int RunDump(const Options& o, Log& log) { return RunNotImplemented(o, log); }
-int RunRestore(const Options& o, Log& log) { return RunNotImplemented(o, log); }
+Result<int> RunDump(const Options& o, Log& log) { return RunNotImplemented(o, log); }
+Result<int> RunRestore(const Options& o, Log& log) { return RunNotImplemented(o, log); }
 
 }  // namespace cryo

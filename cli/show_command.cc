@@ -10,15 +10,12 @@
 
 namespace cryo {
 
-int RunShow(const Options& o, Log& log) {
+Result<int> RunShow(const Options& o, Log&) {
   OrderedJson all = OrderedJson::object();
   bool single = o.arguments.size() == 1;
   for (const std::string& path : o.arguments) {
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      std::fprintf(stderr, "cryo: show: %s: %s\n", path.c_str(), std::strerror(errno));
-      return 1;
-    }
+    if (::stat(path.c_str(), &st) != 0) return ErrnoError("{}", path);
     Result<OrderedJson> j = MakeError(0, "");
     if (S_ISDIR(st.st_mode)) {
       j = DecodeImageDir(path, o.pretty);
@@ -32,11 +29,7 @@ int RunShow(const Options& o, Log& log) {
         j = DecodeImageFile(fd->get(), p.filename().string(), o.pretty);
       }
     }
-    if (!j) {
-      log.Error("show {}: {}", path, j.error().what());
-      std::fprintf(stderr, "cryo: show: %s\n", j.error().what().c_str());
-      return 1;
-    }
+    if (!j) return std::unexpected(j.error());
     if (single) {
       all = std::move(*j);
     } else {

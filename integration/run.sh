@@ -16,6 +16,7 @@ done
 if [ ${#suites[@]} -eq 0 ]; then
   for s in "$top"/integration/*/suite.sh; do suites+=("$(basename "$(dirname "$s")")"); done
 fi
+build=$(cd "$build" && pwd)
 export CRYO_BUILD=$build CRYO_TOP=$top
 export CRYO=$build/cli/cryo
 

@@ -18,13 +18,13 @@ Result<ImageReader> ImageReader::OpenFd(int dirfd, const std::string& name, bool
 Result<ImageReader> ImageReader::FromFd(UniqueFd fd, const std::string& name) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat image {}", name);
-  if (!S_ISREG(st.st_mode)) return MakeError(EINVAL, "image {}: not a regular file", name);
+  if (!S_ISREG(st.st_mode)) return MakeError(0, "image {}: not a regular file", name);
   return ImageReader(name, std::move(fd), static_cast<uint64_t>(st.st_size));
 }
 
 Result<> ImageReader::Fill(void* buf, size_t n, std::string_view what) {
   if (n > size_ - std::min(offset_, size_))
-    return MakeError(EINVAL, "image {}: truncated {} at offset {}: need {} bytes, {} left", name_,
+    return MakeError(0, "image {}: truncated {} at offset {}: need {} bytes, {} left", name_,
                      what, offset_, n, size_ - std::min(offset_, size_));
   size_t got = 0;
   auto* p = static_cast<char*>(buf);
@@ -35,7 +35,7 @@ Result<> ImageReader::Fill(void* buf, size_t n, std::string_view what) {
       return ErrnoError("read image {} at offset {}", name_, offset_ + got);
     }
     if (r == 0)
-      return MakeError(EINVAL, "image {}: truncated {} at offset {}: file ended", name_, what,
+      return MakeError(0, "image {}: truncated {} at offset {}: file ended", name_, what,
                        offset_ + got);
     got += static_cast<size_t>(r);
   }
@@ -69,13 +69,13 @@ Result<ImageReader> ImageReader::Open(int dirfd, ImageKind kind, uint64_t id) {
   if (want_first != 0) {
     uint32_t first = CRYO_TRY(r.ReadU32("header"));
     if (first != want_first)
-      return MakeError(EINVAL, "image {}: bad magic {:#010x} at offset 0 (want {:#010x})",
+      return MakeError(0, "image {}: bad magic {:#010x} at offset 0 (want {:#010x})",
                        r.name_, first, want_first);
   }
   uint64_t at = r.offset_;
   r.magic_ = CRYO_TRY(r.ReadU32("header"));
   if (r.magic_ != t.magic)
-    return MakeError(EINVAL, "image {}: bad magic {:#010x} at offset {} (want {:#010x}, {})",
+    return MakeError(0, "image {}: bad magic {:#010x} at offset {} (want {:#010x}, {})",
                      r.name_, r.magic_, at, t.magic, t.name);
   return r;
 }
@@ -97,12 +97,12 @@ Result<> ImageReader::Identify() {
   uint32_t magic = first;
   if (first == kImgCommonMagic || first == kImgServiceMagic) magic = CRYO_TRY(ReadU32("header"));
   if (!LookupMagic(magic)) {
-    return MakeError(EINVAL, "image {}: unknown magic {:#010x} at offset {}: not a CRIU image "
+    return MakeError(0, "image {}: unknown magic {:#010x} at offset {}: not a CRIU image "
                      "(or a RAW one, which has no header)", name_, magic, offset_ - 4);
   }
   // The inventory alone has no common magic before its own.
   if (first == magic && magic != TypeOf(ImageKind::kInventory).magic)
-    return MakeError(EINVAL, "image {}: magic {:#010x} at offset 0 lacks the common header",
+    return MakeError(0, "image {}: magic {:#010x} at offset 0 lacks the common header",
                      name_, magic);
   magic_ = magic;
   return {};
@@ -113,10 +113,10 @@ Result<std::optional<std::string>> ImageReader::NextRaw() {
   uint64_t at = offset_;
   uint32_t len = CRYO_TRY(ReadU32("entry size"));
   if (len > kMaxEntrySize)
-    return MakeError(EINVAL, "image {}: oversized entry at offset {}: {} bytes (limit {})", name_,
+    return MakeError(0, "image {}: oversized entry at offset {}: {} bytes (limit {})", name_,
                      at, len, kMaxEntrySize);
   if (len > size_ - offset_)
-    return MakeError(EINVAL, "image {}: truncated entry at offset {}: size says {} bytes, {} left",
+    return MakeError(0, "image {}: truncated entry at offset {}: size says {} bytes, {} left",
                      name_, at, len, size_ - offset_);
   std::string bytes(len, '\0');
   CRYO_TRY(Fill(bytes.data(), len, "entry"));
@@ -129,7 +129,7 @@ Result<bool> ImageReader::Next(google::protobuf::MessageLite& entry) {
   if (!bytes) return false;
   entry.Clear();
   if (!entry.ParseFromString(*bytes))
-    return MakeError(EINVAL, "image {}: entry at offset {} is not a valid {} ({} bytes)", name_, at,
+    return MakeError(0, "image {}: entry at offset {} is not a valid {} ({} bytes)", name_, at,
                      entry.GetTypeName(), bytes->size());
   return true;
 }
@@ -138,7 +138,7 @@ Result<> ImageReader::ReadPayload(void* buf, size_t n) { return Fill(buf, n, "pa
 
 Result<std::string> ImageReader::ReadPayload(size_t n) {
   if (n > size_ - std::min(offset_, size_))
-    return MakeError(EINVAL, "image {}: truncated payload at offset {}: need {} bytes, {} left",
+    return MakeError(0, "image {}: truncated payload at offset {}: need {} bytes, {} left",
                      name_, offset_, n, size_ - std::min(offset_, size_));
   std::string out(n, '\0');
   CRYO_TRY(Fill(out.data(), n, "payload"));
@@ -147,7 +147,7 @@ Result<std::string> ImageReader::ReadPayload(size_t n) {
 
 Result<> ImageReader::SkipPayload(uint64_t n) {
   if (n > size_ - std::min(offset_, size_))
-    return MakeError(EINVAL, "image {}: truncated payload at offset {}: need {} bytes, {} left",
+    return MakeError(0, "image {}: truncated payload at offset {}: need {} bytes, {} left",
                      name_, offset_, n, size_ - std::min(offset_, size_));
   offset_ += n;
   return {};
@@ -158,7 +158,7 @@ Result<> ReadSingleEntryImage(int dirfd, ImageKind kind, uint64_t id,
   ImageReader r = CRYO_TRY(ImageReader::Open(dirfd, kind, id));
   if (!r.present()) return MakeError(ENOENT, "image {} is missing", r.name());
   bool got = CRYO_TRY(r.Next(entry));
-  if (!got) return MakeError(EINVAL, "image {} holds no entry", r.name());
+  if (!got) return MakeError(0, "image {} holds no entry", r.name());
   return {};
 }
 

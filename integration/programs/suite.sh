@@ -88,10 +88,23 @@ run_one() {  # name mode(baseline|cr)
   return 0
 }
 
+# Until the engine lands, only the baselines can run: say so per program.
+probe=$(mktemp -d /tmp/cryo-prog-probe.XXXXXX)
+probe_out=$("$cryo" dump -t $$ -D "$probe" 2>&1)
+if [[ $probe_out == *"not implemented yet"* ]]; then
+  BASELINE_ONLY=1
+  no_engine=1
+fi
+rm -rf "$probe"
+
 names=${PROGRAMS:-$(cd "$top/integration/programs" && ls ./*.c | sed 's|^\./||; s|\.c$||')}
 for name in $names; do
   [ -x "$bindir/$name" ] || { echo "FAIL $name: not built"; continue; }
   run_one "$name" baseline || continue
-  if [ "${BASELINE_ONLY:-0}" = 1 ]; then echo "PASS $name (baseline only)"; continue; fi
+  if [ "${BASELINE_ONLY:-0}" = 1 ]; then
+    echo "PASS $name (baseline)"
+    [ -n "${no_engine:-}" ] && echo "SKIP $name (cr): cryo dump is not implemented in this build yet"
+    continue
+  fi
   run_one "$name" cr && echo "PASS $name"
 done
