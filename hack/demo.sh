@@ -7,6 +7,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$top/hack/build.sh" >/dev/null
 cryo=$top/build/cli/cryo
 counter=$top/build/integration/counter
+spawn=$top/build/integration/programs/spawn
 
 work=$(mktemp -d /tmp/cryo-demo.XXXXXX)
 pid=
@@ -22,9 +23,8 @@ echo "== cryo check"
 "$cryo" check || true
 
 echo "== starting the counter (output: $work/counter.out)"
-# setsid and closed fds: the counter must hold nothing of this shell's.
-setsid "$counter" >"$work/counter.out" 2>&1 </dev/null 9>&- &
-pid=$!
+# A new session and no inherited fds: the counter holds nothing of this shell's.
+pid=$("$spawn" -o "$work/counter.out" "$counter")
 sleep 1
 echo "counter pid $pid, last count: $(tail -n1 "$work/counter.out")"
 

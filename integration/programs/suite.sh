@@ -40,7 +40,7 @@ run_one() {  # name mode(baseline|cr)
   mkdir -p "$w/run" "$w/img"
   local flags=""
   [ -f "$top/integration/programs/$name.flags" ] && flags=$(cat "$top/integration/programs/$name.flags")
-  pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" "$bindir/$name" </dev/null >"$w/out" 2>&1)
+  pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "$bindir/$name")
   if ! wait_file "$w/run/ready" "$pid"; then
     kill -9 "$pid" 2>/dev/null
     echo "FAIL $name ($mode): never became ready: $(verdict "$w/run") $(tail -c 300 "$w/out")"
