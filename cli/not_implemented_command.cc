@@ -6,7 +6,6 @@ Result<int> RunNotImplemented(const Options&, Log&) {
   return MakeError(ENOSYS, "not implemented yet");
 }
 
-Result<int> RunDump(const Options& o, Log& log) { return RunNotImplemented(o, log); }
 Result<int> RunRestore(const Options& o, Log& log) { return RunNotImplemented(o, log); }
 
 }  // namespace cryo

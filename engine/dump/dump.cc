@@ -1,0 +1,255 @@
+#include "engine/dump/dump.h"
+
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "engine/base/files.h"
+#include "engine/dump/memory.h"
+#include "engine/dump/seize.h"
+#include "engine/dump/task_state.h"
+#include "engine/image/image_dir.h"
+#include "engine/image/image_writer.h"
+#include "engine/image/proto/core.pb.h"
+#include "engine/image/proto/files.pb.h"
+#include "engine/image/proto/mm.pb.h"
+#include "engine/image/proto/pstree.pb.h"
+#include "engine/proc/proc.h"
+
+namespace cryo {
+namespace {
+
+uint64_t NowUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// Fault injection for tests: CRYO_FAULT=<step> makes that step fail, so
+// tests can check a failed dump leaves the process as it was.
+Result<> Fault(const char* step) {
+  const char* f = std::getenv("CRYO_FAULT");
+  if (f != nullptr && std::string_view(f) == step)
+    return MakeError(EIO, "injected fault at {}", step);
+  return {};
+}
+
+// files.img under construction: one entry per open file description.
+class FileTable {
+ public:
+  uint32_t AddReg(const std::string& path, uint32_t flags, uint64_t pos, const struct stat& st) {
+    uint32_t id = next_id_++;
+    img::file_entry fe;
+    fe.set_type(img::REG);
+    fe.set_id(id);
+    auto* r = fe.mutable_reg();
+    r->set_id(id);
+    r->set_flags(flags);
+    r->set_pos(pos);
+    auto* fown = r->mutable_fown();
+    fown->set_uid(0);
+    fown->set_euid(0);
+    fown->set_signum(0);
+    fown->set_pid_type(0);
+    fown->set_pid(0);
+    r->set_name(path);
+    if (S_ISREG(st.st_mode)) r->set_size(static_cast<uint64_t>(st.st_size));
+    r->set_mode(st.st_mode);
+    entries_.push_back(std::move(fe));
+    return id;
+  }
+  // Files reached by path only (cwd, root, exe, mappings): shared by name.
+  Result<uint32_t> ByPath(const std::string& path, uint32_t flags) {
+    auto key = std::make_pair(path, flags);
+    if (auto it = by_path_.find(key); it != by_path_.end()) return it->second;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoError("stat {}", path);
+    uint32_t id = AddReg(path, flags, 0, st);
+    by_path_[key] = id;
+    return id;
+  }
+  Result<> Write(int dir) {
+    ImageWriter w(dir, ImageKind::kFiles);
+    for (const auto& e : entries_) CRYO_TRY(w.Write(e));
+    return w.Close();
+  }
+
+ private:
+  uint32_t next_id_ = 1;
+  std::vector<img::file_entry> entries_;
+  std::map<std::pair<std::string, uint32_t>, uint32_t> by_path_;
+};
+
+// fdinfo-ID.img: the fd table, every fd a regular file, directory or device
+// opened by path. Other kinds stop the dump with a clear error.
+Result<> DumpFds(pid_t pid, FileTable& files, int dir, uint32_t files_id) {
+  ImageWriter w(dir, ImageKind::kFdinfo, files_id);
+  std::vector<std::pair<int, uint32_t>> seen;  // fd, file id
+  for (int fd : ListFds(pid)) {
+    std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
+    std::string link = CRYO_TRY(ReadLink(proc));
+    std::string fdinfo = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));
+    FdInfo fi = CRYO_TRY_CTX(ParseFdInfo(fdinfo), "pid {} fd {}", pid, fd);
+    struct stat st;
+    if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat pid {} fd {}", pid, fd);
+    bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
+    if (!by_path || link.ends_with(" (deleted)") || link.starts_with("/memfd:"))
+      return MakeError(ENOTSUP, "pid {} fd {}: {} is not supported by this build yet", pid, fd, link);
+    if (S_ISCHR(st.st_mode) && link.starts_with("/dev/pts/"))
+      return MakeError(ENOTSUP, "pid {} fd {}: terminal {} is not supported by this build yet", pid, fd, link);
+    // dup'ed fds share one file description (offset, flags): one entry.
+    uint32_t id = 0;
+    for (auto [ofd, oid] : seen) {
+      if (::syscall(SYS_kcmp, pid, pid, KCMP_FILE, ofd, fd) == 0) {
+        id = oid;
+        break;
+      }
+    }
+    if (id == 0) id = files.AddReg(link, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, st);
+    seen.push_back({fd, id});
+    img::fdinfo_entry e;
+    e.set_id(id);
+    e.set_flags((fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0);
+    e.set_type(img::REG);
+    e.set_fd(static_cast<uint32_t>(fd));
+    CRYO_TRY(w.Write(e));
+  }
+  return w.Close();
+}
+
+Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp, int dir, Log& log,
+                                        uint64_t t_start) {
+  pid_t pid = sp.pid();
+  img::dump_stats_entry stats;
+  uint64_t t_frozen = NowUs();
+  stats.set_freezing_time(static_cast<uint32_t>(t_frozen - t_start));
+  if (auto timers = ReadFile(fmt::format("/proc/{}/timers", pid)); timers && !timers->empty())
+    return MakeError(ENOTSUP, "pid {}: POSIX timers are not supported by this build yet", pid);
+
+  FileTable files;
+  // Per thread: core images.
+  img::core_entry leader;
+  TaskExtras extras;
+  CRYO_TRY(Fault("task"));
+  CRYO_TRY_CTX(DumpTaskCore(pid, leader, &extras, log), "dump task {}", pid);
+  for (pid_t tid : sp.threads()) {
+    img::core_entry core;
+    if (tid == pid) {
+      core = leader;
+      // A stopped process comes back stopped.
+      if (sp.was_stopped()) core.mutable_tc()->set_task_state(3);
+    }
+    CRYO_TRY_CTX(DumpThreadCore(pid, tid, core, log), "dump thread {}", tid);
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kCore, static_cast<uint64_t>(tid), core));
+  }
+
+  // Memory.
+  CRYO_TRY(Fault("memory"));
+  ProcStat st = CRYO_TRY(ReadStat(pid));
+  img::mm_entry mm;
+  mm.set_mm_start_code(st.start_code);
+  mm.set_mm_end_code(st.end_code);
+  mm.set_mm_start_data(st.start_data);
+  mm.set_mm_end_data(st.end_data);
+  mm.set_mm_start_stack(st.start_stack);
+  mm.set_mm_start_brk(st.start_brk);
+  mm.set_mm_brk(extras.brk);
+  mm.set_mm_arg_start(st.arg_start);
+  mm.set_mm_arg_end(st.arg_end);
+  mm.set_mm_env_start(st.env_start);
+  mm.set_mm_env_end(st.env_end);
+  std::string exe = CRYO_TRY(ReadLink(fmt::format("/proc/{}/exe", pid)));
+  mm.set_exe_file_id(CRYO_TRY(files.ByPath(exe, O_RDONLY)));
+  std::string auxv = CRYO_TRY(ReadFile(fmt::format("/proc/{}/auxv", pid)));
+  for (size_t i = 0; i + 8 <= auxv.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, auxv.data() + i, 8);
+    mm.add_mm_saved_auxv(w);
+  }
+  mm.set_dumpable(extras.dumpable);
+  CRYO_TRY(DumpVmas(pid, mm, [&](const std::string& path, bool writable) {
+    return files.ByPath(path, writable ? O_RDWR : O_RDONLY);
+  }));
+  uint64_t t_mem = NowUs();
+  MemStats ms = CRYO_TRY(DumpPages(pid, mm, dir, 1, log));
+  stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));
+  stats.set_memwrite_time(0);
+  stats.set_pages_scanned(ms.pages_scanned);
+  stats.set_pages_skipped_parent(0);
+  stats.set_pages_written(ms.pages_written);
+  stats.set_pages_lazy(0);
+  CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kMm, static_cast<uint64_t>(pid), mm));
+
+  // Files, cwd and root.
+  CRYO_TRY(Fault("files"));
+  CRYO_TRY(DumpFds(pid, files, dir, static_cast<uint32_t>(pid)));
+  img::fs_entry fs;
+  fs.set_cwd_id(CRYO_TRY(files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
+  fs.set_root_id(CRYO_TRY(files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));
+  fs.set_umask(extras.umask);
+  CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kFs, static_cast<uint64_t>(pid), fs));
+  CRYO_TRY(files.Write(dir));
+
+  img::task_kobj_ids_entry ids;
+  ids.set_vm_id(static_cast<uint32_t>(pid));
+  ids.set_files_id(static_cast<uint32_t>(pid));
+  ids.set_fs_id(static_cast<uint32_t>(pid));
+  ids.set_sighand_id(static_cast<uint32_t>(pid));
+  CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kIds, static_cast<uint64_t>(pid), ids));
+
+  img::pstree_entry pe;
+  pe.set_pid(static_cast<uint32_t>(pid));
+  pe.set_ppid(0);
+  pe.set_pgid(static_cast<uint32_t>(st.pgrp));
+  pe.set_sid(static_cast<uint32_t>(st.session));
+  for (pid_t t : sp.threads()) pe.add_threads(static_cast<uint32_t>(t));
+  CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kPstree, 0, pe));
+
+  // The inventory goes last, after everything else is on disk.
+  CRYO_TRY(Fault("inventory"));
+  CRYO_TRY(SyncImageDir(dir));
+  img::inventory_entry inv;
+  inv.set_img_version(2);
+  inv.set_fdinfo_per_id(true);
+  inv.set_ns_per_id(true);
+  *inv.mutable_root_ids() = ids;
+  inv.set_lsmtype(img::NO_LSM);
+  inv.set_network_lock_method(opts.network_lock == NetworkLock::kNftables ? 1
+                              : opts.network_lock == NetworkLock::kSkip   ? 2
+                                                                          : 0);
+  CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kInventory, 0, inv));
+  CRYO_TRY(SyncImageDir(dir));
+  stats.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
+  return stats;
+}
+
+}  // namespace
+
+Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, Log& log) {
+  uint64_t t_start = NowUs();
+  UniqueFd dir = CRYO_TRY(OpenImageDir(opts.images_dir));
+  SeizedProcess sp = CRYO_TRY(SeizedProcess::Seize(opts.pid, log));
+  auto stats = DumpSeized(opts, sp, dir.get(), log, t_start);
+  if (!stats) {
+    // The process goes on as it was; the images dir has no inventory, so
+    // nobody mistakes it for a dump.
+    (void)sp.Release(ReleaseMode::kResume);
+    return std::unexpected(stats.error());
+  }
+  ReleaseMode mode = opts.leave_running   ? ReleaseMode::kResume
+                     : opts.leave_stopped ? ReleaseMode::kStop
+                                          : ReleaseMode::kKill;
+  CRYO_TRY(sp.Release(mode));
+  log.Info("dumped {} into {}", opts.pid, opts.images_dir);
+  return stats;
+}
+
+}  // namespace cryo

@@ -1,0 +1,140 @@
+#include "engine/dump/memory.h"
+
+#include <sys/mman.h>
+
+#include <vector>
+
+#include "engine/image/image_writer.h"
+#include "engine/mem/page_read.h"
+#include "engine/mem/page_scan.h"
+#include "engine/proc/proc.h"
+
+namespace cryo {
+namespace {
+
+// VMA status bits of vma_entry (CRIU's VMA_AREA_*).
+constexpr uint32_t kRegular = 1u << 0, kStack = 1u << 1, kVsyscall = 1u << 2, kVdso = 1u << 3,
+                   kHeap = 1u << 5, kFilePrivate = 1u << 6, kFileShared = 1u << 7,
+                   kAnonShared = 1u << 8, kAnonPrivate = 1u << 9, kVvar = 1u << 12;
+
+constexpr uint64_t kPage = 4096;
+// Pages are copied through a bounded buffer: the dumper's memory does not
+// grow with the process's.
+constexpr uint64_t kChunk = 4 << 20;
+
+uint64_t MadviseBits(const Vma& v) {
+  uint64_t m = 0;
+  if (v.HasFlag("dd")) m |= 1ULL << MADV_DONTDUMP;
+  if (v.HasFlag("dc")) m |= 1ULL << MADV_DONTFORK;
+  if (v.HasFlag("hg")) m |= 1ULL << MADV_HUGEPAGE;
+  if (v.HasFlag("nh")) m |= 1ULL << MADV_NOHUGEPAGE;
+  if (v.HasFlag("mg")) m |= 1ULL << MADV_MERGEABLE;
+  if (v.HasFlag("wf")) m |= 1ULL << MADV_WIPEONFORK;
+  return m;
+}
+
+}  // namespace
+
+Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id) {
+  std::vector<Vma> vmas = CRYO_TRY(ReadSmaps(pid));
+  for (const Vma& v : vmas) {
+    img::vma_entry* e = mm.add_vmas();
+    e->set_start(v.start);
+    e->set_end(v.end);
+    e->set_pgoff(v.pgoff);
+    e->set_shmid(0);
+    e->set_prot(v.prot);
+    e->set_fd(-1);
+    uint32_t flags = v.shared ? MAP_SHARED : MAP_PRIVATE;
+    if (v.HasFlag("gd")) flags |= MAP_GROWSDOWN;
+    uint32_t status = kRegular;
+    if (v.path == "[vdso]") {
+      status |= kVdso;
+      flags |= MAP_ANONYMOUS;
+    } else if (v.path == "[vvar]" || v.path == "[vvar_vclock]") {
+      status |= kVvar;
+      flags |= MAP_ANONYMOUS;
+    } else if (v.path == "[vsyscall]") {
+      status = kVsyscall;
+      flags |= MAP_ANONYMOUS;
+    } else if (v.path == "[heap]") {
+      status |= kHeap | kAnonPrivate;
+      flags |= MAP_ANONYMOUS;
+    } else if (v.path == "[stack]") {
+      status |= kStack | kAnonPrivate;
+      flags |= MAP_ANONYMOUS;
+    } else if (v.shared && v.path == "/dev/zero" && v.deleted) {
+      status |= kAnonShared;
+      flags |= MAP_ANONYMOUS;
+      e->set_shmid(v.ino);
+    } else if (!v.path.empty() && v.path.front() == '/') {
+      if (v.deleted || v.path.starts_with("/memfd:") || v.path.starts_with("/SYSV"))
+        return MakeError(ENOTSUP, "pid {}: mapping {:#x}-{:#x} of {}{} is not supported yet", pid,
+                         v.start, v.end, v.path, v.deleted ? " (deleted)" : "");
+      status |= v.shared ? kFileShared : kFilePrivate;
+      uint32_t id = CRYO_TRY(file_id(v.path, v.shared && (v.prot & PROT_WRITE)));
+      e->set_shmid(id);
+    } else {
+      status |= kAnonPrivate;
+      flags |= MAP_ANONYMOUS;
+    }
+    e->set_flags(flags);
+    e->set_status(status);
+    if (uint64_t m = MadviseBits(v)) e->set_madv(m);
+  }
+  return {};
+}
+
+Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
+                           Log& log) {
+  MemStats stats;
+  UniqueFd pagemap = CRYO_TRY(OpenPagemap(pid));
+  RemoteMemory mem = CRYO_TRY(RemoteMemory::Open(pid));
+  ImageWriter pm(images_dir, ImageKind::kPagemap, static_cast<uint64_t>(pid));
+  ImageWriter pages(images_dir, ImageKind::kPages, pages_id);
+  img::pagemap_head head;
+  head.set_pages_id(pages_id);
+  CRYO_TRY(pm.Write(head));
+  std::vector<char> buf(kChunk);
+  for (const img::vma_entry& v : mm.vmas()) {
+    if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared)) continue;
+    stats.pages_scanned += (v.end() - v.start()) / kPage;
+    PageSelect sel = (v.status() & kFilePrivate) ? PageSelect::kAnonOnly : PageSelect::kAll;
+    std::vector<PageRun> runs = CRYO_TRY(ScanPages(pagemap.get(), v.start(), v.end(), sel));
+    bool readable = v.prot() & PROT_READ;
+    // Split runs into chunks that fit the buffer; one read per chunk.
+    std::vector<PageRun> batch;
+    uint64_t batch_bytes = 0;
+    auto flush = [&]() -> Result<> {
+      if (batch.empty()) return {};
+      CRYO_TRY(mem.ReadRuns(batch, buf.data(), readable));
+      CRYO_TRY(pages.WriteRaw(std::string_view(buf.data(), batch_bytes)));
+      batch.clear();
+      batch_bytes = 0;
+      return {};
+    };
+    for (PageRun r : runs) {
+      img::pagemap_entry e;
+      e.set_vaddr(r.start);
+      e.set_nr_pages(static_cast<uint32_t>(r.pages()));
+      e.set_nr_pages_64(r.pages());
+      e.set_flags(1u << 2);  // PE_PRESENT
+      CRYO_TRY(pm.Write(e));
+      stats.pages_written += r.pages();
+      while (r.start < r.end) {
+        uint64_t take = std::min(r.end - r.start, kChunk - batch_bytes);
+        batch.push_back({r.start, r.start + take});
+        batch_bytes += take;
+        r.start += take;
+        if (batch_bytes == kChunk) CRYO_TRY(flush());
+      }
+    }
+    CRYO_TRY(flush());
+  }
+  CRYO_TRY(pm.Close());
+  CRYO_TRY(pages.Close());
+  log.Info("pid {}: {} pages written of {} scanned", pid, stats.pages_written, stats.pages_scanned);
+  return stats;
+}
+
+}  // namespace cryo

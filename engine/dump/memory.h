@@ -1,0 +1,30 @@
+// The memory of a process: its mappings (mm-PID.img) and the pages worth
+// keeping (pagemap-PID.img + pages-N.img).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+#include "engine/base/log.h"
+#include "engine/base/result.h"
+#include "engine/image/proto/mm.pb.h"
+
+namespace cryo {
+
+struct MemStats {
+  uint64_t pages_scanned = 0;
+  uint64_t pages_written = 0;
+};
+
+// Gives the files.img id of a mapped file, registering it when new.
+using FileIdFor = std::function<Result<uint32_t>(const std::string& path, bool writable)>;
+
+// Fills mm.vmas (and madvise bits) from smaps.
+Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id);
+// Writes pagemap-PID.img and pages-ID.img for the VMAs in mm.
+Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
+                           Log& log);
+
+}  // namespace cryo

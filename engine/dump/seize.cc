@@ -1,0 +1,91 @@
+#include "engine/dump/seize.h"
+
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "engine/proc/proc.h"
+
+namespace cryo {
+
+SeizedProcess::SeizedProcess(SeizedProcess&& o) noexcept
+    : pid_(o.pid_), log_(o.log_), threads_(std::move(o.threads_)), pending_(std::move(o.pending_)),
+      was_stopped_(o.was_stopped_), released_(std::exchange(o.released_, true)) {}
+
+SeizedProcess::~SeizedProcess() {
+  if (!released_) (void)Release(ReleaseMode::kResume);
+}
+
+Result<> SeizedProcess::SeizeThread(pid_t tid) {
+  if (ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_TRACESYSGOOD) != 0)
+    return ErrnoError("seize thread {} of {}", tid, pid_);
+  threads_.push_back(tid);
+  if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0)
+    return ErrnoError("interrupt thread {} of {}", tid, pid_);
+  for (;;) {
+    int status;
+    if (::waitpid(tid, &status, __WALL) != tid) return ErrnoError("wait for thread {}", tid);
+    if (!WIFSTOPPED(status))
+      return MakeError(ESRCH, "thread {} of {} exited while being seized", tid, pid_);
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    if (event == PTRACE_EVENT_STOP) {
+      // A group-stop reports the stopping signal; an interrupt, SIGTRAP.
+      if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) was_stopped_ = true;
+      return {};
+    }
+    // A signal on its way to the thread: hold it for release, and wait for
+    // our interrupt's stop, which comes next.
+    pending_.push_back({tid, sig});
+    if (ptrace(PTRACE_CONT, tid, nullptr, nullptr) != 0)
+      return ErrnoError("continue thread {} to its interrupt", tid);
+  }
+}
+
+Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return ErrnoError("pid {}", pid);
+  auto st = ReadStat(pid);
+  if (!st) return MakeError(ESRCH, "pid {}: no such process", pid);
+  if (st->state == 'Z') return MakeError(ESRCH, "pid {} is a zombie", pid);
+  auto threads = ListThreads(pid);
+  if (threads.empty() || threads[0] != pid)
+    return MakeError(ESRCH, "pid {} is not a process (a thread of another?)", pid);
+  SeizedProcess sp(pid, log);
+  // Threads can appear while we seize: list again until nothing is new.
+  for (;;) {
+    bool added = false;
+    for (pid_t tid : ListThreads(pid)) {
+      if (std::find(sp.threads_.begin(), sp.threads_.end(), tid) != sp.threads_.end()) continue;
+      CRYO_TRY(sp.SeizeThread(tid));
+      added = true;
+    }
+    if (!added) break;
+  }
+  log.Info("seized {} with {} thread(s){}", pid, sp.threads_.size(),
+           sp.was_stopped_ ? ", stopped" : "");
+  return sp;
+}
+
+Result<> SeizedProcess::Release(ReleaseMode mode) {
+  released_ = true;
+  if (mode == ReleaseMode::kKill) {
+    ::kill(pid_, SIGKILL);
+    for (pid_t tid : threads_) ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+    return {};
+  }
+  if (mode == ReleaseMode::kStop || was_stopped_) ::kill(pid_, SIGSTOP);
+  Result<> r;
+  for (pid_t tid : threads_) {
+    if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) != 0 && r)
+      r = ErrnoError("detach thread {}", tid);
+  }
+  for (const Pending& p : pending_) ::syscall(SYS_tgkill, pid_, p.tid, p.sig);
+  return r;
+}
+
+}  // namespace cryo

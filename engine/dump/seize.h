@@ -1,0 +1,53 @@
+// Stopping every thread of a process with PTRACE_SEIZE + PTRACE_INTERRUPT,
+// and letting it go again exactly as it was (or killing it, or leaving it
+// stopped) when the dump is over. Nothing about the process changes while
+// it is held: signals that arrive meanwhile are delivered on release.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "engine/base/log.h"
+#include "engine/base/result.h"
+
+namespace cryo {
+
+enum class ReleaseMode { kResume, kKill, kStop };
+
+class SeizedProcess {
+ public:
+  static Result<SeizedProcess> Seize(pid_t pid, Log& log);
+  SeizedProcess(SeizedProcess&& o) noexcept;
+  SeizedProcess& operator=(SeizedProcess&&) = delete;
+  // Resumes whatever is still held (a failed dump leaves the process running).
+  ~SeizedProcess();
+
+  pid_t pid() const { return pid_; }
+  // Leader first.
+  const std::vector<pid_t>& threads() const { return threads_; }
+  // The process was in group-stop (SIGSTOP) when seized.
+  bool was_stopped() const { return was_stopped_; }
+  // Signals caught on their way to a thread while seizing; they are
+  // re-delivered on release.
+  void AddPendingSignal(pid_t tid, int sig) { pending_.push_back({tid, sig}); }
+
+  Result<> Release(ReleaseMode mode);
+
+ private:
+  SeizedProcess(pid_t pid, Log& log) : pid_(pid), log_(&log) {}
+  Result<> SeizeThread(pid_t tid);
+
+  struct Pending {
+    pid_t tid;
+    int sig;
+  };
+  pid_t pid_;
+  Log* log_;
+  std::vector<pid_t> threads_;
+  std::vector<Pending> pending_;
+  bool was_stopped_ = false;
+  bool released_ = false;
+};
+
+}  // namespace cryo

@@ -1,0 +1,239 @@
+#include "engine/dump/task_state.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "arch/x86_64/regs.h"
+#include "engine/base/files.h"
+#include "engine/proc/proc.h"
+#include "parasite/remote.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+namespace cryo {
+namespace {
+
+// The kernel's struct sigaction on x86-64.
+struct KernelSigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+struct RseqConfiguration {
+  uint64_t rseq_abi_pointer;
+  uint32_t rseq_abi_size;
+  uint32_t signature;
+  uint32_t flags;
+  uint32_t pad;
+};
+
+constexpr size_t kScratch = 4096;
+
+// A page in the task for syscalls that write their answers to memory.
+class Scratch {
+ public:
+  static Result<Scratch> Map(RemoteTask& t) {
+    long a = CRYO_TRY(t.Check("mmap scratch", SYS_mmap, 0, kScratch, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0));
+    return Scratch(t, static_cast<uint64_t>(a));
+  }
+  Scratch(Scratch&& o) noexcept : t_(o.t_), addr_(std::exchange(o.addr_, 0)) {}
+  ~Scratch() {
+    if (addr_) (void)t_->Syscall(SYS_munmap, addr_, kScratch);
+  }
+  uint64_t addr() const { return addr_; }
+
+ private:
+  Scratch(RemoteTask& t, uint64_t a) : t_(&t), addr_(a) {}
+  RemoteTask* t_;
+  uint64_t addr_;
+};
+
+std::vector<uint32_t> Words(const std::string& s) {
+  std::vector<uint32_t> out;
+  std::istringstream in(s);
+  uint64_t v;
+  while (in >> v) out.push_back(static_cast<uint32_t>(v));
+  return out;
+}
+
+void CapWords(const std::string& status, const char* key, google::protobuf::RepeatedField<uint32_t>* out) {
+  auto v = StatusField(status, key);
+  uint64_t m = v ? std::strtoull(v->c_str(), nullptr, 16) : 0;
+  out->Add(static_cast<uint32_t>(m));
+  out->Add(static_cast<uint32_t>(m >> 32));
+}
+
+Result<> DumpCreds(pid_t pid, pid_t tid, RemoteTask& t, img::creds_entry* c) {
+  std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
+  auto uids = Words(CRYO_TRY(StatusField(status, "Uid")));
+  auto gids = Words(CRYO_TRY(StatusField(status, "Gid")));
+  if (uids.size() != 4 || gids.size() != 4) return MakeError(0, "thread {}: bad Uid/Gid lines", tid);
+  c->set_uid(uids[0]);
+  c->set_euid(uids[1]);
+  c->set_suid(uids[2]);
+  c->set_fsuid(uids[3]);
+  c->set_gid(gids[0]);
+  c->set_egid(gids[1]);
+  c->set_sgid(gids[2]);
+  c->set_fsgid(gids[3]);
+  for (uint32_t g : Words(StatusField(status, "Groups").value_or(""))) c->add_groups(g);
+  CapWords(status, "CapInh", c->mutable_cap_inh());
+  CapWords(status, "CapPrm", c->mutable_cap_prm());
+  CapWords(status, "CapEff", c->mutable_cap_eff());
+  CapWords(status, "CapBnd", c->mutable_cap_bnd());
+  CapWords(status, "CapAmb", c->mutable_cap_amb());
+  long sb = CRYO_TRY(t.Check("prctl(PR_GET_SECUREBITS)", SYS_prctl, PR_GET_SECUREBITS));
+  c->set_secbits(static_cast<uint32_t>(sb));
+  long nnp = CRYO_TRY(t.Check("prctl(PR_GET_NO_NEW_PRIVS)", SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+  c->set_no_new_privs(static_cast<uint32_t>(nnp));
+  return {};
+}
+
+}  // namespace
+
+Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, Log& log) {
+  core.set_mtype(img::core_entry::X86_64);
+  auto* ti = core.mutable_thread_info();
+  x86::Regs regs = CRYO_TRY(x86::GetRegs(tid));
+  x86::RegsToImage(regs, ti->mutable_gpregs());
+  x86::XSave xs = CRYO_TRY(x86::GetXSave(tid));
+  x86::XSaveToImage(xs, ti->mutable_fpregs());
+
+  auto* tc = core.mutable_thread_core();
+  uint64_t head = 0;
+  size_t len = 0;
+  if (::syscall(SYS_get_robust_list, tid, &head, &len) != 0) return ErrnoError("get_robust_list {}", tid);
+  tc->set_futex_rla(head);
+  tc->set_futex_rla_len(static_cast<uint32_t>(len));
+  uint64_t mask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, tid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_GETSIGMASK {}", tid);
+  tc->set_blk_sigset(mask);
+  int policy = sched_getscheduler(tid);
+  if (policy < 0) return ErrnoError("sched_getscheduler {}", tid);
+  tc->set_sched_policy(static_cast<uint32_t>(policy & ~SCHED_RESET_ON_FORK));
+  sched_param sp{};
+  sched_getparam(tid, &sp);
+  tc->set_sched_prio(static_cast<uint32_t>(sp.sched_priority));
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  if (errno != 0) return ErrnoError("getpriority {}", tid);
+  tc->set_sched_nice(nice);
+  std::string comm = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/comm", pid, tid)));
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  tc->set_comm(comm);
+  std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
+  if (auto sc = StatusField(status, "Seccomp"); sc && *sc != "0")
+    return MakeError(ENOTSUP, "thread {}: seccomp filters are not supported by this build yet", tid);
+  RseqConfiguration rc{};
+  if (ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), tid, sizeof rc, &rc) > 0 &&
+      rc.rseq_abi_pointer != 0) {
+    auto* re = tc->mutable_rseq_entry();
+    re->set_rseq_abi_pointer(rc.rseq_abi_pointer);
+    re->set_rseq_abi_size(rc.rseq_abi_size);
+    re->set_signature(rc.signature);
+  }
+
+  // What only the thread itself can say.
+  RemoteTask t = CRYO_TRY(RemoteTask::AtCurrentIp(tid));
+  {
+    Scratch s = CRYO_TRY(Scratch::Map(t));
+    CRYO_TRY(t.Check("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, PR_GET_TID_ADDRESS, s.addr()));
+    uint64_t tid_addr = 0;
+    CRYO_TRY(t.Read(s.addr(), &tid_addr, sizeof tid_addr));
+    ti->set_clear_tid_addr(tid_addr);
+    CRYO_TRY(t.Check("prctl(PR_GET_PDEATHSIG)", SYS_prctl, PR_GET_PDEATHSIG, s.addr()));
+    int pdeath = 0;
+    CRYO_TRY(t.Read(s.addr(), &pdeath, sizeof pdeath));
+    tc->set_pdeath_sig(static_cast<uint32_t>(pdeath));
+    CRYO_TRY(t.Check("sigaltstack", SYS_sigaltstack, 0, s.addr()));
+    stack_t ss{};
+    CRYO_TRY(t.Read(s.addr(), &ss, sizeof ss));
+    auto* sas = tc->mutable_sas();
+    sas->set_ss_sp(reinterpret_cast<uint64_t>(ss.ss_sp));
+    sas->set_ss_size(ss.ss_size);
+    sas->set_ss_flags(static_cast<uint32_t>(ss.ss_flags));
+    CRYO_TRY(DumpCreds(pid, tid, t, tc->mutable_creds()));
+  }
+  if (!t.stray_signals().empty())
+    log.Warn("thread {}: {} signal(s) arrived during the dump", tid, t.stray_signals().size());
+  CRYO_TRY(t.Restore());
+  return {};
+}
+
+Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&) {
+  auto* tc = core.mutable_tc();
+  ProcStat st = CRYO_TRY(ReadStat(pid));
+  tc->set_task_state(1);
+  tc->set_exit_code(0);
+  std::string pers = CRYO_TRY(ReadFile(fmt::format("/proc/{}/personality", pid)));
+  tc->set_personality(static_cast<uint32_t>(std::strtoul(pers.c_str(), nullptr, 16)));
+  tc->set_flags(st.flags);
+  tc->set_comm(st.comm);
+  uint64_t mask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, pid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_GETSIGMASK {}", pid);
+  tc->set_blk_sigset(mask);
+  auto* rl = tc->mutable_rlimits();
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    rlimit64 lim{};
+    if (::prlimit64(pid, static_cast<__rlimit_resource>(r), nullptr, &lim) != 0)
+      return ErrnoError("prlimit {} resource {}", pid, r);
+    auto* e = rl->add_rlimits();
+    e->set_cur(lim.rlim_cur);
+    e->set_max(lim.rlim_max);
+  }
+  std::string oom = CRYO_TRY(ReadFile(fmt::format("/proc/{}/oom_score_adj", pid)));
+  tc->set_oom_score_adj(std::atoi(oom.c_str()));
+  if (auto lu = ReadFile(fmt::format("/proc/{}/loginuid", pid)))
+    tc->set_loginuid(static_cast<uint32_t>(std::strtoul(lu->c_str(), nullptr, 10)));
+  std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/status", pid)));
+  extras->umask = static_cast<uint32_t>(std::strtoul(StatusField(status, "Umask").value_or("22").c_str(), nullptr, 8));
+
+  RemoteTask t = CRYO_TRY(RemoteTask::AtCurrentIp(pid));
+  {
+    Scratch s = CRYO_TRY(Scratch::Map(t));
+    for (int sig = 1; sig <= 64; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      CRYO_TRY(t.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), 0, s.addr(), 8));
+      KernelSigaction ka{};
+      CRYO_TRY(t.Read(s.addr(), &ka, sizeof ka));
+      auto* sa = tc->add_sigactions();
+      sa->set_sigaction(ka.handler);
+      sa->set_flags(ka.flags);
+      sa->set_restorer(ka.restorer);
+      sa->set_mask(ka.mask);
+    }
+    auto* timers = tc->mutable_timers();
+    img::itimer_entry* which[] = {timers->mutable_real(), timers->mutable_virt(), timers->mutable_prof()};
+    for (int w = 0; w < 3; w++) {
+      CRYO_TRY(t.Check("getitimer", SYS_getitimer, static_cast<uint64_t>(w), s.addr()));
+      itimerval iv{};
+      CRYO_TRY(t.Read(s.addr(), &iv, sizeof iv));
+      which[w]->set_isec(static_cast<uint64_t>(iv.it_interval.tv_sec));
+      which[w]->set_iusec(static_cast<uint64_t>(iv.it_interval.tv_usec));
+      which[w]->set_vsec(static_cast<uint64_t>(iv.it_value.tv_sec));
+      which[w]->set_vusec(static_cast<uint64_t>(iv.it_value.tv_usec));
+    }
+    CRYO_TRY(t.Check("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, PR_GET_CHILD_SUBREAPER, s.addr()));
+    int sub = 0;
+    CRYO_TRY(t.Read(s.addr(), &sub, sizeof sub));
+    tc->set_child_subreaper(sub != 0);
+    extras->brk = static_cast<uint64_t>(CRYO_TRY(t.Check("brk", SYS_brk, 0)));
+    extras->dumpable = static_cast<int>(CRYO_TRY(t.Check("prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE)));
+  }
+  CRYO_TRY(t.Restore());
+  return {};
+}
+
+}  // namespace cryo
