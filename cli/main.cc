@@ -83,7 +83,7 @@ int Main(int argc, char** argv) {
   Result<int> status = Dispatch(*opts, *log);
   if (status) return *status;
   // One line for the user; the log file, when there is one, gets it too.
-  std::string line = fmt::format("{}: {}", opts->command, status.error().message());
+  std::string line = fmt::format("{}: {}", opts->command, status.error().what());
   if (log->fd() != STDERR_FILENO) log->Error("{}", status.error().what());
   return Fail(line);
 }

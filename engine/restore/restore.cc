@@ -1,0 +1,440 @@
+#include "engine/restore/restore.h"
+// Before <signal.h>: it defines a sigmask() macro that the generated
+// signalfd_entry::sigmask() accessor would trip on.
+#include "engine/restore/image_set.h"
+
+#include <asm/prctl.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+
+#include "arch/x86_64/regs.h"
+#include "engine/base/files.h"
+#include "engine/proc/proc.h"
+#include "engine/restore/clone_pid.h"
+#include "engine/image/image_type.h"
+#include "parasite/remote.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+namespace cryo {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+// Code page + scratch pages, mapped in the new task while it is built.
+constexpr uint64_t kTrampSize = 16 * kPage;
+constexpr uint32_t kVdsoBits = (1u << 3) | (1u << 12);  // VMA_AREA_VDSO | VVAR
+constexpr uint32_t kVsyscall = 1u << 2;
+constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6;
+
+uint64_t NowUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+Result<> Fault(const char* step) {
+  const char* f = std::getenv("CRYO_FAULT");
+  if (f != nullptr && std::string_view(f) == step) return MakeError(EIO, "injected fault at {}", step);
+  return {};
+}
+
+bool Overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
+
+// A place for the trampoline that no dumped mapping uses; mapped here so
+// the forked child inherits it, code already written.
+Result<uint64_t> MapTrampoline(const img::mm_entry& mm) {
+  for (uint64_t hint = 0x100000000ULL; hint < 0x7f0000000000ULL; hint += 0x10000000000ULL) {
+    void* p = ::mmap(reinterpret_cast<void*>(hint), kTrampSize, PROT_READ | PROT_WRITE | PROT_EXEC,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) continue;
+    auto a = reinterpret_cast<uint64_t>(p);
+    bool clash = false;
+    for (const auto& v : mm.vmas())
+      if (Overlaps(a, kTrampSize, v.start(), v.end() - v.start())) clash = true;
+    if (clash) {
+      ::munmap(p, kTrampSize);
+      continue;
+    }
+    std::memcpy(p, x86::kSyscallInsn, sizeof x86::kSyscallInsn);
+    return a;
+  }
+  return MakeError(ENOMEM, "no room for the restore trampoline");
+}
+
+// Builds the task: everything runs as syscalls inside it.
+class Builder {
+ public:
+  Builder(RemoteTask& t, const ImageSet& s, uint64_t tramp, Log& log)
+      : t_(t), s_(s), scratch_(tramp + kPage), log_(log) {}
+
+  Result<uint64_t> Put(const void* data, size_t len) {
+    if (used_ + len > kTrampSize - kPage) return MakeError(E2BIG, "scratch area full");
+    uint64_t at = scratch_ + used_;
+    CRYO_TRY(t_.Write(at, data, len));
+    used_ += (len + 15) & ~size_t{15};
+    return at;
+  }
+  void ResetScratch() { used_ = 0; }
+
+  Result<long> Open(const std::string& path, uint32_t flags) {
+    ResetScratch();
+    uint64_t p = CRYO_TRY(Put(path.c_str(), path.size() + 1));
+    return CRYO_TRY_CTX(t_.Check("openat", SYS_openat, static_cast<uint64_t>(AT_FDCWD), p, flags, 0),
+                        "open {}", path);
+  }
+
+  Result<> DropInherited(pid_t pid, uint64_t tramp) {
+    // cryo's rseq registration, made by glibc: the kernel would write into
+    // memory we are about to replace.
+    struct {
+      uint64_t ptr;
+      uint32_t size, sig, flags, pad;
+    } rc{};
+    if (ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), pid, sizeof rc, &rc) > 0 &&
+        rc.ptr != 0)
+      CRYO_TRY(t_.Check("rseq unregister", SYS_rseq, rc.ptr, rc.size, 1, rc.sig));
+    CRYO_TRY(t_.Check("close_range", SYS_close_range, 0, ~0U, 0));
+    std::vector<Vma> vmas = CRYO_TRY(ReadSmaps(pid));
+    for (const Vma& v : vmas) {
+      if (v.path == "[vsyscall]") continue;
+      uint64_t start = v.start, end = v.end;
+      if (Overlaps(start, end - start, tramp, kTrampSize)) {
+        if (start < tramp) CRYO_TRY(t_.Check("munmap", SYS_munmap, start, tramp - start));
+        if (end > tramp + kTrampSize)
+          CRYO_TRY(t_.Check("munmap", SYS_munmap, tramp + kTrampSize, end - tramp - kTrampSize));
+        continue;
+      }
+      CRYO_TRY(t_.Check("munmap", SYS_munmap, start, end - start));
+    }
+    return {};
+  }
+
+  Result<> MapVdso(pid_t pid) {
+    uint64_t lo = ~0ULL;
+    std::map<std::string, uint64_t> want;
+    for (const auto& v : s_.mm.vmas())
+      if (v.status() & kVdsoBits) lo = std::min(lo, v.start());
+    if (lo == ~0ULL) return {};
+    CRYO_TRY(t_.Check("arch_prctl(ARCH_MAP_VDSO_64)", SYS_arch_prctl, ARCH_MAP_VDSO_64, lo));
+    // The layout must be the dumped one: code calls into it at fixed places.
+    std::vector<Vma> now = CRYO_TRY(ReadSmaps(pid));
+    for (const auto& v : s_.mm.vmas()) {
+      if (!(v.status() & kVdsoBits)) continue;
+      bool found = false;
+      for (const Vma& n : now)
+        if (n.start == v.start() && n.end == v.end() && n.path.starts_with("[v")) found = true;
+      if (!found)
+        return MakeError(EINVAL, "vDSO layout differs from the dumped one at {:#x}-{:#x}", v.start(), v.end());
+    }
+    return {};
+  }
+
+  Result<> MapVmas() {
+    for (const auto& v : s_.mm.vmas()) {
+      if (v.status() & (kVdsoBits | kVsyscall)) continue;
+      uint64_t len = v.end() - v.start();
+      uint32_t prot = v.prot();
+      uint32_t flags = (v.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN)) | MAP_FIXED;
+      bool file = v.status() & (kFileShared | kFilePrivate);
+      if (!(v.status() & kFileShared)) prot |= PROT_WRITE;  // pages are filled in, then mprotect
+      long fd = -1;
+      if (file) {
+        const auto* f = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())));
+        fd = CRYO_TRY(Open(f->name(), (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY));
+      }
+      auto r = t_.Check("mmap", SYS_mmap, v.start(), len, prot, flags, static_cast<uint64_t>(fd), v.pgoff());
+      if (fd >= 0) CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+      if (!r) return std::unexpected(r.error().context(fmt::format("map {:#x}-{:#x}", v.start(), v.end())));
+      for (int adv = 0; adv < 64; adv++)
+        if (v.madv() & (1ULL << adv)) CRYO_TRY(t_.Check("madvise", SYS_madvise, v.start(), len, static_cast<uint64_t>(adv)));
+    }
+    return {};
+  }
+
+  // The task reads its own pages from pages-N.img: one copy, by the kernel.
+  Result<uint64_t> LoadPages() {
+    if (s_.pagemap.empty()) return 0;
+    std::string path = s_.dir_path + "/" + ImageFileName(ImageKind::kPages, s_.pages_id);
+    long fd = CRYO_TRY(Open(path, O_RDONLY));
+    uint64_t off = 0, pages = 0;
+    constexpr size_t kBatch = 256;
+    for (size_t i = 0; i < s_.pagemap.size(); i += kBatch) {
+      std::vector<iovec> iov;
+      uint64_t bytes = 0;
+      for (size_t j = i; j < std::min(i + kBatch, s_.pagemap.size()); j++) {
+        const auto& e = s_.pagemap[j];
+        uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
+        iov.push_back({reinterpret_cast<void*>(e.vaddr()), n * kPage});
+        bytes += n * kPage;
+        pages += n;
+      }
+      ResetScratch();
+      uint64_t a = CRYO_TRY(Put(iov.data(), iov.size() * sizeof(iovec)));
+      long got = CRYO_TRY(t_.Check("preadv pages", SYS_preadv, static_cast<uint64_t>(fd), a, iov.size(), off, 0));
+      if (static_cast<uint64_t>(got) != bytes)
+        return MakeError(EIO, "{}: {} bytes at offset {}, want {}", path, got, off, bytes);
+      off += bytes;
+    }
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+    for (const auto& v : s_.mm.vmas()) {
+      if (v.status() & (kVdsoBits | kVsyscall | kFileShared)) continue;
+      CRYO_TRY(t_.Check("mprotect", SYS_mprotect, v.start(), v.end() - v.start(), v.prot()));
+    }
+    return pages;
+  }
+
+  Result<> SetMm() {
+    const auto& mm = s_.mm;
+    const auto* exe = CRYO_TRY(s_.File(mm.exe_file_id()));
+    long exe_fd = CRYO_TRY(Open(exe->name(), O_RDONLY));
+    std::vector<uint64_t> auxv(mm.mm_saved_auxv().begin(), mm.mm_saved_auxv().end());
+    ResetScratch();
+    uint64_t auxv_at = CRYO_TRY(Put(auxv.data(), auxv.size() * 8));
+    prctl_mm_map m{};
+    m.start_code = mm.mm_start_code();
+    m.end_code = mm.mm_end_code();
+    m.start_data = mm.mm_start_data();
+    m.end_data = mm.mm_end_data();
+    m.start_brk = mm.mm_start_brk();
+    m.brk = mm.mm_brk();
+    m.start_stack = mm.mm_start_stack();
+    m.arg_start = mm.mm_arg_start();
+    m.arg_end = mm.mm_arg_end();
+    m.env_start = mm.mm_env_start();
+    m.env_end = mm.mm_env_end();
+    m.auxv = reinterpret_cast<__u64*>(auxv_at);
+    m.auxv_size = static_cast<__u32>(auxv.size() * 8);
+    m.exe_fd = static_cast<__u32>(exe_fd);
+    uint64_t at = CRYO_TRY(Put(&m, sizeof m));
+    CRYO_TRY(t_.Check("prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, at, sizeof m, 0));
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(exe_fd)));
+    if (mm.has_dumpable())
+      CRYO_TRY(t_.Check("prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE, static_cast<uint64_t>(mm.dumpable())));
+    return {};
+  }
+
+  Result<> OpenFds() {
+    std::map<uint32_t, uint32_t> first_fd;  // file id -> fd holding it
+    for (const auto& fi : s_.fds) {
+      const auto* f = CRYO_TRY(s_.File(fi.id()));
+      bool cloexec = fi.flags() & FD_CLOEXEC;
+      long fd;
+      if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
+        fd = CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
+        continue;
+      }
+      uint32_t flags = f->flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
+      fd = CRYO_TRY(Open(f->name(), flags | (cloexec ? O_CLOEXEC : 0)));
+      if (static_cast<uint32_t>(fd) != fi.fd()) {
+        CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
+        CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+      }
+      if (!(flags & O_PATH) && f->pos() != 0)
+        CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), f->pos(), SEEK_SET));
+      first_fd[fi.id()] = fi.fd();
+    }
+    const auto* cwd = CRYO_TRY(s_.File(s_.fs.cwd_id()));
+    const auto* root = CRYO_TRY(s_.File(s_.fs.root_id()));
+    if (root->name() != "/") {
+      ResetScratch();
+      uint64_t p = CRYO_TRY(Put(root->name().c_str(), root->name().size() + 1));
+      CRYO_TRY(t_.Check("chroot", SYS_chroot, p));
+    }
+    ResetScratch();
+    uint64_t p = CRYO_TRY(Put(cwd->name().c_str(), cwd->name().size() + 1));
+    CRYO_TRY_CTX(t_.Check("chdir", SYS_chdir, p), "cwd {}", cwd->name());
+    CRYO_TRY(t_.Check("umask", SYS_umask, s_.fs.umask()));
+    return {};
+  }
+
+  Result<> TaskState(pid_t pid) {
+    const auto& tc = s_.cores[0].tc();
+    int i = 0;
+    for (int sig = 1; sig <= 64; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      if (i >= tc.sigactions_size()) break;
+      const auto& sa = tc.sigactions(i++);
+      uint64_t act[4] = {sa.sigaction(), sa.flags(), sa.restorer(), sa.mask()};
+      ResetScratch();
+      uint64_t at = CRYO_TRY(Put(act, sizeof act));
+      CRYO_TRY(t_.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), at, 0, 8));
+    }
+    if (tc.has_timers()) {
+      const img::itimer_entry* which[] = {&tc.timers().real(), &tc.timers().virt(), &tc.timers().prof()};
+      for (int w = 0; w < 3; w++) {
+        const auto& it = *which[w];
+        if (!it.vsec() && !it.vusec()) continue;
+        itimerval iv{};
+        iv.it_interval = {static_cast<time_t>(it.isec()), static_cast<suseconds_t>(it.iusec())};
+        iv.it_value = {static_cast<time_t>(it.vsec()), static_cast<suseconds_t>(it.vusec())};
+        ResetScratch();
+        uint64_t at = CRYO_TRY(Put(&iv, sizeof iv));
+        CRYO_TRY(t_.Check("setitimer", SYS_setitimer, static_cast<uint64_t>(w), at, 0));
+      }
+    }
+    if (tc.child_subreaper()) CRYO_TRY(t_.Check("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, PR_SET_CHILD_SUBREAPER, 1));
+    if (tc.personality() != 0) CRYO_TRY(t_.Check("personality", SYS_personality, tc.personality()));
+    if (tc.has_rlimits()) {
+      for (int r = 0; r < tc.rlimits().rlimits_size() && r < RLIM_NLIMITS; r++) {
+        rlimit64 want{tc.rlimits().rlimits(r).cur(), tc.rlimits().rlimits(r).max()}, have{};
+        if (::prlimit64(pid, static_cast<__rlimit_resource>(r), nullptr, &have) != 0) continue;
+        if (have.rlim_cur == want.rlim_cur && have.rlim_max == want.rlim_max) continue;
+        if (::prlimit64(pid, static_cast<__rlimit_resource>(r), &want, nullptr) != 0)
+          return ErrnoError("set rlimit {} of {} to {}/{}", r, pid, want.rlim_cur, want.rlim_max);
+      }
+    }
+    if (tc.has_oom_score_adj()) {
+      UniqueFd f = CRYO_TRY(cryo::Open(fmt::format("/proc/{}/oom_score_adj", pid), O_WRONLY));
+      CRYO_TRY(WriteAll(f.get(), std::to_string(tc.oom_score_adj())));
+    }
+    return {};
+  }
+
+  Result<> ThreadState(pid_t tid, const img::core_entry& core) {
+    const auto& th = core.thread_core();
+    const auto& ti = core.thread_info();
+    if (th.has_comm()) {
+      ResetScratch();
+      uint64_t at = CRYO_TRY(Put(th.comm().c_str(), th.comm().size() + 1));
+      CRYO_TRY(t_.Check("prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, at));
+    }
+    if (th.has_sas() && th.sas().ss_sp() != 0) {
+      stack_t ss{reinterpret_cast<void*>(th.sas().ss_sp()), static_cast<int>(th.sas().ss_flags()), th.sas().ss_size()};
+      ResetScratch();
+      uint64_t at = CRYO_TRY(Put(&ss, sizeof ss));
+      CRYO_TRY(t_.Check("sigaltstack", SYS_sigaltstack, at, 0));
+    }
+    if (th.has_rseq_entry()) {
+      const auto& r = th.rseq_entry();
+      CRYO_TRY(t_.Check("rseq", SYS_rseq, r.rseq_abi_pointer(), r.rseq_abi_size(), 0, r.signature()));
+    }
+    if (th.futex_rla() != 0)
+      CRYO_TRY(t_.Check("set_robust_list", SYS_set_robust_list, th.futex_rla(), th.futex_rla_len()));
+    CRYO_TRY(t_.Check("set_tid_address", SYS_set_tid_address, ti.clear_tid_addr()));
+    if (th.has_sched_nice()) ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), th.sched_nice());
+    if (th.has_sched_policy() && th.sched_policy() != SCHED_OTHER) {
+      sched_param sp{static_cast<int>(th.sched_prio())};
+      if (::sched_setscheduler(tid, static_cast<int>(th.sched_policy()), &sp) != 0)
+        return ErrnoError("sched_setscheduler {}", tid);
+    }
+    if (th.has_creds()) CRYO_TRY(Creds(th.creds()));
+    if (th.pdeath_sig() != 0 || true)
+      CRYO_TRY(t_.Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, th.pdeath_sig()));
+    uint64_t mask = th.has_blk_sigset() ? th.blk_sigset() : core.tc().blk_sigset();
+    if (ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
+    x86::XSave xs = CRYO_TRY(x86::GetXSave(tid));
+    CRYO_TRY(x86::XSaveFromImage(ti.fpregs(), &xs));
+    CRYO_TRY(x86::SetXSave(tid, xs));
+    return {};
+  }
+
+  // Root restoring root's process: only what differs is set.
+  Result<> Creds(const img::creds_entry& c) {
+    bool plain_root = c.uid() == 0 && c.euid() == 0 && c.suid() == 0 && c.fsuid() == 0 && c.gid() == 0 &&
+                      c.egid() == 0 && c.sgid() == 0 && c.fsgid() == 0 && c.groups_size() == 0;
+    if (!plain_root)
+      return MakeError(ENOTSUP, "credentials other than root's are not restored by this build yet");
+    if (c.no_new_privs()) CRYO_TRY(t_.Check("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    return {};
+  }
+
+ private:
+  RemoteTask& t_;
+  const ImageSet& s_;
+  uint64_t scratch_;
+  size_t used_ = 0;
+  Log& log_;
+};
+
+// The child's first and only code of its own: be traced, stop, wait.
+[[noreturn]] void ChildStart() {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // cryo gone mid-restore: go too
+  ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+  ::raise(SIGSTOP);
+  ::_exit(127);  // never reached: the builder replaces this code
+}
+
+Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::restore_stats_entry& st) {
+  RemoteTask t = CRYO_TRY(RemoteTask::AtTrampoline(pid, tramp));
+  Builder b(t, s, tramp, log);
+  CRYO_TRY(Fault("restore-memory"));
+  CRYO_TRY_CTX(b.DropInherited(pid, tramp), "clear the new task");
+  CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");
+  CRYO_TRY_CTX(b.MapVmas(), "map memory");
+  st.set_pages_restored(CRYO_TRY_CTX(b.LoadPages(), "load pages"));
+  CRYO_TRY_CTX(b.SetMm(), "set mm fields");
+  CRYO_TRY(Fault("restore-files"));
+  CRYO_TRY_CTX(b.OpenFds(), "open files");
+  CRYO_TRY_CTX(b.TaskState(pid), "task state");
+  CRYO_TRY_CTX(b.ThreadState(pid, s.cores[0]), "thread {} state", pid);
+  // Last remote call: the trampoline goes away.
+  CRYO_TRY(t.Check("munmap trampoline", SYS_munmap, tramp, kTrampSize));
+  x86::Regs regs = x86::RegsFromImage(s.cores[0].thread_info().gpregs());
+  x86::PrepareSyscallRestart(regs);
+  regs.orig_rax = static_cast<uint64_t>(-1L);
+  t.set_saved_regs(regs);
+  CRYO_TRY(t.Restore());
+  return {};
+}
+
+}  // namespace
+
+Result<Restored> Restore(const Options& opts, Log& log) {
+  uint64_t t0 = NowUs();
+  ImageSet s = CRYO_TRY(ReadImageSet(opts.images_dir));
+  pid_t pid = static_cast<pid_t>(s.task.pid());
+  uint64_t tramp = CRYO_TRY(MapTrampoline(s.mm));
+  auto forked = ForkWithPid(pid);
+  if (!forked) {
+    ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
+    return std::unexpected(forked.error().context("restore"));
+  }
+  if (*forked == 0) ChildStart();
+  ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
+  Restored out;
+  out.pid = pid;
+  out.stats.set_pages_compared(0);
+  out.stats.set_pages_skipped_cow(0);
+  out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
+  auto kill_child = [&] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, __WALL);
+  };
+  int status;
+  if (::waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status)) {
+    kill_child();
+    return MakeError(ECHILD, "restore {}: the new task did not stop", pid);
+  }
+  auto built = Build(pid, tramp, s, log, out.stats);
+  if (!built) {
+    kill_child();
+    return std::unexpected(built.error().context(fmt::format("restore {}", pid)));
+  }
+  if (s.cores[0].tc().task_state() == 3) ::kill(pid, SIGSTOP);
+  if (ptrace(PTRACE_DETACH, pid, nullptr, nullptr) != 0) {
+    auto e = ErrnoError("detach {}", pid);
+    kill_child();
+    return e;
+  }
+  out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));
+  log.Info("restored {}", pid);
+  return out;
+}
+
+}  // namespace cryo
