@@ -6,6 +6,11 @@
 # BASELINE_ONLY=1 to check the programs themselves without cryo.
 set -uo pipefail
 build=${CRYO_BUILD:?}
+# Under a subreaper, so dumped and restored programs are reaped and their
+# pids come free (this sandbox's pid 1 does not reap).
+if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
+  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
+fi
 cryo=${CRYO:-$build/cli/cryo}
 bindir=$build/integration/programs
 spawn=$bindir/spawn
