@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Nothing lost: a dump that fails at any step leaves the process running as
+# it was; a restore that fails leaves no process behind and the images as
+# they were; bad input gets one clear line and a non-zero exit.
+set -uo pipefail
+build=${CRYO_BUILD:?}
+cryo=${CRYO:-$build/cli/cryo}
+if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
+  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
+fi
+spawn=$build/integration/programs/spawn
+counter=$build/integration/counter
+w=$(mktemp -d /tmp/cryo-failures.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$w"; }
+trap cleanup EXIT
+
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
+wait_gone() { for _ in $(seq 200); do alive "$1" || return 0; sleep 0.01; done; return 1; }
+one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
+
+start_counter() {  # dir
+  local pid
+  pid=$("$spawn" -o "$1/out" "$counter")
+  pids+=("$pid")
+  for _ in $(seq 100); do [ -s "$1/out" ] && break; sleep 0.01; done
+  echo "$pid"
+}
+
+for step in task memory files inventory; do
+  d=$w/dump-$step; mkdir -p "$d/img"
+  pid=$(start_counter "$d")
+  maps=$(cat /proc/"$pid"/maps); fds=$(ls -l /proc/"$pid"/fd | awk '{print $9, $10, $11}')
+  CRYO_FAULT=$step "$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err"; rc=$?
+  before=$(wc -l <"$d/out"); sleep 0.5; after=$(wc -l <"$d/out")
+  if [ $rc -eq 0 ]; then echo "FAIL dump-fault-$step: dump succeeded"
+  elif ! one_line "$d/err" || ! grep -q "injected fault at $step" "$d/err"; then echo "FAIL dump-fault-$step: error was: $(cat "$d/err")"
+  elif ! alive "$pid" || [ "$after" -le "$before" ]; then echo "FAIL dump-fault-$step: the process stopped running"
+  elif [ "$maps" != "$(cat /proc/"$pid"/maps)" ]; then echo "FAIL dump-fault-$step: memory map changed"
+  elif [ "$fds" != "$(ls -l /proc/"$pid"/fd | awk '{print $9, $10, $11}')" ]; then echo "FAIL dump-fault-$step: fds changed"
+  elif [ -e "$d/img/inventory.img" ]; then echo "FAIL dump-fault-$step: an inventory marks the failed dump complete"
+  else echo "PASS dump-fault-$step"; fi
+  kill -9 "$pid"
+done
+
+# A pid that does not exist.
+"$cryo" dump -t 99999 -D "$w" 2>"$w/err"; rc=$?
+if [ $rc -ne 0 ] && one_line "$w/err" && grep -q "99999" "$w/err"; then echo "PASS dump-no-such-pid"
+else echo "FAIL dump-no-such-pid: rc=$rc $(cat "$w/err")"; fi
+
+# Restore while the pid is still taken (dumped with --leave-running).
+d=$w/taken; mkdir -p "$d/img"
+pid=$(start_counter "$d")
+if "$cryo" dump -t "$pid" -D "$d/img" --leave-running 2>"$d/err"; then
+  "$cryo" restore -D "$d/img" -d 2>"$d/err"; rc=$?
+  if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "pid $pid is already taken" "$d/err" && alive "$pid"; then
+    echo "PASS restore-pid-taken"
+  else echo "FAIL restore-pid-taken: rc=$rc $(cat "$d/err")"; fi
+else echo "FAIL restore-pid-taken: dump failed: $(cat "$d/err")"; fi
+kill -9 "$pid"; wait_gone "$pid"
+
+# A restore that fails midway kills what it made and touches no image.
+for step in restore-memory restore-files; do
+  d=$w/$step; mkdir -p "$d/img"
+  pid=$(start_counter "$d")
+  if ! "$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err"; then echo "FAIL $step: dump failed: $(cat "$d/err")"; continue; fi
+  wait_gone "$pid"
+  sums=$(cd "$d/img" && md5sum ./*.img)
+  CRYO_FAULT=$step "$cryo" restore -D "$d/img" -d 2>"$d/err"; rc=$?
+  sleep 0.1
+  if [ $rc -eq 0 ]; then echo "FAIL $step: restore succeeded"; kill -9 "$pid"
+  elif alive "$pid"; then echo "FAIL $step: pid $pid is alive after the failed restore"; kill -9 "$pid"
+  elif [ "$sums" != "$(cd "$d/img" && md5sum ./*.img)" ]; then echo "FAIL $step: images changed"
+  elif ! one_line "$d/err"; then echo "FAIL $step: error was: $(cat "$d/err")"
+  else
+    # And the same images restore fine afterwards.
+    if "$cryo" restore -D "$d/img" -d 2>"$d/err" && alive "$pid"; then echo "PASS $step"
+    else echo "FAIL $step: the images did not restore afterwards: $(cat "$d/err")"; fi
+    kill -9 "$pid"
+  fi
+done
+
+# Corrupt images: one clear line.
+d=$w/corrupt; mkdir -p "$d/img"
+pid=$(start_counter "$d")
+"$cryo" dump -t "$pid" -D "$d/img" 2>/dev/null; wait_gone "$pid"
+head -c 20 "$d/img/core-$pid.img" >"$d/core" && mv "$d/core" "$d/img/core-$pid.img"
+"$cryo" restore -D "$d/img" -d 2>"$d/err"; rc=$?
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "core-$pid.img: truncated" "$d/err" && ! alive "$pid"; then
+  echo "PASS restore-corrupt-core"
+else echo "FAIL restore-corrupt-core: rc=$rc $(cat "$d/err")"; fi
+"$cryo" restore -D "$w/nonexistent" 2>"$w/err"; rc=$?
+if [ $rc -ne 0 ] && one_line "$w/err"; then echo "PASS restore-no-images"; else echo "FAIL restore-no-images: $(cat "$w/err")"; fi
