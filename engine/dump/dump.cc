@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/base/files.h"
+#include "engine/base/steps.h"
 #include "engine/dump/memory.h"
 #include "engine/dump/seize.h"
 #include "engine/dump/task_state.h"
@@ -26,21 +27,6 @@
 
 namespace cryo {
 namespace {
-
-uint64_t NowUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
-// Fault injection for tests: CRYO_FAULT=<step> makes that step fail, so
-// tests can check a failed dump leaves the process as it was.
-Result<> Fault(const char* step) {
-  const char* f = std::getenv("CRYO_FAULT");
-  if (f != nullptr && std::string_view(f) == step)
-    return MakeError(EIO, "injected fault at {}", step);
-  return {};
-}
 
 // files.img under construction: one entry per open file description.
 class FileTable {
@@ -138,7 +124,7 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
   // Per thread: core images.
   img::core_entry leader;
   TaskExtras extras;
-  CRYO_TRY(Fault("task"));
+  CRYO_TRY(FaultPoint("task"));
   CRYO_TRY_CTX(DumpTaskCore(pid, leader, &extras, log), "dump task {}", pid);
   for (pid_t tid : sp.threads()) {
     img::core_entry core;
@@ -152,7 +138,7 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
   }
 
   // Memory.
-  CRYO_TRY(Fault("memory"));
+  CRYO_TRY(FaultPoint("memory"));
   ProcStat st = CRYO_TRY(ReadStat(pid));
   img::mm_entry mm;
   mm.set_mm_start_code(st.start_code);
@@ -189,7 +175,7 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
   CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kMm, static_cast<uint64_t>(pid), mm));
 
   // Files, cwd and root.
-  CRYO_TRY(Fault("files"));
+  CRYO_TRY(FaultPoint("files"));
   CRYO_TRY(DumpFds(pid, files, dir, static_cast<uint32_t>(pid)));
   img::fs_entry fs;
   fs.set_cwd_id(CRYO_TRY(files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
@@ -214,7 +200,7 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
   CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kPstree, 0, pe));
 
   // The inventory goes last, after everything else is on disk.
-  CRYO_TRY(Fault("inventory"));
+  CRYO_TRY(FaultPoint("inventory"));
   CRYO_TRY(SyncImageDir(dir));
   img::inventory_entry inv;
   inv.set_img_version(2);

@@ -23,6 +23,7 @@
 
 #include "arch/x86_64/regs.h"
 #include "engine/base/files.h"
+#include "engine/base/steps.h"
 #include "engine/proc/proc.h"
 #include "engine/restore/clone_pid.h"
 #include "engine/image/image_type.h"
@@ -41,18 +42,6 @@ constexpr uint64_t kTrampSize = 16 * kPage;
 constexpr uint32_t kVdsoBits = (1u << 3) | (1u << 12);  // VMA_AREA_VDSO | VVAR
 constexpr uint32_t kVsyscall = 1u << 2;
 constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6;
-
-uint64_t NowUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
-Result<> Fault(const char* step) {
-  const char* f = std::getenv("CRYO_FAULT");
-  if (f != nullptr && std::string_view(f) == step) return MakeError(EIO, "injected fault at {}", step);
-  return {};
-}
 
 bool Overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
 
@@ -234,13 +223,13 @@ class Builder {
     for (const auto& fi : s_.fds) {
       const auto* f = CRYO_TRY(s_.File(fi.id()));
       bool cloexec = fi.flags() & FD_CLOEXEC;
-      long fd;
       if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
-        fd = CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
+        // Another fd of the same open file: share it, offset and all.
+        CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
         continue;
       }
       uint32_t flags = f->flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
-      fd = CRYO_TRY(Open(f->name(), flags | (cloexec ? O_CLOEXEC : 0)));
+      long fd = CRYO_TRY(Open(f->name(), flags | (cloexec ? O_CLOEXEC : 0)));
       if (static_cast<uint32_t>(fd) != fi.fd()) {
         CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
         CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
@@ -334,8 +323,9 @@ class Builder {
         return ErrnoError("sched_setscheduler {}", tid);
     }
     if (th.has_creds()) CRYO_TRY(Creds(th.creds()));
-    if (th.pdeath_sig() != 0 || true)
-      CRYO_TRY(t_.Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, th.pdeath_sig()));
+    // Always set: it also replaces the SIGKILL the new task armed for the
+    // time cryo builds it.
+    CRYO_TRY(t_.Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, th.pdeath_sig()));
     uint64_t mask = th.has_blk_sigset() ? th.blk_sigset() : core.tc().blk_sigset();
     if (ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
     x86::XSave xs = CRYO_TRY(x86::GetXSave(tid));
@@ -373,13 +363,13 @@ class Builder {
 Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::restore_stats_entry& st) {
   RemoteTask t = CRYO_TRY(RemoteTask::AtTrampoline(pid, tramp));
   Builder b(t, s, tramp, log);
-  CRYO_TRY(Fault("restore-memory"));
+  CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.DropInherited(pid, tramp), "clear the new task");
   CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
   st.set_pages_restored(CRYO_TRY_CTX(b.LoadPages(), "load pages"));
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
-  CRYO_TRY(Fault("restore-files"));
+  CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
   CRYO_TRY_CTX(b.ThreadState(pid, s.cores[0]), "thread {} state", pid);
