@@ -16,9 +16,10 @@ static Result<UniqueFd> OpenMem(pid_t tid) {
   return Open(fmt::format("/proc/{}/mem", tid), O_RDWR);
 }
 
-// Syscall stops must be told apart from SIGTRAPs.
+// Syscall stops must be told apart from SIGTRAPs; threads a remote clone3
+// creates start traced and stopped, before running any code.
 static Result<> SetSysGood(pid_t tid) {
-  if (ptrace(PTRACE_SETOPTIONS, tid, nullptr, PTRACE_O_TRACESYSGOOD) != 0)
+  if (ptrace(PTRACE_SETOPTIONS, tid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE) != 0)
     return ErrnoError("PTRACE_SETOPTIONS {}", tid);
   return {};
 }
@@ -103,14 +104,14 @@ Result<> RemoteTask::RunToSyscallStop(long nr) {
     if (!WIFSTOPPED(status)) continue;
     int sig = WSTOPSIG(status);
     if (sig == (SIGTRAP | 0x80)) return {};
+    // Event stops (a clone we asked for, PTRACE_INTERRUPT, group-stop).
+    if ((status >> 16) != 0) continue;
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGTRAP) {
       x86::Regs at = CRYO_TRY(x86::GetRegs(tid_));
       return MakeError(EFAULT, "remote syscall {} in {} faulted (signal {}) at {:#x}", nr, tid_,
                        sig, at.rip);
     }
-    // A group-stop or event stop under PTRACE_SEIZE, or a signal sent to
-    // the task meanwhile: keep the signal for later, carry on.
-    if ((status >> 16) == PTRACE_EVENT_STOP) continue;
+    // A signal sent to the task meanwhile: keep it for later, carry on.
     stray_.push_back(sig);
   }
 }

@@ -35,9 +35,6 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
     return MakeError(ENOTSUP, "the dump holds {} processes; this build restores one", tree.size());
   s.task = tree[0];
   if (s.task.threads_size() == 0) return MakeError(0, "pstree.img: process {} has no threads", s.task.pid());
-  if (s.task.threads_size() > 1)
-    return MakeError(ENOTSUP, "process {} has {} threads; this build restores single-threaded ones",
-                     s.task.pid(), s.task.threads_size());
   for (uint32_t tid : s.task.threads()) {
     img::core_entry c;
     CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kCore, tid, c));

@@ -4,6 +4,7 @@
 #include "engine/restore/image_set.h"
 
 #include <asm/prctl.h>
+#include <linux/sched.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <signal.h>
@@ -360,6 +361,28 @@ class Builder {
   ::_exit(127);  // never reached: the builder replaces this code
 }
 
+// Creates thread `tid` in the task with clone3 run by the leader. Under
+// PTRACE_O_TRACECLONE it starts traced and stopped, before any code runs.
+Result<RemoteTask> CreateThread(RemoteTask& leader, Builder& b, pid_t tid, uint64_t tramp) {
+  b.ResetScratch();
+  pid_t want = tid;
+  uint64_t set_tid = CRYO_TRY(b.Put(&want, sizeof want));
+  clone_args args{};
+  args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  args.set_tid = set_tid;
+  args.set_tid_size = 1;
+  // It never runs on this stack: it stops first, and gets its own registers.
+  args.stack = tramp + kPage;
+  args.stack_size = kTrampSize - kPage;
+  uint64_t at = CRYO_TRY(b.Put(&args, sizeof args));
+  long got = CRYO_TRY(leader.Check("clone3 thread", SYS_clone3, at, sizeof args));
+  if (got != tid) return MakeError(EEXIST, "thread {} came back as {}", tid, got);
+  int status;
+  if (::waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status))
+    return MakeError(ECHILD, "new thread {} did not stop", tid);
+  return RemoteTask::AtTrampoline(tid, tramp);
+}
+
 Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::restore_stats_entry& st) {
   RemoteTask t = CRYO_TRY(RemoteTask::AtTrampoline(pid, tramp));
   Builder b(t, s, tramp, log);
@@ -372,14 +395,24 @@ Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::rest
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
+  std::vector<RemoteTask> threads;
+  for (size_t i = 1; i < s.cores.size(); i++) {
+    pid_t tid = static_cast<pid_t>(s.task.threads(static_cast<int>(i)));
+    threads.push_back(CRYO_TRY_CTX(CreateThread(t, b, tid, tramp), "create thread {}", tid));
+    Builder tb(threads.back(), s, tramp, log);
+    CRYO_TRY_CTX(tb.ThreadState(tid, s.cores[i]), "thread {} state", tid);
+  }
   CRYO_TRY_CTX(b.ThreadState(pid, s.cores[0]), "thread {} state", pid);
   // Last remote call: the trampoline goes away.
   CRYO_TRY(t.Check("munmap trampoline", SYS_munmap, tramp, kTrampSize));
-  x86::Regs regs = x86::RegsFromImage(s.cores[0].thread_info().gpregs());
-  x86::PrepareSyscallRestart(regs);
-  regs.orig_rax = static_cast<uint64_t>(-1L);
-  t.set_saved_regs(regs);
-  CRYO_TRY(t.Restore());
+  for (size_t i = 0; i < s.cores.size(); i++) {
+    RemoteTask& task = i == 0 ? t : threads[i - 1];
+    x86::Regs regs = x86::RegsFromImage(s.cores[i].thread_info().gpregs());
+    x86::PrepareSyscallRestart(regs);
+    regs.orig_rax = static_cast<uint64_t>(-1L);
+    task.set_saved_regs(regs);
+    CRYO_TRY(task.Restore());
+  }
   return {};
 }
 
@@ -417,10 +450,12 @@ Result<Restored> Restore(const Options& opts, Log& log) {
     return std::unexpected(built.error().context(fmt::format("restore {}", pid)));
   }
   if (s.cores[0].tc().task_state() == 3) ::kill(pid, SIGSTOP);
-  if (ptrace(PTRACE_DETACH, pid, nullptr, nullptr) != 0) {
-    auto e = ErrnoError("detach {}", pid);
-    kill_child();
-    return e;
+  for (uint32_t tid : s.task.threads()) {
+    if (ptrace(PTRACE_DETACH, static_cast<pid_t>(tid), nullptr, nullptr) != 0) {
+      auto e = ErrnoError("detach {}", tid);
+      kill_child();
+      return e;
+    }
   }
   out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));
   log.Info("restored {}", pid);
