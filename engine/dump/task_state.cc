@@ -60,6 +60,25 @@ class Scratch {
   uint64_t addr_;
 };
 
+// Pending signals with their siginfo, private to a thread or (shared)
+// the process's, read with PTRACE_PEEKSIGINFO: they stay queued.
+Result<> PeekSignals(pid_t tid, bool shared, img::signal_queue_entry* out) {
+  struct {
+    uint64_t off;
+    uint32_t flags;
+    int32_t nr;
+  } args{0, shared ? 1u : 0u, 32};
+  siginfo_t buf[32];
+  for (;;) {
+    long n = ptrace(static_cast<__ptrace_request>(PTRACE_PEEKSIGINFO), tid, &args, buf);
+    if (n < 0) return ErrnoError("PTRACE_PEEKSIGINFO {}", tid);
+    for (long i = 0; i < n; i++)
+      out->add_signals()->set_siginfo(std::string(reinterpret_cast<const char*>(&buf[i]), sizeof buf[i]));
+    if (n < args.nr) return {};
+    args.off += static_cast<uint64_t>(n);
+  }
+}
+
 std::vector<uint32_t> Words(const std::string& s) {
   std::vector<uint32_t> out;
   std::istringstream in(s);
@@ -136,6 +155,8 @@ Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, Log& log) {
   std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
   if (auto sc = StatusField(status, "Seccomp"); sc && *sc != "0")
     return MakeError(ENOTSUP, "thread {}: seccomp filters are not supported by this build yet", tid);
+  CRYO_TRY(PeekSignals(tid, false, tc->mutable_signals_p()));
+  if (tc->signals_p().signals_size() == 0) tc->clear_signals_p();
   RseqConfiguration rc{};
   if (ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), tid, sizeof rc, &rc) > 0 &&
       rc.rseq_abi_pointer != 0) {
@@ -184,6 +205,8 @@ Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&
   uint64_t mask = 0;
   if (ptrace(PTRACE_GETSIGMASK, pid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_GETSIGMASK {}", pid);
   tc->set_blk_sigset(mask);
+  CRYO_TRY(PeekSignals(pid, true, tc->mutable_signals_s()));
+  if (tc->signals_s().signals_size() == 0) tc->clear_signals_s();
   auto* rl = tc->mutable_rlimits();
   for (int r = 0; r < RLIM_NLIMITS; r++) {
     rlimit64 lim{};

@@ -327,11 +327,30 @@ class Builder {
     // Always set: it also replaces the SIGKILL the new task armed for the
     // time cryo builds it.
     CRYO_TRY(t_.Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, th.pdeath_sig()));
-    uint64_t mask = th.has_blk_sigset() ? th.blk_sigset() : core.tc().blk_sigset();
-    if (ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
     x86::XSave xs = CRYO_TRY(x86::GetXSave(tid));
     CRYO_TRY(x86::XSaveFromImage(ti.fpregs(), &xs));
     CRYO_TRY(x86::SetXSave(tid, xs));
+    return {};
+  }
+
+  // Queues the pending signals, with their siginfo, from inside the task
+  // (a task may queue any siginfo to itself). Everything is blocked
+  // meanwhile so nothing is delivered to us; the dumped mask comes after.
+  Result<> QueueSignals(pid_t pid, pid_t tid, const img::signal_queue_entry& q, bool shared) {
+    for (const auto& si : q.signals()) {
+      siginfo_t info{};
+      if (si.siginfo().size() != sizeof info)
+        return MakeError(0, "pending signal of {} bytes (want {})", si.siginfo().size(), sizeof info);
+      std::memcpy(&info, si.siginfo().data(), sizeof info);
+      ResetScratch();
+      uint64_t at = CRYO_TRY(Put(&info, sizeof info));
+      if (shared)
+        CRYO_TRY(t_.Check("rt_sigqueueinfo", SYS_rt_sigqueueinfo, static_cast<uint64_t>(pid),
+                          static_cast<uint64_t>(info.si_signo), at));
+      else
+        CRYO_TRY(t_.Check("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, static_cast<uint64_t>(pid),
+                          static_cast<uint64_t>(tid), static_cast<uint64_t>(info.si_signo), at));
+    }
     return {};
   }
 
@@ -395,16 +414,33 @@ Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::rest
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
+  uint64_t all = ~0ULL;
+  if (ptrace(PTRACE_SETSIGMASK, pid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
   std::vector<RemoteTask> threads;
   for (size_t i = 1; i < s.cores.size(); i++) {
     pid_t tid = static_cast<pid_t>(s.task.threads(static_cast<int>(i)));
     threads.push_back(CRYO_TRY_CTX(CreateThread(t, b, tid, tramp), "create thread {}", tid));
+    if (ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
     Builder tb(threads.back(), s, tramp, log);
     CRYO_TRY_CTX(tb.ThreadState(tid, s.cores[i]), "thread {} state", tid);
+    if (s.cores[i].thread_core().has_signals_p())
+      CRYO_TRY_CTX(tb.QueueSignals(pid, tid, s.cores[i].thread_core().signals_p(), false), "signals of {}", tid);
   }
   CRYO_TRY_CTX(b.ThreadState(pid, s.cores[0]), "thread {} state", pid);
-  // Last remote call: the trampoline goes away.
+  if (s.cores[0].thread_core().has_signals_p())
+    CRYO_TRY_CTX(b.QueueSignals(pid, pid, s.cores[0].thread_core().signals_p(), false), "signals of {}", pid);
+  if (s.cores[0].tc().has_signals_s())
+    CRYO_TRY_CTX(b.QueueSignals(pid, pid, s.cores[0].tc().signals_s(), true), "shared signals");
+  // Last remote call: the trampoline goes away. Then, with no syscall left
+  // to run, the dumped masks (a pending signal they unblock is delivered
+  // when the task runs, not to us).
   CRYO_TRY(t.Check("munmap trampoline", SYS_munmap, tramp, kTrampSize));
+  for (size_t i = 0; i < s.cores.size(); i++) {
+    pid_t tid = static_cast<pid_t>(s.task.threads(static_cast<int>(i)));
+    const auto& th = s.cores[i].thread_core();
+    uint64_t mask = th.has_blk_sigset() ? th.blk_sigset() : s.cores[0].tc().blk_sigset();
+    if (ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
+  }
   for (size_t i = 0; i < s.cores.size(); i++) {
     RemoteTask& task = i == 0 ? t : threads[i - 1];
     x86::Regs regs = x86::RegsFromImage(s.cores[i].thread_info().gpregs());
