@@ -17,9 +17,11 @@ static Result<UniqueFd> OpenMem(pid_t tid) {
 }
 
 // Syscall stops must be told apart from SIGTRAPs; threads a remote clone3
-// creates start traced and stopped, before running any code.
+// creates start traced and stopped, before running any code; the task's
+// seccomp filters must not judge the syscalls we run in it.
 static Result<> SetSysGood(pid_t tid) {
-  if (ptrace(PTRACE_SETOPTIONS, tid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE) != 0)
+  if (ptrace(PTRACE_SETOPTIONS, tid, nullptr,
+             PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP) != 0)
     return ErrnoError("PTRACE_SETOPTIONS {}", tid);
   return {};
 }

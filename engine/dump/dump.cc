@@ -126,6 +126,7 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
   TaskExtras extras;
   CRYO_TRY(FaultPoint("task"));
   CRYO_TRY_CTX(DumpTaskCore(pid, leader, &extras, log), "dump task {}", pid);
+  img::seccomp_entry seccomp;
   for (pid_t tid : sp.threads()) {
     img::core_entry core;
     if (tid == pid) {
@@ -133,9 +134,11 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
       // A stopped process comes back stopped.
       if (sp.was_stopped()) core.mutable_tc()->set_task_state(3);
     }
-    CRYO_TRY_CTX(DumpThreadCore(pid, tid, core, log), "dump thread {}", tid);
+    CRYO_TRY_CTX(DumpThreadCore(pid, tid, core, &seccomp, log), "dump thread {}", tid);
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kCore, static_cast<uint64_t>(tid), core));
   }
+  if (seccomp.seccomp_filters_size() > 0)
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kSeccomp, 0, seccomp));
 
   // Memory.
   CRYO_TRY(FaultPoint("memory"));

@@ -122,7 +122,41 @@ Result<> DumpCreds(pid_t pid, pid_t tid, RemoteTask& t, img::creds_entry* c) {
 
 }  // namespace
 
-Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, Log& log) {
+// The thread's seccomp mode and filter chain (PTRACE_SECCOMP_GET_FILTER
+// gives filter 0 = newest). Appended to seccomp.img newest first; each
+// older filter's prev names the next newer one, and the thread points at
+// its oldest, so following prev replays the installs in order.
+Result<> DumpSeccomp(pid_t tid, const std::string& status, img::thread_core_entry* tc,
+                     img::seccomp_entry* all) {
+  auto mode = StatusField(status, "Seccomp");
+  int m = mode ? std::atoi(mode->c_str()) : 0;
+  tc->set_seccomp_mode(static_cast<img::seccomp_mode>(m));
+  if (m != 2) return {};
+  std::vector<std::string> chain;  // newest first
+  for (unsigned long i = 0;; i++) {
+    long n = ptrace(static_cast<__ptrace_request>(0x420c /* PTRACE_SECCOMP_GET_FILTER */), tid, i, nullptr);
+    if (n < 0) {
+      if (errno == ENOENT) break;
+      return ErrnoError("PTRACE_SECCOMP_GET_FILTER {} #{}", tid, i);
+    }
+    std::string prog(static_cast<size_t>(n) * 8, '\0');
+    if (ptrace(static_cast<__ptrace_request>(0x420c), tid, i, prog.data()) != n)
+      return ErrnoError("PTRACE_SECCOMP_GET_FILTER {} #{}", tid, i);
+    chain.push_back(std::move(prog));
+  }
+  if (chain.empty()) return MakeError(0, "thread {} is in seccomp filter mode without filters", tid);
+  uint32_t base = static_cast<uint32_t>(all->seccomp_filters_size());
+  for (size_t k = 0; k < chain.size(); k++) {
+    auto* f = all->add_seccomp_filters();
+    f->set_filter(chain[k]);
+    if (k > 0) f->set_prev(base + static_cast<uint32_t>(k) - 1);
+  }
+  tc->set_seccomp_filter(base + static_cast<uint32_t>(chain.size()) - 1);
+  return {};
+}
+
+Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, img::seccomp_entry* seccomp,
+                        Log& log) {
   core.set_mtype(img::core_entry::X86_64);
   auto* ti = core.mutable_thread_info();
   x86::Regs regs = CRYO_TRY(x86::GetRegs(tid));
@@ -153,8 +187,7 @@ Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, Log& log) {
   if (!comm.empty() && comm.back() == '\n') comm.pop_back();
   tc->set_comm(comm);
   std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
-  if (auto sc = StatusField(status, "Seccomp"); sc && *sc != "0")
-    return MakeError(ENOTSUP, "thread {}: seccomp filters are not supported by this build yet", tid);
+  CRYO_TRY(DumpSeccomp(tid, status, tc, seccomp));
   CRYO_TRY(PeekSignals(tid, false, tc->mutable_signals_p()));
   if (tc->signals_p().signals_size() == 0) tc->clear_signals_p();
   RseqConfiguration rc{};

@@ -7,6 +7,7 @@
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/image/proto/core.pb.h"
+#include "engine/image/proto/security.pb.h"
 
 namespace cryo {
 
@@ -19,7 +20,9 @@ struct TaskExtras {
 
 // Fills core.tc (process-wide state) from the leader.
 Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log& log);
-// Fills registers and per-thread state of one thread.
-Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, Log& log);
+// Fills registers and per-thread state of one thread; its seccomp filters
+// are appended to `seccomp`.
+Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, img::seccomp_entry* seccomp,
+                        Log& log);
 
 }  // namespace cryo

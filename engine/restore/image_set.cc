@@ -70,6 +70,15 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
     CRYO_TRY(s.File(fi.id()));
     s.fds.push_back(fi);
   }
+  {
+    ImageReader sc = CRYO_TRY(ImageReader::Open(d, ImageKind::kSeccomp));
+    if (sc.present() && !CRYO_TRY(sc.Next(s.seccomp))) return MakeError(0, "seccomp.img holds no entry");
+  }
+  for (const auto& c : s.cores) {
+    const auto& th = c.thread_core();
+    if (th.seccomp_mode() == img::filter && th.seccomp_filter() >= static_cast<uint32_t>(s.seccomp.seccomp_filters_size()))
+      return MakeError(0, "a thread's seccomp filter {} is not in seccomp.img", th.seccomp_filter());
+  }
   return s;
 }
 

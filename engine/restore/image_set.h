@@ -12,6 +12,7 @@
 #include "engine/image/proto/files.pb.h"
 #include "engine/image/proto/mm.pb.h"
 #include "engine/image/proto/pstree.pb.h"
+#include "engine/image/proto/security.pb.h"
 
 namespace cryo {
 
@@ -28,6 +29,7 @@ struct ImageSet {
   std::map<uint32_t, img::reg_file_entry> files;  // by id
   std::vector<img::fdinfo_entry> fds;
   img::fs_entry fs;
+  img::seccomp_entry seccomp;  // empty when no thread had filters
 
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };

@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -354,6 +355,36 @@ class Builder {
     return {};
   }
 
+  // Seccomp goes on last: strict mode, or the thread's filter chain from
+  // the oldest on, as it was installed. (Our own remote syscalls are not
+  // subject to it: PTRACE_O_SUSPEND_SECCOMP.)
+  Result<> Seccomp(const img::thread_core_entry& th) {
+    if (th.seccomp_mode() == img::strict) {
+      CRYO_TRY(t_.Check("seccomp strict", SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, 0));
+      return {};
+    }
+    if (th.seccomp_mode() != img::filter) return {};
+    const auto& all = s_.seccomp.seccomp_filters();
+    uint32_t i = th.seccomp_filter();
+    for (int guard = 0; guard < all.size(); guard++) {
+      const auto& f = all.Get(static_cast<int>(i));
+      if (f.filter().empty() || f.filter().size() % 8 != 0)
+        return MakeError(0, "seccomp.img: filter {} has {} bytes", i, f.filter().size());
+      ResetScratch();
+      uint64_t code = CRYO_TRY(Put(f.filter().data(), f.filter().size()));
+      struct {
+        uint16_t len;
+        uint64_t filter;
+      } prog{static_cast<uint16_t>(f.filter().size() / 8), code};
+      uint64_t at = CRYO_TRY(Put(&prog, sizeof prog));
+      CRYO_TRY(t_.Check("seccomp filter", SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, at));
+      if (!f.has_prev()) return {};
+      i = f.prev();
+      if (i >= static_cast<uint32_t>(all.size())) return MakeError(0, "seccomp.img: bad prev {}", i);
+    }
+    return MakeError(0, "seccomp.img: the filter chain loops");
+  }
+
   // Root restoring root's process: only what differs is set.
   Result<> Creds(const img::creds_entry& c) {
     bool plain_root = c.uid() == 0 && c.euid() == 0 && c.suid() == 0 && c.fsuid() == 0 && c.gid() == 0 &&
@@ -425,12 +456,14 @@ Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::rest
     CRYO_TRY_CTX(tb.ThreadState(tid, s.cores[i]), "thread {} state", tid);
     if (s.cores[i].thread_core().has_signals_p())
       CRYO_TRY_CTX(tb.QueueSignals(pid, tid, s.cores[i].thread_core().signals_p(), false), "signals of {}", tid);
+    CRYO_TRY_CTX(tb.Seccomp(s.cores[i].thread_core()), "seccomp of {}", tid);
   }
   CRYO_TRY_CTX(b.ThreadState(pid, s.cores[0]), "thread {} state", pid);
   if (s.cores[0].thread_core().has_signals_p())
     CRYO_TRY_CTX(b.QueueSignals(pid, pid, s.cores[0].thread_core().signals_p(), false), "signals of {}", pid);
   if (s.cores[0].tc().has_signals_s())
     CRYO_TRY_CTX(b.QueueSignals(pid, pid, s.cores[0].tc().signals_s(), true), "shared signals");
+  CRYO_TRY_CTX(b.Seccomp(s.cores[0].thread_core()), "seccomp of {}", pid);
   // Last remote call: the trampoline goes away. Then, with no syscall left
   // to run, the dumped masks (a pending signal they unblock is delivered
   // when the task runs, not to us).

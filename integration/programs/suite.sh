@@ -58,6 +58,17 @@ run_one() {  # name mode(baseline|cr)
       echo "FAIL $name ($mode): dump failed: $(tail -n 3 "$w/dump.out" | tr '\n' ' ') (log $w/img/dump.log)"
       return 1
     fi
+    # Every image the dump wrote must decode with Debian's crit.
+    if [ -x /usr/bin/crit ]; then
+      for f in "$w/img"/*.img; do
+        case $(basename "$f") in pages-*) continue ;; esac
+        if ! /usr/bin/crit decode -i "$f" >/dev/null 2>"$w/crit.err"; then
+          kill -9 "$pid" 2>/dev/null
+          echo "FAIL $name ($mode): crit cannot decode $(basename "$f"): $(tail -n1 "$w/crit.err")"
+          return 1
+        fi
+      done
+    fi
     if ! wait_gone "$pid"; then
       kill -9 "$pid" 2>/dev/null
       echo "FAIL $name ($mode): dump left the process running"
