@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,10 +75,45 @@ class FileTable {
   std::map<std::pair<std::string, uint32_t>, uint32_t> by_path_;
 };
 
+// An open file that was unlinked: its contents go to ghost-file-ID.img and
+// remap-fpath.img says the file is to be found there (CRIU's ghost files).
+Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const Options& opts,
+                   int dir, img::remap_file_path_entry* remap) {
+  if (static_cast<uint64_t>(st.st_size) > opts.ghost_limit)
+    return MakeError(EFBIG, "pid {} fd {}: unlinked file of {} bytes is over the ghost limit ({} bytes, --ghost-limit)",
+                     pid, fd, st.st_size, opts.ghost_limit);
+  UniqueFd f = CRYO_TRY(Open(fmt::format("/proc/{}/fd/{}", pid, fd), O_RDONLY));
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t got = CRYO_TRY(ReadFull(f.get(), data.data(), data.size()));
+  data.resize(got);
+  img::ghost_file_entry g;
+  g.set_uid(st.st_uid);
+  g.set_gid(st.st_gid);
+  g.set_mode(st.st_mode);
+  g.set_dev(static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)));
+  g.set_ino(st.st_ino);
+  g.mutable_atim()->set_tv_sec(static_cast<uint64_t>(st.st_atim.tv_sec));
+  g.mutable_atim()->set_tv_usec(static_cast<uint64_t>(st.st_atim.tv_nsec / 1000));
+  g.mutable_mtim()->set_tv_sec(static_cast<uint64_t>(st.st_mtim.tv_sec));
+  g.mutable_mtim()->set_tv_usec(static_cast<uint64_t>(st.st_mtim.tv_nsec / 1000));
+  g.set_chunks(false);
+  g.set_size(data.size());
+  ImageWriter w(dir, ImageKind::kGhostFile, id);
+  CRYO_TRY(w.Write(g));
+  CRYO_TRY(w.WriteRaw(std::string_view(data)));
+  CRYO_TRY(w.Close());
+  remap->set_orig_id(id);
+  remap->set_remap_id(id);
+  remap->set_remap_type(img::GHOST);
+  return {};
+}
+
 // fdinfo-ID.img: the fd table, every fd a regular file, directory or device
-// opened by path. Other kinds stop the dump with a clear error.
-Result<> DumpFds(pid_t pid, FileTable& files, int dir, uint32_t files_id) {
+// opened by path, or an unlinked regular file. Other kinds stop the dump
+// with a clear error.
+Result<> DumpFds(pid_t pid, FileTable& files, const Options& opts, int dir, uint32_t files_id) {
   ImageWriter w(dir, ImageKind::kFdinfo, files_id);
+  ImageWriter remaps(dir, ImageKind::kRemapFpath);
   std::vector<std::pair<int, uint32_t>> seen;  // fd, file id
   for (int fd : ListFds(pid)) {
     std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
@@ -86,8 +122,12 @@ Result<> DumpFds(pid_t pid, FileTable& files, int dir, uint32_t files_id) {
     FdInfo fi = CRYO_TRY_CTX(ParseFdInfo(fdinfo), "pid {} fd {}", pid, fd);
     struct stat st;
     if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat pid {} fd {}", pid, fd);
+    constexpr std::string_view kDeleted = " (deleted)";
+    bool ghost = S_ISREG(st.st_mode) && st.st_nlink == 0 && link.ends_with(kDeleted) &&
+                 link.starts_with("/") && !link.starts_with("/memfd:");
+    if (ghost) link.resize(link.size() - kDeleted.size());
     bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
-    if (!by_path || link.ends_with(" (deleted)") || link.starts_with("/memfd:"))
+    if (!by_path || (!ghost && link.ends_with(kDeleted)) || link.starts_with("/memfd:"))
       return MakeError(ENOTSUP, "pid {} fd {}: {} is not supported by this build yet", pid, fd, link);
     if (S_ISCHR(st.st_mode) && link.starts_with("/dev/pts/"))
       return MakeError(ENOTSUP, "pid {} fd {}: terminal {} is not supported by this build yet", pid, fd, link);
@@ -99,7 +139,14 @@ Result<> DumpFds(pid_t pid, FileTable& files, int dir, uint32_t files_id) {
         break;
       }
     }
-    if (id == 0) id = files.AddReg(link, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, st);
+    if (id == 0) {
+      id = files.AddReg(link, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, st);
+      if (ghost) {
+        img::remap_file_path_entry remap;
+        CRYO_TRY(DumpGhost(pid, fd, id, st, opts, dir, &remap));
+        CRYO_TRY(remaps.Write(remap));
+      }
+    }
     seen.push_back({fd, id});
     img::fdinfo_entry e;
     e.set_id(id);
@@ -108,6 +155,7 @@ Result<> DumpFds(pid_t pid, FileTable& files, int dir, uint32_t files_id) {
     e.set_fd(static_cast<uint32_t>(fd));
     CRYO_TRY(w.Write(e));
   }
+  CRYO_TRY(remaps.Close());
   return w.Close();
 }
 
@@ -179,7 +227,7 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
 
   // Files, cwd and root.
   CRYO_TRY(FaultPoint("files"));
-  CRYO_TRY(DumpFds(pid, files, dir, static_cast<uint32_t>(pid)));
+  CRYO_TRY(DumpFds(pid, files, opts, dir, static_cast<uint32_t>(pid)));
   img::fs_entry fs;
   fs.set_cwd_id(CRYO_TRY(files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
   fs.set_root_id(CRYO_TRY(files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));

@@ -71,6 +71,17 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
     s.fds.push_back(fi);
   }
   {
+    ImageReader rm = CRYO_TRY(ImageReader::Open(d, ImageKind::kRemapFpath));
+    img::remap_file_path_entry e;
+    while (CRYO_TRY(rm.Next(e))) {
+      if (e.remap_type() != img::GHOST)
+        return MakeError(ENOTSUP, "remap-fpath.img: remap type {} is not supported by this build yet",
+                         img::remap_type_Name(e.remap_type()));
+      CRYO_TRY(s.File(e.orig_id()));
+      s.ghosts[e.orig_id()] = e.remap_id();
+    }
+  }
+  {
     ImageReader sc = CRYO_TRY(ImageReader::Open(d, ImageKind::kSeccomp));
     if (sc.present() && !CRYO_TRY(sc.Next(s.seccomp))) return MakeError(0, "seccomp.img holds no entry");
   }

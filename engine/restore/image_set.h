@@ -30,6 +30,7 @@ struct ImageSet {
   std::vector<img::fdinfo_entry> fds;
   img::fs_entry fs;
   img::seccomp_entry seccomp;  // empty when no thread had filters
+  std::map<uint32_t, uint32_t> ghosts;  // file id -> ghost-file id (unlinked files)
 
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };

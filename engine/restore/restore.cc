@@ -28,6 +28,7 @@
 #include "engine/base/steps.h"
 #include "engine/proc/proc.h"
 #include "engine/restore/clone_pid.h"
+#include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
 #include "parasite/remote.h"
 
@@ -68,11 +69,49 @@ Result<uint64_t> MapTrampoline(const img::mm_entry& mm) {
   return MakeError(ENOMEM, "no room for the restore trampoline");
 }
 
+// Unlinked files of the dump, recreated from their ghost images next to
+// where they were, opened by the task, and unlinked again when the restore
+// is over, whatever its outcome.
+class Ghosts {
+ public:
+  ~Ghosts() {
+    for (auto& [id, path] : paths_) ::unlink(path.c_str());
+  }
+  Result<> Create(const ImageSet& s, pid_t pid) {
+    for (auto [file_id, ghost_id] : s.ghosts) {
+      ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
+      img::ghost_file_entry g;
+      if (!r.present() || !CRYO_TRY(r.Next(g)))
+        return MakeError(0, "{} is missing", ImageFileName(ImageKind::kGhostFile, ghost_id));
+      if (g.chunks()) return MakeError(ENOTSUP, "{}: chunked ghost files are not supported yet", r.name());
+      std::string data = CRYO_TRY(r.ReadPayload(r.file_size() - r.offset()));
+      const auto* f = CRYO_TRY(s.File(file_id));
+      std::string dir = f->name().substr(0, f->name().rfind('/'));
+      if (dir.empty() || ::access(dir.c_str(), W_OK) != 0) dir = s.dir_path;
+      std::string path = fmt::format("{}/.cryo-ghost-{}-{}", dir, pid, file_id);
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, g.mode() & 07777);
+      if (fd < 0) return ErrnoError("create ghost file {}", path);
+      UniqueFd owned(fd);
+      paths_[file_id] = path;
+      CRYO_TRY_CTX(WriteAll(fd, data), "ghost file {}", path);
+      if (::fchown(fd, g.uid(), g.gid()) != 0) return ErrnoError("chown ghost file {}", path);
+    }
+    return {};
+  }
+  const std::string* PathOf(uint32_t file_id) const {
+    auto it = paths_.find(file_id);
+    return it == paths_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<uint32_t, std::string> paths_;
+};
+
 // Builds the task: everything runs as syscalls inside it.
 class Builder {
  public:
-  Builder(RemoteTask& t, const ImageSet& s, uint64_t tramp, Log& log)
-      : t_(t), s_(s), scratch_(tramp + kPage), log_(log) {}
+  Builder(RemoteTask& t, const ImageSet& s, uint64_t tramp, Log& log, const Ghosts* ghosts = nullptr)
+      : t_(t), s_(s), scratch_(tramp + kPage), log_(log), ghosts_(ghosts) {}
 
   Result<uint64_t> Put(const void* data, size_t len) {
     if (used_ + len > kTrampSize - kPage) return MakeError(E2BIG, "scratch area full");
@@ -231,7 +270,8 @@ class Builder {
         continue;
       }
       uint32_t flags = f->flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
-      long fd = CRYO_TRY(Open(f->name(), flags | (cloexec ? O_CLOEXEC : 0)));
+      const std::string* ghost = ghosts_ ? ghosts_->PathOf(fi.id()) : nullptr;
+      long fd = CRYO_TRY(Open(ghost ? *ghost : f->name(), flags | (cloexec ? O_CLOEXEC : 0)));
       if (static_cast<uint32_t>(fd) != fi.fd()) {
         CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
         CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
@@ -401,6 +441,7 @@ class Builder {
   uint64_t scratch_;
   size_t used_ = 0;
   Log& log_;
+  const Ghosts* ghosts_;
 };
 
 // The child's first and only code of its own: be traced, stop, wait.
@@ -434,8 +475,10 @@ Result<RemoteTask> CreateThread(RemoteTask& leader, Builder& b, pid_t tid, uint6
 }
 
 Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::restore_stats_entry& st) {
+  Ghosts ghosts;
+  CRYO_TRY_CTX(ghosts.Create(s, pid), "unlinked files");
   RemoteTask t = CRYO_TRY(RemoteTask::AtTrampoline(pid, tramp));
-  Builder b(t, s, tramp, log);
+  Builder b(t, s, tramp, log, &ghosts);
   CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.DropInherited(pid, tramp), "clear the new task");
   CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");

@@ -91,3 +91,17 @@ if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "core-$pid.img: truncated" "$d/
 else echo "FAIL restore-corrupt-core: rc=$rc $(cat "$d/err")"; fi
 "$cryo" restore -D "$w/nonexistent" 2>"$w/err"; rc=$?
 if [ $rc -ne 0 ] && one_line "$w/err"; then echo "PASS restore-no-images"; else echo "FAIL restore-no-images: $(cat "$w/err")"; fi
+
+# An unlinked file over --ghost-limit stops the dump; the program is intact.
+d=$w/ghost; mkdir -p "$d/run" "$d/img"
+pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/file_unlinked")
+pids+=("$pid")
+for _ in $(seq 200); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
+"$cryo" dump -t "$pid" -D "$d/img" --ghost-limit 1K 2>"$d/err"; rc=$?
+touch "$d/run/go"
+for _ in $(seq 200); do [ -e "$d/run/result" ] && break; sleep 0.01; done
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "over the ghost limit" "$d/err" && [ "$(cat "$d/run/result" 2>/dev/null)" = PASS ]; then
+  echo "PASS dump-ghost-limit"
+else
+  echo "FAIL dump-ghost-limit: rc=$rc $(cat "$d/err") result=$(cat "$d/run/result" 2>/dev/null)"
+fi
