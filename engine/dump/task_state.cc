@@ -240,15 +240,6 @@ Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&
   tc->set_blk_sigset(mask);
   CRYO_TRY(PeekSignals(pid, true, tc->mutable_signals_s()));
   if (tc->signals_s().signals_size() == 0) tc->clear_signals_s();
-  auto* rl = tc->mutable_rlimits();
-  for (int r = 0; r < RLIM_NLIMITS; r++) {
-    rlimit64 lim{};
-    if (::prlimit64(pid, static_cast<__rlimit_resource>(r), nullptr, &lim) != 0)
-      return ErrnoError("prlimit {} resource {}", pid, r);
-    auto* e = rl->add_rlimits();
-    e->set_cur(lim.rlim_cur);
-    e->set_max(lim.rlim_max);
-  }
   std::string oom = CRYO_TRY(ReadFile(fmt::format("/proc/{}/oom_score_adj", pid)));
   tc->set_oom_score_adj(std::atoi(oom.c_str()));
   if (auto lu = ReadFile(fmt::format("/proc/{}/loginuid", pid)))
@@ -269,6 +260,17 @@ Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&
       sa->set_flags(ka.flags);
       sa->set_restorer(ka.restorer);
       sa->set_mask(ka.mask);
+    }
+    // Asked by the task itself: prlimit on another uid's process needs
+    // CAP_SYS_RESOURCE, which root lacks here.
+    auto* rl = tc->mutable_rlimits();
+    for (int r = 0; r < RLIM_NLIMITS; r++) {
+      CRYO_TRY(t.Check("prlimit64", SYS_prlimit64, 0, static_cast<uint64_t>(r), 0, s.addr()));
+      rlimit64 lim{};
+      CRYO_TRY(t.Read(s.addr(), &lim, sizeof lim));
+      auto* e = rl->add_rlimits();
+      e->set_cur(lim.rlim_cur);
+      e->set_max(lim.rlim_max);
     }
     auto* timers = tc->mutable_timers();
     img::itimer_entry* which[] = {timers->mutable_real(), timers->mutable_virt(), timers->mutable_prof()};

@@ -425,12 +425,53 @@ class Builder {
     return MakeError(0, "seccomp.img: the filter chain loops");
   }
 
-  // Root restoring root's process: only what differs is set.
+  // Credentials, in the order the kernel allows: while still root, the
+  // bounding set, groups and securebits (with keep-caps, so changing uid
+  // keeps the permitted set); then gids and uids; then the capability sets
+  // and ambient caps; then keep-caps as it was.
   Result<> Creds(const img::creds_entry& c) {
-    bool plain_root = c.uid() == 0 && c.euid() == 0 && c.suid() == 0 && c.fsuid() == 0 && c.gid() == 0 &&
-                      c.egid() == 0 && c.sgid() == 0 && c.fsgid() == 0 && c.groups_size() == 0;
-    if (!plain_root)
-      return MakeError(ENOTSUP, "credentials other than root's are not restored by this build yet");
+    auto mask = [](const google::protobuf::RepeatedField<uint32_t>& w) {
+      return w.size() >= 2 ? (uint64_t{w[1]} << 32) | w[0] : w.size() == 1 ? uint64_t{w[0]} : 0;
+    };
+    uint64_t bnd = mask(c.cap_bnd());
+    if (c.cap_bnd_size() > 0) {
+      for (int cap = 0; cap < 64; cap++) {
+        if (bnd & (1ULL << cap)) continue;
+        long r = CRYO_TRY(t_.Syscall(SYS_prctl, PR_CAPBSET_READ, static_cast<uint64_t>(cap)));
+        if (r == 1) CRYO_TRY(t_.Check("prctl(PR_CAPBSET_DROP)", SYS_prctl, PR_CAPBSET_DROP, static_cast<uint64_t>(cap)));
+      }
+    }
+    std::vector<gid_t> groups(c.groups().begin(), c.groups().end());
+    ResetScratch();
+    uint64_t g = groups.empty() ? 0 : CRYO_TRY(Put(groups.data(), groups.size() * sizeof(gid_t)));
+    CRYO_TRY(t_.Check("setgroups", SYS_setgroups, groups.size(), g));
+    constexpr uint32_t kKeepCaps = 1u << 4;  // SECBIT_KEEP_CAPS
+    CRYO_TRY(t_.Check("prctl(PR_SET_SECUREBITS)", SYS_prctl, PR_SET_SECUREBITS, c.secbits() | kKeepCaps));
+    CRYO_TRY(t_.Check("setresgid", SYS_setresgid, c.gid(), c.egid(), c.sgid()));
+    CRYO_TRY(t_.Syscall(SYS_setfsgid, c.fsgid()));
+    CRYO_TRY(t_.Check("setresuid", SYS_setresuid, c.uid(), c.euid(), c.suid()));
+    CRYO_TRY(t_.Syscall(SYS_setfsuid, c.fsuid()));
+    struct {
+      uint32_t version;
+      int pid;
+    } hdr{0x20080522, 0};  // _LINUX_CAPABILITY_VERSION_3
+    struct {
+      uint32_t effective, permitted, inheritable;
+    } data[2];
+    uint64_t eff = mask(c.cap_eff()), prm = mask(c.cap_prm()), inh = mask(c.cap_inh());
+    for (int i = 0; i < 2; i++)
+      data[i] = {static_cast<uint32_t>(eff >> (32 * i)), static_cast<uint32_t>(prm >> (32 * i)),
+                 static_cast<uint32_t>(inh >> (32 * i))};
+    ResetScratch();
+    uint64_t h = CRYO_TRY(Put(&hdr, sizeof hdr));
+    uint64_t d = CRYO_TRY(Put(data, sizeof data));
+    CRYO_TRY(t_.Check("capset", SYS_capset, h, d));
+    uint64_t amb = mask(c.cap_amb());
+    for (int cap = 0; cap < 64; cap++)
+      if (amb & (1ULL << cap))
+        CRYO_TRY(t_.Check("prctl(PR_CAP_AMBIENT_RAISE)", SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
+                          static_cast<uint64_t>(cap), 0, 0));
+    if (!(c.secbits() & kKeepCaps)) CRYO_TRY(t_.Check("prctl(PR_SET_KEEPCAPS)", SYS_prctl, PR_SET_KEEPCAPS, 0));
     if (c.no_new_privs()) CRYO_TRY(t_.Check("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     return {};
   }
