@@ -165,8 +165,6 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
   img::dump_stats_entry stats;
   uint64_t t_frozen = NowUs();
   stats.set_freezing_time(static_cast<uint32_t>(t_frozen - t_start));
-  if (auto timers = ReadFile(fmt::format("/proc/{}/timers", pid)); timers && !timers->empty())
-    return MakeError(ENOTSUP, "pid {}: POSIX timers are not supported by this build yet", pid);
 
   FileTable files;
   // Per thread: core images.

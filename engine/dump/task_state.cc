@@ -79,6 +79,55 @@ Result<> PeekSignals(pid_t tid, bool shared, img::signal_queue_entry* out) {
   }
 }
 
+// POSIX timers from /proc/PID/timers ("ID:", "signal: N/sival",
+// "notify: signal/pid.N|signal/tid.N|none/pid.N", "ClockID:"; newest
+// first), with their times asked of the task (timer_gettime).
+Result<> DumpPosixTimers(pid_t pid, RemoteTask& t, uint64_t scratch, img::task_timers_entry* out) {
+  std::string text = CRYO_TRY(ReadFile(fmt::format("/proc/{}/timers", pid)));
+  std::istringstream in(text);
+  std::string line;
+  img::posix_timer_entry* cur = nullptr;
+  while (std::getline(in, line)) {
+    if (line.starts_with("ID: ")) {
+      cur = out->add_posix();
+      cur->set_it_id(static_cast<uint32_t>(std::stoul(line.substr(4))));
+      cur->set_clock_id(0);
+      cur->set_si_signo(0);
+      cur->set_it_sigev_notify(SIGEV_SIGNAL);
+      cur->set_sival_ptr(0);
+    } else if (cur && line.starts_with("signal: ")) {
+      size_t slash = line.find('/');
+      cur->set_si_signo(static_cast<uint32_t>(std::stoul(line.substr(8, slash - 8))));
+      if (slash != std::string::npos) cur->set_sival_ptr(std::stoull(line.substr(slash + 1), nullptr, 16));
+    } else if (cur && line.starts_with("notify: ")) {
+      std::string how = line.substr(8);
+      size_t dot = how.rfind('.');
+      if (how.starts_with("none")) {
+        cur->set_it_sigev_notify(SIGEV_NONE);
+      } else if (how.find("/tid.") != std::string::npos) {
+        cur->set_it_sigev_notify(SIGEV_SIGNAL | SIGEV_THREAD_ID);
+        if (dot != std::string::npos) cur->set_notify_thread_id(std::stoi(how.substr(dot + 1)));
+      } else {
+        cur->set_it_sigev_notify(SIGEV_SIGNAL);
+      }
+    } else if (cur && line.starts_with("ClockID: ")) {
+      cur->set_clock_id(static_cast<uint32_t>(std::stoul(line.substr(9))));
+    }
+  }
+  for (auto& timer : *out->mutable_posix()) {
+    CRYO_TRY(t.Check("timer_gettime", SYS_timer_gettime, timer.it_id(), scratch));
+    itimerspec its{};
+    CRYO_TRY(t.Read(scratch, &its, sizeof its));
+    timer.set_isec(static_cast<uint64_t>(its.it_interval.tv_sec));
+    timer.set_insec(static_cast<uint64_t>(its.it_interval.tv_nsec));
+    timer.set_vsec(static_cast<uint64_t>(its.it_value.tv_sec));
+    timer.set_vnsec(static_cast<uint64_t>(its.it_value.tv_nsec));
+    long ov = CRYO_TRY(t.Check("timer_getoverrun", SYS_timer_getoverrun, timer.it_id()));
+    timer.set_overrun(static_cast<uint32_t>(ov));
+  }
+  return {};
+}
+
 std::vector<uint32_t> Words(const std::string& s) {
   std::vector<uint32_t> out;
   std::istringstream in(s);
@@ -283,6 +332,7 @@ Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&
       which[w]->set_vsec(static_cast<uint64_t>(iv.it_value.tv_sec));
       which[w]->set_vusec(static_cast<uint64_t>(iv.it_value.tv_usec));
     }
+    CRYO_TRY(DumpPosixTimers(pid, t, s.addr(), timers));
     CRYO_TRY(t.Check("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, PR_GET_CHILD_SUBREAPER, s.addr()));
     int sub = 0;
     CRYO_TRY(t.Read(s.addr(), &sub, sizeof sub));

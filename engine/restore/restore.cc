@@ -374,6 +374,41 @@ class Builder {
     return {};
   }
 
+  // POSIX timers with their ids (PR_TIMER_CREATE_RESTORE_IDS makes
+  // timer_create take the id it is given), signal, target and times.
+  Result<> PosixTimers() {
+    const auto& tc = s_.cores[0].tc();
+    if (!tc.has_timers() || tc.timers().posix_size() == 0) return {};
+    constexpr long kRestoreIds = 77, kOn = 1, kOff = 0;
+    CRYO_TRY(t_.Check("prctl(PR_TIMER_CREATE_RESTORE_IDS)", SYS_prctl, kRestoreIds, kOn, 0, 0, 0));
+    // The image lists them newest first, as /proc does: create oldest first.
+    for (int k = tc.timers().posix_size() - 1; k >= 0; k--) {
+      const auto& pt = tc.timers().posix(k);
+      sigevent sev{};
+      sev.sigev_value.sival_ptr = reinterpret_cast<void*>(pt.sival_ptr());
+      sev.sigev_signo = static_cast<int>(pt.si_signo());
+      sev.sigev_notify = static_cast<int>(pt.it_sigev_notify());
+      sev._sigev_un._tid = pt.notify_thread_id();
+      int id = static_cast<int>(pt.it_id());
+      ResetScratch();
+      uint64_t sev_at = CRYO_TRY(Put(&sev, sizeof sev));
+      uint64_t id_at = CRYO_TRY(Put(&id, sizeof id));
+      CRYO_TRY(t_.Check("timer_create", SYS_timer_create, pt.clock_id(), sev_at, id_at));
+      int got = 0;
+      CRYO_TRY(t_.Read(id_at, &got, sizeof got));
+      if (got != id) return MakeError(EEXIST, "POSIX timer {} came back as {}", id, got);
+      itimerspec its{};
+      its.it_interval = {static_cast<time_t>(pt.isec()), static_cast<long>(pt.insec())};
+      its.it_value = {static_cast<time_t>(pt.vsec()), static_cast<long>(pt.vnsec())};
+      if (its.it_value.tv_sec || its.it_value.tv_nsec) {
+        uint64_t its_at = CRYO_TRY(Put(&its, sizeof its));
+        CRYO_TRY(t_.Check("timer_settime", SYS_timer_settime, static_cast<uint64_t>(id), 0, its_at, 0));
+      }
+    }
+    CRYO_TRY(t_.Check("prctl(PR_TIMER_CREATE_RESTORE_IDS)", SYS_prctl, kRestoreIds, kOff, 0, 0, 0));
+    return {};
+  }
+
   // Queues the pending signals, with their siginfo, from inside the task
   // (a task may queue any siginfo to itself). Everything is blocked
   // meanwhile so nothing is delivered to us; the dumped mask comes after.
@@ -542,6 +577,7 @@ Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::rest
       CRYO_TRY_CTX(tb.QueueSignals(pid, tid, s.cores[i].thread_core().signals_p(), false), "signals of {}", tid);
     CRYO_TRY_CTX(tb.Seccomp(s.cores[i].thread_core()), "seccomp of {}", tid);
   }
+  CRYO_TRY_CTX(b.PosixTimers(), "POSIX timers");
   CRYO_TRY_CTX(b.ThreadState(pid, s.cores[0]), "thread {} state", pid);
   if (s.cores[0].thread_core().has_signals_p())
     CRYO_TRY_CTX(b.QueueSignals(pid, pid, s.cores[0].thread_core().signals_p(), false), "signals of {}", pid);
