@@ -105,3 +105,39 @@ if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "over the ghost limit" "$d/err"
 else
   echo "FAIL dump-ghost-limit: rc=$rc $(cat "$d/err") result=$(cat "$d/run/result" 2>/dev/null)"
 fi
+
+# Lifecycle: a stopped process comes back stopped; --leave-stopped and
+# --leave-running leave it so; restore without -d waits for the task.
+state() { awk '{print $3}' /proc/"$1"/stat 2>/dev/null; }
+d=$w/stopped; mkdir -p "$d/img"
+pid=$(start_counter "$d")
+kill -STOP "$pid"; sleep 0.1
+if "$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err" && wait_gone "$pid" &&
+   "$cryo" restore -D "$d/img" -d 2>>"$d/err" && sleep 0.2 && [ "$(state "$pid")" = T ]; then
+  n1=$(wc -l <"$d/out"); sleep 0.5; n2=$(wc -l <"$d/out")
+  kill -CONT "$pid"; sleep 0.6; n3=$(wc -l <"$d/out")
+  if [ "$n1" = "$n2" ] && [ "$n3" -gt "$n2" ]; then echo "PASS stopped-stays-stopped"
+  else echo "FAIL stopped-stays-stopped: counts $n1 $n2 $n3"; fi
+else echo "FAIL stopped-stays-stopped: state $(state "$pid") $(cat "$d/err")"; fi
+kill -9 "$pid" 2>/dev/null; wait_gone "$pid"
+
+d=$w/leave; mkdir -p "$d/img" "$d/img2"
+pid=$(start_counter "$d")
+if "$cryo" dump -t "$pid" -D "$d/img" --leave-stopped 2>"$d/err" && sleep 0.1 && [ "$(state "$pid")" = T ]; then
+  kill -CONT "$pid"
+  if "$cryo" dump -t "$pid" -D "$d/img2" --leave-running 2>"$d/err" && sleep 0.2 && alive "$pid" &&
+     [ "$(state "$pid")" != T ]; then echo "PASS leave-stopped-and-running"
+  else echo "FAIL leave-stopped-and-running: --leave-running: state $(state "$pid") $(cat "$d/err")"; fi
+else echo "FAIL leave-stopped-and-running: --leave-stopped: state $(state "$pid") $(cat "$d/err")"; fi
+kill -9 "$pid"; wait_gone "$pid"
+
+# Without -d, restore stays the parent and ends with the task's status.
+d=$w/wait; mkdir -p "$d/run" "$d/img"
+pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/sleeper")
+pids+=("$pid")
+for _ in $(seq 200); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
+"$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err" && wait_gone "$pid"
+( sleep 0.5; touch "$d/run/go" ) &
+"$cryo" restore -D "$d/img" 2>>"$d/err"; rc=$?
+if [ $rc -eq 0 ] && [ "$(cat "$d/run/result" 2>/dev/null)" = PASS ]; then echo "PASS restore-waits-for-task"
+else echo "FAIL restore-waits-for-task: rc=$rc $(cat "$d/err")"; fi
