@@ -9,7 +9,8 @@
 namespace cryo {
 
 Result<int> RunDump(const Options& o, Log& log) {
-  KernelFeatures kf = ProbeKernelFeatures();
+  // The dump itself needs no probed feature yet; probing costs a fork.
+  KernelFeatures kf;
   img::dump_stats_entry stats = CRYO_TRY(Dump(o, kf, log));
   UniqueFd work = CRYO_TRY(OpenImageDir(o.WorkDir()));
   img::stats_entry se;

@@ -260,8 +260,13 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
   inv.set_network_lock_method(opts.network_lock == NetworkLock::kNftables ? 1
                               : opts.network_lock == NetworkLock::kSkip   ? 2
                                                                           : 0);
-  CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kInventory, 0, inv));
-  CRYO_TRY(SyncImageDir(dir));
+  {
+    ImageWriter w(dir, ImageKind::kInventory);
+    CRYO_TRY(w.Write(inv));
+    int fd = CRYO_TRY(w.RawFd());
+    if (::fsync(fd) != 0) return ErrnoError("fsync inventory.img");
+    CRYO_TRY(w.Close());
+  }
   stats.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
   return stats;
 }

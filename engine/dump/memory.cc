@@ -1,5 +1,6 @@
 #include "engine/dump/memory.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <vector>
@@ -96,6 +97,9 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
   head.set_pages_id(pages_id);
   CRYO_TRY(pm.Write(head));
   std::vector<char> buf(kChunk);
+  // Start writeback as pages arrive, so the final sync of the images has
+  // little left to wait for.
+  uint64_t unsynced = 0;
   for (const img::vma_entry& v : mm.vmas()) {
     if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared)) continue;
     stats.pages_scanned += (v.end() - v.start()) / kPage;
@@ -109,6 +113,12 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
       if (batch.empty()) return {};
       CRYO_TRY(mem.ReadRuns(batch, buf.data(), readable));
       CRYO_TRY(pages.WriteRaw(std::string_view(buf.data(), batch_bytes)));
+      unsynced += batch_bytes;
+      if (unsynced >= 4 * kChunk) {
+        int fd = CRYO_TRY(pages.RawFd());
+        ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        unsynced = 0;
+      }
       batch.clear();
       batch_bytes = 0;
       return {};
