@@ -22,16 +22,22 @@ SeizedProcess::~SeizedProcess() {
 }
 
 Result<> SeizedProcess::SeizeThread(pid_t tid) {
-  if (ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_TRACESYSGOOD) != 0)
+  if (ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_TRACESYSGOOD) != 0) {
+    // A thread that exited after we listed it is simply not there.
+    if (errno == ESRCH && tid != pid_) return {};
     return ErrnoError("seize thread {} of {}", tid, pid_);
+  }
   threads_.push_back(tid);
-  if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0)
+  if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno != ESRCH)
     return ErrnoError("interrupt thread {} of {}", tid, pid_);
   for (;;) {
     int status;
     if (::waitpid(tid, &status, __WALL) != tid) return ErrnoError("wait for thread {}", tid);
-    if (!WIFSTOPPED(status))
-      return MakeError(ESRCH, "thread {} of {} exited while being seized", tid, pid_);
+    if (!WIFSTOPPED(status)) {
+      threads_.pop_back();
+      if (tid != pid_) return {};  // it exited before it could stop
+      return MakeError(ESRCH, "process {} exited while being seized", pid_);
+    }
     int sig = WSTOPSIG(status);
     int event = status >> 16;
     if (event == PTRACE_EVENT_STOP) {
@@ -61,7 +67,10 @@ Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log) {
     bool added = false;
     for (pid_t tid : ListThreads(pid)) {
       if (std::find(sp.threads_.begin(), sp.threads_.end(), tid) != sp.threads_.end()) continue;
+      if (std::find(sp.gone_.begin(), sp.gone_.end(), tid) != sp.gone_.end()) continue;
+      size_t before = sp.threads_.size();
       CRYO_TRY(sp.SeizeThread(tid));
+      if (sp.threads_.size() == before) sp.gone_.push_back(tid);
       added = true;
     }
     if (!added) break;

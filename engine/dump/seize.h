@@ -45,6 +45,7 @@ class SeizedProcess {
   pid_t pid_;
   Log* log_;
   std::vector<pid_t> threads_;
+  std::vector<pid_t> gone_;  // listed, but exited before they stopped
   std::vector<Pending> pending_;
   bool was_stopped_ = false;
   bool released_ = false;
