@@ -15,6 +15,7 @@
 
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
+#include "engine/dump/memfd.h"
 #include "engine/dump/memory.h"
 #include "engine/dump/seize.h"
 #include "engine/dump/task_state.h"
@@ -50,6 +51,25 @@ class FileTable {
     r->set_name(path);
     if (S_ISREG(st.st_mode)) r->set_size(static_cast<uint64_t>(st.st_size));
     r->set_mode(st.st_mode);
+    entries_.push_back(std::move(fe));
+    return id;
+  }
+  uint32_t AddMemfd(uint32_t inode_id, uint32_t flags, uint64_t pos) {
+    uint32_t id = next_id_++;
+    img::file_entry fe;
+    fe.set_type(img::MEMFD);
+    fe.set_id(id);
+    auto* m = fe.mutable_memfd();
+    m->set_id(id);
+    m->set_flags(flags);
+    m->set_pos(pos);
+    auto* fown = m->mutable_fown();
+    fown->set_uid(0);
+    fown->set_euid(0);
+    fown->set_signum(0);
+    fown->set_pid_type(0);
+    fown->set_pid(0);
+    m->set_inode_id(inode_id);
     entries_.push_back(std::move(fe));
     return id;
   }
@@ -111,7 +131,8 @@ Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const 
 // fdinfo-ID.img: the fd table, every fd a regular file, directory or device
 // opened by path, or an unlinked regular file. Other kinds stop the dump
 // with a clear error.
-Result<> DumpFds(pid_t pid, FileTable& files, const Options& opts, int dir, uint32_t files_id) {
+Result<> DumpFds(pid_t pid, FileTable& files, MemfdTable& memfds, const Options& opts, int dir,
+                 uint32_t files_id) {
   ImageWriter w(dir, ImageKind::kFdinfo, files_id);
   ImageWriter remaps(dir, ImageKind::kRemapFpath);
   std::vector<std::pair<int, uint32_t>> seen;  // fd, file id
@@ -123,11 +144,12 @@ Result<> DumpFds(pid_t pid, FileTable& files, const Options& opts, int dir, uint
     struct stat st;
     if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat pid {} fd {}", pid, fd);
     constexpr std::string_view kDeleted = " (deleted)";
+    bool memfd = S_ISREG(st.st_mode) && (link.starts_with("/memfd:") || link.starts_with("memfd:"));
     bool ghost = S_ISREG(st.st_mode) && st.st_nlink == 0 && link.ends_with(kDeleted) &&
                  link.starts_with("/") && !link.starts_with("/memfd:");
     if (ghost) link.resize(link.size() - kDeleted.size());
     bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
-    if (!by_path || (!ghost && link.ends_with(kDeleted)) || link.starts_with("/memfd:"))
+    if (!memfd && (!by_path || (!ghost && link.ends_with(kDeleted)) || link.starts_with("/memfd:")))
       return MakeError(ENOTSUP, "pid {} fd {}: {} is not supported by this build yet", pid, fd, link);
     if (S_ISCHR(st.st_mode) && link.starts_with("/dev/pts/"))
       return MakeError(ENOTSUP, "pid {} fd {}: terminal {} is not supported by this build yet", pid, fd, link);
@@ -138,6 +160,10 @@ Result<> DumpFds(pid_t pid, FileTable& files, const Options& opts, int dir, uint
         id = oid;
         break;
       }
+    }
+    if (id == 0 && memfd) {
+      uint32_t inode = CRYO_TRY(memfds.Inode(proc, link));
+      id = files.AddMemfd(inode, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos);
     }
     if (id == 0) {
       id = files.AddReg(link, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, st);
@@ -151,7 +177,7 @@ Result<> DumpFds(pid_t pid, FileTable& files, const Options& opts, int dir, uint
     img::fdinfo_entry e;
     e.set_id(id);
     e.set_flags((fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0);
-    e.set_type(img::REG);
+    e.set_type(memfd ? img::MEMFD : img::REG);
     e.set_fd(static_cast<uint32_t>(fd));
     CRYO_TRY(w.Write(e));
   }
@@ -210,9 +236,14 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
     mm.add_mm_saved_auxv(w);
   }
   mm.set_dumpable(extras.dumpable);
-  CRYO_TRY(DumpVmas(pid, mm, [&](const std::string& path, bool writable) {
-    return files.ByPath(path, writable ? O_RDWR : O_RDONLY);
-  }));
+  MemfdTable memfds;
+  CRYO_TRY(DumpVmas(pid, mm,
+                    [&](const std::string& path, bool writable) {
+                      return files.ByPath(path, writable ? O_RDWR : O_RDONLY);
+                    },
+                    [&](uint64_t start, uint64_t end, const std::string& path) {
+                      return memfds.Inode(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, start, end), path);
+                    }));
   uint64_t t_mem = NowUs();
   MemStats ms = CRYO_TRY(DumpPages(pid, mm, dir, 1, log));
   stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));
@@ -225,7 +256,8 @@ Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp,
 
   // Files, cwd and root.
   CRYO_TRY(FaultPoint("files"));
-  CRYO_TRY(DumpFds(pid, files, opts, dir, static_cast<uint32_t>(pid)));
+  CRYO_TRY(DumpFds(pid, files, memfds, opts, dir, static_cast<uint32_t>(pid)));
+  CRYO_TRY(memfds.Write(dir, 2));
   img::fs_entry fs;
   fs.set_cwd_id(CRYO_TRY(files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
   fs.set_root_id(CRYO_TRY(files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));

@@ -16,7 +16,8 @@ namespace {
 // VMA status bits of vma_entry (CRIU's VMA_AREA_*).
 constexpr uint32_t kRegular = 1u << 0, kStack = 1u << 1, kVsyscall = 1u << 2, kVdso = 1u << 3,
                    kHeap = 1u << 5, kFilePrivate = 1u << 6, kFileShared = 1u << 7,
-                   kAnonShared = 1u << 8, kAnonPrivate = 1u << 9, kVvar = 1u << 12;
+                   kAnonShared = 1u << 8, kAnonPrivate = 1u << 9, kVvar = 1u << 12,
+                   kMemfd = 1u << 14;
 
 constexpr uint64_t kPage = 4096;
 // Pages are copied through a bounded buffer: the dumper's memory does not
@@ -36,7 +37,7 @@ uint64_t MadviseBits(const Vma& v) {
 
 }  // namespace
 
-Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id) {
+Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const MemfdIdFor& memfd_id) {
   std::vector<Vma> vmas = CRYO_TRY(ReadSmaps(pid));
   for (const Vma& v : vmas) {
     img::vma_entry* e = mm.add_vmas();
@@ -68,8 +69,11 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id) {
       status |= kAnonShared;
       flags |= MAP_ANONYMOUS;
       e->set_shmid(v.ino);
+    } else if (v.path.starts_with("/memfd:")) {
+      status |= kMemfd | (v.shared ? kFileShared : kFilePrivate);
+      e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
     } else if (!v.path.empty() && v.path.front() == '/') {
-      if (v.deleted || v.path.starts_with("/memfd:") || v.path.starts_with("/SYSV"))
+      if (v.deleted || v.path.starts_with("/SYSV"))
         return MakeError(ENOTSUP, "pid {}: mapping {:#x}-{:#x} of {}{} is not supported yet", pid,
                          v.start, v.end, v.path, v.deleted ? " (deleted)" : "");
       status |= v.shared ? kFileShared : kFilePrivate;

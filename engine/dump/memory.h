@@ -21,8 +21,11 @@ struct MemStats {
 // Gives the files.img id of a mapped file, registering it when new.
 using FileIdFor = std::function<Result<uint32_t>(const std::string& path, bool writable)>;
 
+// Gives the memfd inode id behind a mapping.
+using MemfdIdFor = std::function<Result<uint32_t>(uint64_t start, uint64_t end, const std::string& path)>;
+
 // Fills mm.vmas (and madvise bits) from smaps.
-Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id);
+Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const MemfdIdFor& memfd_id);
 // Writes pagemap-PID.img and pages-ID.img for the VMAs in mm.
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
                            Log& log);

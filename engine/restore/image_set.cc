@@ -59,6 +59,10 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
   ImageReader files = CRYO_TRY(ImageReader::Open(d, ImageKind::kFiles));
   img::file_entry fe;
   while (CRYO_TRY(files.Next(fe))) {
+    if (fe.type() == img::MEMFD && fe.has_memfd()) {
+      s.memfd_files[fe.id()] = fe.memfd();
+      continue;
+    }
     if (fe.type() != img::REG || !fe.has_reg())
       return MakeError(ENOTSUP, "files.img: file {} of kind {} is not supported by this build yet",
                        fe.id(), img::fd_types_Name(fe.type()));
@@ -66,7 +70,19 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
   }
   ImageReader fdinfo = CRYO_TRY(ImageReader::Open(d, ImageKind::kFdinfo, s.ids.files_id()));
   img::fdinfo_entry fi;
+  {
+    ImageReader mi = CRYO_TRY(ImageReader::Open(d, ImageKind::kMemfdInode));
+    img::memfd_inode_entry e;
+    while (CRYO_TRY(mi.Next(e))) s.memfd_inodes[e.inode_id()] = e;
+  }
+  for (const auto& [id, f] : s.memfd_files)
+    if (!s.memfd_inodes.count(f.inode_id())) return MakeError(0, "memfd.img has no inode {}", f.inode_id());
   while (CRYO_TRY(fdinfo.Next(fi))) {
+    if (fi.type() == img::MEMFD) {
+      if (!s.memfd_files.count(fi.id())) return MakeError(0, "files.img has no memfd {}", fi.id());
+      s.fds.push_back(fi);
+      continue;
+    }
     CRYO_TRY(s.File(fi.id()));
     s.fds.push_back(fi);
   }

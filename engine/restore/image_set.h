@@ -13,6 +13,7 @@
 #include "engine/image/proto/mm.pb.h"
 #include "engine/image/proto/pstree.pb.h"
 #include "engine/image/proto/security.pb.h"
+#include "engine/image/proto/event.pb.h"
 
 namespace cryo {
 
@@ -31,6 +32,8 @@ struct ImageSet {
   img::fs_entry fs;
   img::seccomp_entry seccomp;  // empty when no thread had filters
   std::map<uint32_t, uint32_t> ghosts;  // file id -> ghost-file id (unlinked files)
+  std::map<uint32_t, img::memfd_file_entry> memfd_files;   // by file id
+  std::map<uint32_t, img::memfd_inode_entry> memfd_inodes;  // by inode id
 
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };

@@ -44,7 +44,7 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kTrampSize = 16 * kPage;
 constexpr uint32_t kVdsoBits = (1u << 3) | (1u << 12);  // VMA_AREA_VDSO | VVAR
 constexpr uint32_t kVsyscall = 1u << 2;
-constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6;
+constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6, kMemfd = 1u << 14;
 
 bool Overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
 
@@ -107,11 +107,56 @@ class Ghosts {
   std::map<uint32_t, std::string> paths_;
 };
 
+// memfd inodes of the dump, recreated by cryo (name, size, contents, owner)
+// and opened by the task through /proc/<cryo>/fd/N; seals go on once the
+// task has mapped and opened them.
+class Memfds {
+ public:
+  Result<> Create(const ImageSet& s) {
+    for (const auto& [inode_id, e] : s.memfd_inodes) {
+      int fd = static_cast<int>(::syscall(SYS_memfd_create, e.name().c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+      if (fd < 0) return ErrnoError("memfd_create {}", e.name());
+      fds_[inode_id] = UniqueFd(fd);
+      if (::ftruncate(fd, static_cast<off_t>(e.size())) != 0) return ErrnoError("size memfd {}", e.name());
+      ImageReader pm = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kShmemPagemap, e.shmid()));
+      img::pagemap_head head;
+      if (pm.present() && CRYO_TRY(pm.Next(head))) {
+        ImageReader pages = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kPages, head.pages_id()));
+        img::pagemap_entry pe;
+        while (CRYO_TRY(pm.Next(pe))) {
+          uint64_t n = (pe.has_nr_pages_64() ? pe.nr_pages_64() : pe.nr_pages()) * kPage;
+          std::string data = CRYO_TRY(pages.ReadPayload(n));
+          uint64_t keep = std::min<uint64_t>(n, e.size() > pe.vaddr() ? e.size() - pe.vaddr() : 0);
+          if (::pwrite(fd, data.data(), keep, static_cast<off_t>(pe.vaddr())) != static_cast<ssize_t>(keep))
+            return ErrnoError("fill memfd {}", e.name());
+        }
+      }
+      if (::fchown(fd, e.uid(), e.gid()) != 0) return ErrnoError("chown memfd {}", e.name());
+    }
+    return {};
+  }
+  Result<std::string> PathOf(uint32_t inode_id) const {
+    auto it = fds_.find(inode_id);
+    if (it == fds_.end()) return MakeError(0, "no memfd inode {}", inode_id);
+    return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
+  }
+  Result<> Seal(const ImageSet& s) {
+    for (const auto& [inode_id, e] : s.memfd_inodes)
+      if (e.seals() != 0 && ::fcntl(fds_.at(inode_id).get(), F_ADD_SEALS, e.seals()) != 0)
+        return ErrnoError("seal memfd {}", e.name());
+    return {};
+  }
+
+ private:
+  std::map<uint32_t, UniqueFd> fds_;
+};
+
 // Builds the task: everything runs as syscalls inside it.
 class Builder {
  public:
-  Builder(RemoteTask& t, const ImageSet& s, uint64_t tramp, Log& log, const Ghosts* ghosts = nullptr)
-      : t_(t), s_(s), scratch_(tramp + kPage), log_(log), ghosts_(ghosts) {}
+  Builder(RemoteTask& t, const ImageSet& s, uint64_t tramp, Log& log, const Ghosts* ghosts = nullptr,
+          const Memfds* memfds = nullptr)
+      : t_(t), s_(s), scratch_(tramp + kPage), log_(log), ghosts_(ghosts), memfds_(memfds) {}
 
   Result<uint64_t> Put(const void* data, size_t len) {
     if (used_ + len > kTrampSize - kPage) return MakeError(E2BIG, "scratch area full");
@@ -185,8 +230,13 @@ class Builder {
       if (!(v.status() & kFileShared)) prot |= PROT_WRITE;  // pages are filled in, then mprotect
       long fd = -1;
       if (file) {
-        const auto* f = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())));
-        fd = CRYO_TRY(Open(f->name(), (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY));
+        uint32_t mode = (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY;
+        if (v.status() & kMemfd) {
+          fd = CRYO_TRY(Open(CRYO_TRY(memfds_->PathOf(static_cast<uint32_t>(v.shmid()))), mode));
+        } else {
+          const auto* f = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())));
+          fd = CRYO_TRY(Open(f->name(), mode));
+        }
       }
       auto r = t_.Check("mmap", SYS_mmap, v.start(), len, prot, flags, static_cast<uint64_t>(fd), v.pgoff());
       if (fd >= 0) CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
@@ -262,8 +312,24 @@ class Builder {
   Result<> OpenFds() {
     std::map<uint32_t, uint32_t> first_fd;  // file id -> fd holding it
     for (const auto& fi : s_.fds) {
-      const auto* f = CRYO_TRY(s_.File(fi.id()));
       bool cloexec = fi.flags() & FD_CLOEXEC;
+      if (fi.type() == img::MEMFD) {
+        const auto& m = s_.memfd_files.at(fi.id());
+        if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
+          CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
+          continue;
+        }
+        uint32_t flags = m.flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
+        long fd = CRYO_TRY(Open(CRYO_TRY(memfds_->PathOf(m.inode_id())), flags | (cloexec ? O_CLOEXEC : 0)));
+        if (static_cast<uint32_t>(fd) != fi.fd()) {
+          CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
+          CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+        }
+        if (m.pos() != 0) CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), m.pos(), SEEK_SET));
+        first_fd[fi.id()] = fi.fd();
+        continue;
+      }
+      const auto* f = CRYO_TRY(s_.File(fi.id()));
       if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
         // Another fd of the same open file: share it, offset and all.
         CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
@@ -518,6 +584,7 @@ class Builder {
   size_t used_ = 0;
   Log& log_;
   const Ghosts* ghosts_;
+  const Memfds* memfds_;
 };
 
 // The child's first and only code of its own: be traced, stop, wait.
@@ -553,8 +620,10 @@ Result<RemoteTask> CreateThread(RemoteTask& leader, Builder& b, pid_t tid, uint6
 Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::restore_stats_entry& st) {
   Ghosts ghosts;
   CRYO_TRY_CTX(ghosts.Create(s, pid), "unlinked files");
+  Memfds memfds;
+  CRYO_TRY_CTX(memfds.Create(s), "memfd files");
   RemoteTask t = CRYO_TRY(RemoteTask::AtTrampoline(pid, tramp));
-  Builder b(t, s, tramp, log, &ghosts);
+  Builder b(t, s, tramp, log, &ghosts, &memfds);
   CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.DropInherited(pid, tramp), "clear the new task");
   CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");
@@ -563,6 +632,7 @@ Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::rest
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
+  CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
   uint64_t all = ~0ULL;
   if (ptrace(PTRACE_SETSIGMASK, pid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);

@@ -1,0 +1,86 @@
+#include "engine/dump/memfd.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "engine/base/files.h"
+#include "engine/image/image_writer.h"
+#include "engine/image/proto/mm.pb.h"
+
+namespace cryo {
+
+std::string MemfdName(const std::string& link) {
+  std::string n = link;
+  if (n.starts_with("/")) n.erase(0, 1);
+  if (n.starts_with("memfd:")) n.erase(0, 6);
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (n.ends_with(kDeleted)) n.resize(n.size() - kDeleted.size());
+  return n;
+}
+
+Result<uint32_t> MemfdTable::Inode(const std::string& open_path, const std::string& link) {
+  struct stat st;
+  if (::stat(open_path.c_str(), &st) != 0) return ErrnoError("stat {}", open_path);
+  if (auto it = by_ino_.find(st.st_ino); it != by_ino_.end()) return it->second.entry.inode_id();
+  UniqueFd fd = CRYO_TRY(Open(open_path, O_RDONLY));
+  int seals = ::fcntl(fd.get(), F_GET_SEALS);
+  Inode_ in;
+  in.open_path = open_path;
+  auto& e = in.entry;
+  e.set_name(MemfdName(link));
+  e.set_uid(st.st_uid);
+  e.set_gid(st.st_gid);
+  e.set_size(static_cast<uint64_t>(st.st_size));
+  e.set_shmid(static_cast<uint32_t>(st.st_ino));
+  e.set_seals(seals < 0 ? 0 : static_cast<uint32_t>(seals));
+  e.set_inode_id(static_cast<uint32_t>(st.st_ino));
+  by_ino_[st.st_ino] = std::move(in);
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+Result<> MemfdTable::Write(int dir, uint32_t pages_id) {
+  ImageWriter inodes(dir, ImageKind::kMemfdInode);
+  for (auto& [ino, in] : by_ino_) {
+    CRYO_TRY(inodes.Write(in.entry));
+    // The data regions (holes stay holes), whole pages.
+    UniqueFd fd = CRYO_TRY(Open(in.open_path, O_RDONLY));
+    ImageWriter pm(dir, ImageKind::kShmemPagemap, in.entry.shmid());
+    ImageWriter pages(dir, ImageKind::kPages, pages_id);
+    img::pagemap_head head;
+    head.set_pages_id(pages_id++);
+    CRYO_TRY(pm.Write(head));
+    off_t size = static_cast<off_t>(in.entry.size());
+    off_t at = 0;
+    std::vector<char> buf(1 << 20);
+    while (at < size) {
+      off_t data = ::lseek(fd.get(), at, SEEK_DATA);
+      if (data < 0) break;  // ENXIO: only a hole is left
+      off_t hole = ::lseek(fd.get(), data, SEEK_HOLE);
+      if (hole < 0) hole = size;
+      off_t start = data & ~off_t{4095};
+      off_t end = std::min<off_t>((hole + 4095) & ~off_t{4095}, (size + 4095) & ~off_t{4095});
+      img::pagemap_entry e;
+      e.set_vaddr(static_cast<uint64_t>(start));
+      e.set_nr_pages(static_cast<uint32_t>((end - start) / 4096));
+      e.set_nr_pages_64(static_cast<uint64_t>((end - start) / 4096));
+      e.set_flags(1u << 2);
+      CRYO_TRY(pm.Write(e));
+      for (off_t o = start; o < end;) {
+        size_t n = static_cast<size_t>(std::min<off_t>(end - o, static_cast<off_t>(buf.size())));
+        ssize_t r = ::pread(fd.get(), buf.data(), n, o);
+        if (r < 0) return ErrnoError("read memfd {}", in.entry.name());
+        std::fill(buf.begin() + r, buf.begin() + static_cast<long>(n), 0);  // past EOF: zeros
+        CRYO_TRY(pages.WriteRaw(std::string_view(buf.data(), n)));
+        o += static_cast<off_t>(n);
+      }
+      at = end;
+    }
+    CRYO_TRY(pm.Close());
+    CRYO_TRY(pages.Close());
+  }
+  return inodes.Close();
+}
+
+}  // namespace cryo

@@ -1,0 +1,35 @@
+// memfd files: their inodes (memfd.img: name, size, seals) and contents
+// (pagemap-shmem-ID.img + pages-N.img, by file offset), shared by every fd
+// and mapping that refers to them.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <map>
+#include <string>
+
+#include "engine/base/result.h"
+#include "engine/image/proto/event.pb.h"
+
+namespace cryo {
+
+class MemfdTable {
+ public:
+  // The inode id for the memfd reachable at `open_path` (/proc/PID/fd/N or
+  // /proc/PID/map_files/A-B); `link` is its /proc link text, for the name.
+  Result<uint32_t> Inode(const std::string& open_path, const std::string& link);
+  // Writes memfd.img and each inode's contents; pages ids from `pages_id`.
+  Result<> Write(int dir, uint32_t first_pages_id);
+
+ private:
+  struct Inode_ {
+    img::memfd_inode_entry entry;
+    std::string open_path;
+  };
+  std::map<uint64_t, Inode_> by_ino_;
+};
+
+// "memfd:NAME (deleted)" or "/memfd:NAME (deleted)" -> NAME.
+std::string MemfdName(const std::string& link);
+
+}  // namespace cryo
