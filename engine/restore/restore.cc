@@ -362,6 +362,13 @@ class Builder {
 
   Result<> TaskState(pid_t pid) {
     const auto& tc = s_.cores[0].tc();
+    // Session and group: a leader of either comes back as one. (A member
+    // of another process's session or group needs that process: trees.)
+    if (s_.task.sid() == static_cast<uint32_t>(pid)) {
+      CRYO_TRY(t_.Check("setsid", SYS_setsid));
+    } else if (s_.task.pgid() == static_cast<uint32_t>(pid)) {
+      CRYO_TRY(t_.Check("setpgid", SYS_setpgid, 0, 0));
+    }
     int i = 0;
     for (int sig = 1; sig <= 64; sig++) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
