@@ -151,8 +151,10 @@ Result<> DumpFds(pid_t pid, FileTable& files, MemfdTable& memfds, const Options&
     bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
     if (!memfd && (!by_path || (!ghost && link.ends_with(kDeleted)) || link.starts_with("/memfd:")))
       return MakeError(ENOTSUP, "pid {} fd {}: {} is not supported by this build yet", pid, fd, link);
-    if (S_ISCHR(st.st_mode) && link.starts_with("/dev/pts/"))
-      return MakeError(ENOTSUP, "pid {} fd {}: terminal {} is not supported by this build yet", pid, fd, link);
+    // A terminal outside the dump (the shell's) is reopened by path on
+    // restore, with --shell-job only, as CRIU does.
+    if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts.shell_job)
+      return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
     // dup'ed fds share one file description (offset, flags): one entry.
     uint32_t id = 0;
     for (auto [ofd, oid] : seen) {

@@ -309,6 +309,19 @@ class Builder {
     return {};
   }
 
+  // Session and group: a leader of either comes back as one (a member of
+  // another process's session or group needs that process: trees). Done
+  // before files are opened, so a session leader's terminal (a shell job's)
+  // becomes its controlling terminal again when it is opened.
+  Result<> Session(pid_t pid) {
+    if (s_.task.sid() == static_cast<uint32_t>(pid)) {
+      CRYO_TRY(t_.Check("setsid", SYS_setsid));
+    } else if (s_.task.pgid() == static_cast<uint32_t>(pid)) {
+      CRYO_TRY(t_.Check("setpgid", SYS_setpgid, 0, 0));
+    }
+    return {};
+  }
+
   Result<> OpenFds() {
     std::map<uint32_t, uint32_t> first_fd;  // file id -> fd holding it
     for (const auto& fi : s_.fds) {
@@ -362,13 +375,7 @@ class Builder {
 
   Result<> TaskState(pid_t pid) {
     const auto& tc = s_.cores[0].tc();
-    // Session and group: a leader of either comes back as one. (A member
-    // of another process's session or group needs that process: trees.)
-    if (s_.task.sid() == static_cast<uint32_t>(pid)) {
-      CRYO_TRY(t_.Check("setsid", SYS_setsid));
-    } else if (s_.task.pgid() == static_cast<uint32_t>(pid)) {
-      CRYO_TRY(t_.Check("setpgid", SYS_setpgid, 0, 0));
-    }
+
     int i = 0;
     for (int sig = 1; sig <= 64; sig++) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
@@ -638,6 +645,7 @@ Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::rest
   st.set_pages_restored(CRYO_TRY_CTX(b.LoadPages(), "load pages"));
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
   CRYO_TRY(FaultPoint("restore-files"));
+  CRYO_TRY_CTX(b.Session(pid), "session");
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");

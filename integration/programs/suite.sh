@@ -40,12 +40,20 @@ wait_gone() {  # pid
 verdict() { head -n1 "$1/result" 2>/dev/null || echo "no result"; }
 
 run_one() {  # name mode(baseline|cr)
-  local name=$1 mode=$2 w pid
+  local name=$1 mode=$2 w pid holder=""
+  trap '[ -n "$holder" ] && kill -9 "$holder" 2>/dev/null; trap - RETURN' RETURN
   w=$(mktemp -d /tmp/cryo-prog-"$name".XXXXXX)
   mkdir -p "$w/run" "$w/img"
   local flags=""
   [ -f "$top/integration/programs/$name.flags" ] && flags=$(cat "$top/integration/programs/$name.flags")
-  pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "$bindir/$name")
+  if [[ $flags == *--shell-job* ]]; then
+    # A shell job: the program's terminal is a pty held by ptyhold.
+    holder=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" "$bindir/ptyhold" "$w/out" "$w/pid" "$bindir/$name")
+    for _ in $(seq 200); do [ -s "$w/pid" ] && break; sleep 0.01; done
+    pid=$(cat "$w/pid")
+  else
+    pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "$bindir/$name")
+  fi
   if ! wait_file "$w/run/ready" "$pid"; then
     kill -9 "$pid" 2>/dev/null
     echo "FAIL $name ($mode): never became ready: $(verdict "$w/run") $(tail -c 300 "$w/out")"
