@@ -187,11 +187,32 @@ Result<> DumpFds(pid_t pid, FileTable& files, MemfdTable& memfds, const Options&
   return w.Close();
 }
 
+// What this build cannot bring back yet must stop the dump, not be
+// silently dropped: child processes (trees) and namespaces of its own.
+Result<> CheckSupported(pid_t pid, const std::vector<pid_t>& threads) {
+  for (pid_t tid : threads) {
+    auto children = ReadFile(fmt::format("/proc/{}/task/{}/children", pid, tid));
+    if (children && children->find_first_not_of(" \n") != std::string::npos)
+      return MakeError(ENOTSUP, "pid {} has child processes ({}): process trees are not supported by this build yet",
+                       pid, children->substr(0, children->find_last_not_of(" \n") + 1));
+  }
+  for (const char* ns : {"pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time"}) {
+    struct stat theirs, ours;
+    if (::stat(fmt::format("/proc/{}/ns/{}", pid, ns).c_str(), &theirs) != 0) continue;
+    if (::stat(fmt::format("/proc/self/ns/{}", ns).c_str(), &ours) != 0) continue;
+    if (theirs.st_ino != ours.st_ino)
+      return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: namespaces are not supported by this build yet",
+                       pid, ns);
+  }
+  return {};
+}
+
 Result<img::dump_stats_entry> DumpSeized(const Options& opts, SeizedProcess& sp, int dir, Log& log,
                                         uint64_t t_start) {
   pid_t pid = sp.pid();
   img::dump_stats_entry stats;
   uint64_t t_frozen = NowUs();
+  CRYO_TRY(CheckSupported(pid, sp.threads()));
   stats.set_freezing_time(static_cast<uint32_t>(t_frozen - t_start));
 
   FileTable files;

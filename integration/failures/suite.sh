@@ -141,3 +141,26 @@ for _ in $(seq 200); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
 "$cryo" restore -D "$d/img" 2>>"$d/err"; rc=$?
 if [ $rc -eq 0 ] && [ "$(cat "$d/run/result" 2>/dev/null)" = PASS ]; then echo "PASS restore-waits-for-task"
 else echo "FAIL restore-waits-for-task: rc=$rc $(cat "$d/err")"; fi
+
+# What this build cannot restore yet stops the dump with one line and the
+# process goes on: a process with a child, a process in its own namespace.
+d=$w/tree; mkdir -p "$d"
+pid=$("$spawn" -o "$d/out" /bin/sh -c 'sleep 100 & wait')
+pids+=("$pid")
+for _ in $(seq 100); do [ -n "$(cat /proc/"$pid"/task/"$pid"/children 2>/dev/null)" ] && break; sleep 0.01; done
+child=$(cat /proc/"$pid"/task/"$pid"/children 2>/dev/null); child=${child%% *}
+[ -n "$child" ] && pids+=("$child")
+"$cryo" dump -t "$pid" -D "$d" 2>"$d/err"; rc=$?
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "has child processes" "$d/err" && alive "$pid" && alive "$child"; then
+  echo "PASS dump-refuses-tree"
+else echo "FAIL dump-refuses-tree: rc=$rc $(cat "$d/err")"; fi
+kill -9 "$pid" "$child" 2>/dev/null
+d=$w/ns; mkdir -p "$d"
+pid=$("$spawn" -o "$d/out" /usr/bin/unshare --uts /bin/sleep 100)
+pids+=("$pid")
+for _ in $(seq 100); do [ "$(readlink /proc/"$pid"/exe)" = /usr/bin/sleep ] && break; sleep 0.01; done
+"$cryo" dump -t "$pid" -D "$d" 2>"$d/err"; rc=$?
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "own uts namespace" "$d/err" && alive "$pid"; then
+  echo "PASS dump-refuses-namespace"
+else echo "FAIL dump-refuses-namespace: rc=$rc $(cat "$d/err")"; fi
+kill -9 "$pid" 2>/dev/null
