@@ -326,37 +326,34 @@ class Builder {
     std::map<uint32_t, uint32_t> first_fd;  // file id -> fd holding it
     for (const auto& fi : s_.fds) {
       bool cloexec = fi.flags() & FD_CLOEXEC;
-      if (fi.type() == img::MEMFD) {
-        const auto& m = s_.memfd_files.at(fi.id());
-        if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
-          CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
-          continue;
-        }
-        uint32_t flags = m.flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
-        long fd = CRYO_TRY(Open(CRYO_TRY(memfds_->PathOf(m.inode_id())), flags | (cloexec ? O_CLOEXEC : 0)));
-        if (static_cast<uint32_t>(fd) != fi.fd()) {
-          CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
-          CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
-        }
-        if (m.pos() != 0) CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), m.pos(), SEEK_SET));
-        first_fd[fi.id()] = fi.fd();
-        continue;
-      }
-      const auto* f = CRYO_TRY(s_.File(fi.id()));
       if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
         // Another fd of the same open file: share it, offset and all.
         CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
         continue;
       }
-      uint32_t flags = f->flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
-      const std::string* ghost = ghosts_ ? ghosts_->PathOf(fi.id()) : nullptr;
-      long fd = CRYO_TRY(Open(ghost ? *ghost : f->name(), flags | (cloexec ? O_CLOEXEC : 0)));
+      // Where to open it, with which flags, at which offset.
+      std::string path;
+      uint32_t flags;
+      uint64_t pos;
+      if (fi.type() == img::MEMFD) {
+        const auto& m = s_.memfd_files.at(fi.id());
+        path = CRYO_TRY(memfds_->PathOf(m.inode_id()));
+        flags = m.flags();
+        pos = m.pos();
+      } else {
+        const auto* f = CRYO_TRY(s_.File(fi.id()));
+        const std::string* ghost = ghosts_ ? ghosts_->PathOf(fi.id()) : nullptr;
+        path = ghost ? *ghost : f->name();
+        flags = f->flags();
+        pos = f->pos();
+      }
+      flags &= ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
+      long fd = CRYO_TRY(Open(path, flags | (cloexec ? O_CLOEXEC : 0)));
       if (static_cast<uint32_t>(fd) != fi.fd()) {
         CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
         CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
       }
-      if (!(flags & O_PATH) && f->pos() != 0)
-        CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), f->pos(), SEEK_SET));
+      if (!(flags & O_PATH) && pos != 0) CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), pos, SEEK_SET));
       first_fd[fi.id()] = fi.fd();
     }
     const auto* cwd = CRYO_TRY(s_.File(s_.fs.cwd_id()));
