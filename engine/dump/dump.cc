@@ -30,6 +30,16 @@
 namespace cryo {
 namespace {
 
+// No F_SETOWN owner: all fields are required on the wire, all zero.
+// TODO(issue 4): record F_GETOWN_EX owners when sockets and pipes land.
+void NoOwner(img::fown_entry* f) {
+  f->set_uid(0);
+  f->set_euid(0);
+  f->set_signum(0);
+  f->set_pid_type(0);
+  f->set_pid(0);
+}
+
 // files.img under construction: one entry per open file description.
 class FileTable {
  public:
@@ -42,12 +52,7 @@ class FileTable {
     r->set_id(id);
     r->set_flags(flags);
     r->set_pos(pos);
-    auto* fown = r->mutable_fown();
-    fown->set_uid(0);
-    fown->set_euid(0);
-    fown->set_signum(0);
-    fown->set_pid_type(0);
-    fown->set_pid(0);
+    NoOwner(r->mutable_fown());
     r->set_name(path);
     if (S_ISREG(st.st_mode)) r->set_size(static_cast<uint64_t>(st.st_size));
     r->set_mode(st.st_mode);
@@ -63,12 +68,7 @@ class FileTable {
     m->set_id(id);
     m->set_flags(flags);
     m->set_pos(pos);
-    auto* fown = m->mutable_fown();
-    fown->set_uid(0);
-    fown->set_euid(0);
-    fown->set_signum(0);
-    fown->set_pid_type(0);
-    fown->set_pid(0);
+    NoOwner(m->mutable_fown());
     m->set_inode_id(inode_id);
     entries_.push_back(std::move(fe));
     return id;
