@@ -21,7 +21,7 @@ static Result<UniqueFd> OpenMem(pid_t tid) {
 // seccomp filters must not judge the syscalls we run in it.
 static Result<> SetSysGood(pid_t tid) {
   if (ptrace(PTRACE_SETOPTIONS, tid, nullptr,
-             PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP) != 0)
+             PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_SUSPEND_SECCOMP) != 0)
     return ErrnoError("PTRACE_SETOPTIONS {}", tid);
   return {};
 }

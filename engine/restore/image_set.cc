@@ -3,10 +3,62 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <set>
+
 #include "engine/image/image_dir.h"
 #include "engine/image/image_reader.h"
 
 namespace cryo {
+namespace {
+
+constexpr size_t kMaxTasks = 1 << 16;
+constexpr uint32_t kMaxPipeBytes = 1 << 24;
+
+Result<> ReadTask(int d, TaskImages& t) {
+  uint32_t pid = t.task.pid();
+  if (t.task.threads_size() == 0) return MakeError(0, "pstree.img: process {} has no threads", pid);
+  for (uint32_t tid : t.task.threads()) {
+    img::core_entry c;
+    CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kCore, tid, c));
+    if (c.mtype() != img::core_entry::X86_64) return MakeError(0, "core-{}.img: not an x86-64 thread", tid);
+    t.cores.push_back(std::move(c));
+  }
+  if (!t.cores[0].has_tc()) return MakeError(0, "core-{}.img: no task state", pid);
+  if (t.cores[0].tc().task_state() == 2) {
+    t.zombie = true;
+    if (t.task.threads_size() != 1) return MakeError(0, "pstree.img: zombie {} has threads", pid);
+    return {};
+  }
+  for (size_t i = 0; i < t.cores.size(); i++)
+    if (!t.cores[i].has_thread_info()) return MakeError(0, "core-{}.img: no registers", t.task.threads(static_cast<int>(i)));
+  CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kIds, pid, t.ids));
+  CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kMm, pid, t.mm));
+  CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kFs, pid, t.fs));
+  ImageReader pm = CRYO_TRY(ImageReader::Open(d, ImageKind::kPagemap, pid));
+  img::pagemap_head head;
+  if (CRYO_TRY(pm.Next(head))) {
+    t.pages_id = head.pages_id();
+    img::pagemap_entry e;
+    while (CRYO_TRY(pm.Next(e))) t.pagemap.push_back(e);
+  }
+  return {};
+}
+
+// pipes-data.img / fifo-data.img: entries, each followed by its bytes.
+Result<> ReadPipeData(int d, ImageKind kind, std::map<uint32_t, PipeData>& out) {
+  ImageReader r = CRYO_TRY(ImageReader::Open(d, kind));
+  PipeData pd;
+  while (CRYO_TRY(r.Next(pd.entry))) {
+    if (pd.entry.bytes() > kMaxPipeBytes || (pd.entry.has_size() && pd.entry.bytes() > pd.entry.size()))
+      return MakeError(0, "{}: pipe {} holds {} bytes in a buffer of {}", r.name(), pd.entry.pipe_id(),
+                       pd.entry.bytes(), pd.entry.size());
+    pd.data = CRYO_TRY(r.ReadPayload(pd.entry.bytes()));
+    out[pd.entry.pipe_id()] = pd;
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<const img::reg_file_entry*> ImageSet::File(uint32_t id) const {
   auto it = files.find(id);
@@ -26,50 +78,59 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
   if (s.inventory.img_version() != 2)
     return MakeError(0, "inventory.img: image version {} (want 2)", s.inventory.img_version());
 
+  // The tree: every parent listed before its children, pids unique.
   ImageReader ps = CRYO_TRY(ImageReader::Open(d, ImageKind::kPstree));
-  std::vector<img::pstree_entry> tree;
+  std::map<uint32_t, int> index;
+  std::set<uint32_t> tids;
   img::pstree_entry pe;
-  while (CRYO_TRY(ps.Next(pe))) tree.push_back(pe);
-  if (tree.empty()) return MakeError(0, "pstree.img is missing or empty");
-  if (tree.size() > 1)
-    return MakeError(ENOTSUP, "the dump holds {} processes; this build restores one", tree.size());
-  s.task = tree[0];
-  if (s.task.threads_size() == 0) return MakeError(0, "pstree.img: process {} has no threads", s.task.pid());
-  for (uint32_t tid : s.task.threads()) {
-    img::core_entry c;
-    CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kCore, tid, c));
-    if (c.mtype() != img::core_entry::X86_64 || !c.has_thread_info())
-      return MakeError(0, "core-{}.img: not an x86-64 thread", tid);
-    s.cores.push_back(std::move(c));
+  while (CRYO_TRY(ps.Next(pe))) {
+    if (s.tasks.size() >= kMaxTasks) return MakeError(0, "pstree.img: more than {} processes", kMaxTasks);
+    TaskImages t;
+    t.task = pe;
+    if (!s.tasks.empty()) {
+      auto it = index.find(pe.ppid());
+      if (it == index.end())
+        return MakeError(0, "pstree.img: process {} comes before its parent {}", pe.pid(), pe.ppid());
+      t.parent = it->second;
+    }
+    if (pe.pid() == 0 || !index.emplace(pe.pid(), static_cast<int>(s.tasks.size())).second)
+      return MakeError(0, "pstree.img: pid {} is listed twice (or is 0)", pe.pid());
+    for (uint32_t tid : pe.threads())
+      if (!tids.insert(tid).second) return MakeError(0, "pstree.img: thread {} is listed twice", tid);
+    s.tasks.push_back(std::move(t));
   }
-  if (!s.cores[0].has_tc()) return MakeError(0, "core-{}.img: no task state", s.task.pid());
-  uint32_t pid = s.task.pid();
-  CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kIds, pid, s.ids));
-  CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kMm, pid, s.mm));
-  CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kFs, pid, s.fs));
-
-  ImageReader pm = CRYO_TRY(ImageReader::Open(d, ImageKind::kPagemap, pid));
-  img::pagemap_head head;
-  if (CRYO_TRY(pm.Next(head))) {
-    s.pages_id = head.pages_id();
-    img::pagemap_entry e;
-    while (CRYO_TRY(pm.Next(e))) s.pagemap.push_back(e);
-  }
+  if (s.tasks.empty()) return MakeError(0, "pstree.img is missing or empty");
+  for (auto& t : s.tasks) CRYO_TRY(ReadTask(d, t));
+  if (s.tasks[0].zombie) return MakeError(0, "pstree.img: the root {} is a zombie", s.tasks[0].task.pid());
+  for (const auto& t : s.tasks)
+    if (t.parent >= 0 && s.tasks[static_cast<size_t>(t.parent)].zombie)
+      return MakeError(0, "pstree.img: zombie {} has a child {}", s.tasks[static_cast<size_t>(t.parent)].task.pid(),
+                       t.task.pid());
 
   ImageReader files = CRYO_TRY(ImageReader::Open(d, ImageKind::kFiles));
   img::file_entry fe;
   while (CRYO_TRY(files.Next(fe))) {
+    if (s.kinds.count(fe.id())) return MakeError(0, "files.img: file {} is listed twice", fe.id());
+    s.kinds[fe.id()] = fe.type();
     if (fe.type() == img::MEMFD && fe.has_memfd()) {
       s.memfd_files[fe.id()] = fe.memfd();
-      continue;
+    } else if (fe.type() == img::REG && fe.has_reg()) {
+      s.files[fe.id()] = fe.reg();
+    } else if (fe.type() == img::PIPE && fe.has_pipe()) {
+      s.pipes[fe.id()] = fe.pipe();
+    } else if (fe.type() == img::FIFO && fe.has_fifo()) {
+      s.fifos[fe.id()] = fe.fifo();
+    } else if (fe.type() == img::EVENTFD && fe.has_efd()) {
+      s.eventfds[fe.id()] = fe.efd();
+    } else {
+      return MakeError(ENOTSUP, "files.img: file {} of kind {} is not supported by this build yet", fe.id(),
+                       img::fd_types_Name(fe.type()));
     }
-    if (fe.type() != img::REG || !fe.has_reg())
-      return MakeError(ENOTSUP, "files.img: file {} of kind {} is not supported by this build yet",
-                       fe.id(), img::fd_types_Name(fe.type()));
-    s.files[fe.id()] = fe.reg();
   }
-  ImageReader fdinfo = CRYO_TRY(ImageReader::Open(d, ImageKind::kFdinfo, s.ids.files_id()));
-  img::fdinfo_entry fi;
+  for (const auto& [id, f] : s.fifos) {
+    if (!f.has_regf_id() || !s.files.count(f.regf_id()))
+      return MakeError(0, "files.img: FIFO {} has no path (regf {})", id, f.regf_id());
+  }
   {
     ImageReader mi = CRYO_TRY(ImageReader::Open(d, ImageKind::kMemfdInode));
     img::memfd_inode_entry e;
@@ -77,14 +138,33 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
   }
   for (const auto& [id, f] : s.memfd_files)
     if (!s.memfd_inodes.count(f.inode_id())) return MakeError(0, "memfd.img has no inode {}", f.inode_id());
-  while (CRYO_TRY(fdinfo.Next(fi))) {
-    if (fi.type() == img::MEMFD) {
-      if (!s.memfd_files.count(fi.id())) return MakeError(0, "files.img has no memfd {}", fi.id());
-      s.fds.push_back(fi);
+
+  // fd tables, one per files_id, read for the first task that has it.
+  std::set<uint32_t> tables;
+  for (auto& t : s.tasks) {
+    if (t.zombie) continue;
+    if (!tables.insert(t.ids.files_id()).second) {
+      t.owns_files = false;
       continue;
     }
-    CRYO_TRY(s.File(fi.id()));
-    s.fds.push_back(fi);
+    ImageReader fdinfo = CRYO_TRY(ImageReader::Open(d, ImageKind::kFdinfo, t.ids.files_id()));
+    img::fdinfo_entry fi;
+    std::set<uint32_t> here;
+    while (CRYO_TRY(fdinfo.Next(fi))) {
+      if (here.insert(fi.id()).second) s.tables_using[fi.id()]++;
+      auto k = s.kinds.find(fi.id());
+      if (k == s.kinds.end()) return MakeError(0, "{}: fd {} refers to file {}, not in files.img", fdinfo.name(), fi.fd(), fi.id());
+      if (k->second != fi.type())
+        return MakeError(0, "{}: fd {} is of kind {}, but file {} is {}", fdinfo.name(), fi.fd(),
+                         img::fd_types_Name(fi.type()), fi.id(), img::fd_types_Name(k->second));
+      t.fds.push_back(fi);
+    }
+  }
+  for (const auto& t : s.tasks) {
+    if (t.zombie) continue;
+    CRYO_TRY(s.File(t.fs.cwd_id()));
+    CRYO_TRY(s.File(t.fs.root_id()));
+    CRYO_TRY(s.File(t.mm.exe_file_id()));
   }
   {
     ImageReader rm = CRYO_TRY(ImageReader::Open(d, ImageKind::kRemapFpath));
@@ -97,14 +177,19 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.ghosts[e.orig_id()] = e.remap_id();
     }
   }
+  CRYO_TRY(ReadPipeData(d, ImageKind::kPipesData, s.pipe_data));
+  CRYO_TRY(ReadPipeData(d, ImageKind::kFifoData, s.fifo_data));
   {
     ImageReader sc = CRYO_TRY(ImageReader::Open(d, ImageKind::kSeccomp));
     if (sc.present() && !CRYO_TRY(sc.Next(s.seccomp))) return MakeError(0, "seccomp.img holds no entry");
   }
-  for (const auto& c : s.cores) {
-    const auto& th = c.thread_core();
-    if (th.seccomp_mode() == img::filter && th.seccomp_filter() >= static_cast<uint32_t>(s.seccomp.seccomp_filters_size()))
-      return MakeError(0, "a thread's seccomp filter {} is not in seccomp.img", th.seccomp_filter());
+  for (const auto& t : s.tasks) {
+    for (const auto& c : t.cores) {
+      const auto& th = c.thread_core();
+      if (th.seccomp_mode() == img::filter &&
+          th.seccomp_filter() >= static_cast<uint32_t>(s.seccomp.seccomp_filters_size()))
+        return MakeError(0, "a thread's seccomp filter {} is not in seccomp.img", th.seccomp_filter());
+    }
   }
   return s;
 }

@@ -1,4 +1,4 @@
-// The images of one single-process dump, read and checked before anything
+// The images of one dump (a process tree), read and checked before anything
 // is created.
 #pragma once
 
@@ -11,29 +11,55 @@
 #include "engine/image/proto/core.pb.h"
 #include "engine/image/proto/files.pb.h"
 #include "engine/image/proto/mm.pb.h"
+#include "engine/image/proto/pipe.pb.h"
 #include "engine/image/proto/pstree.pb.h"
 #include "engine/image/proto/security.pb.h"
 #include "engine/image/proto/event.pb.h"
 
 namespace cryo {
 
-struct ImageSet {
-  std::string dir_path;  // absolute
-  UniqueFd dir;
-  img::inventory_entry inventory;
+// One process of the tree.
+struct TaskImages {
   img::pstree_entry task;
+  int parent = -1;  // index in ImageSet::tasks; -1 for the root
+  bool zombie = false;
   std::vector<img::core_entry> cores;  // one per thread, leader first
   img::task_kobj_ids_entry ids;
   img::mm_entry mm;
   uint32_t pages_id = 0;
   std::vector<img::pagemap_entry> pagemap;
-  std::map<uint32_t, img::reg_file_entry> files;  // by id
+  // The fd table: filled for the first task of each files_id only; the
+  // others share it (CLONE_FILES) and leave it alone.
+  bool owns_files = true;
   std::vector<img::fdinfo_entry> fds;
   img::fs_entry fs;
+
+  pid_t pid() const { return static_cast<pid_t>(task.pid()); }
+};
+
+// Unread bytes of a pipe or FIFO.
+struct PipeData {
+  img::pipe_data_entry entry;
+  std::string data;
+};
+
+struct ImageSet {
+  std::string dir_path;  // absolute
+  UniqueFd dir;
+  img::inventory_entry inventory;
+  std::vector<TaskImages> tasks;  // pstree order: root first, parents before children
+  std::map<uint32_t, img::reg_file_entry> files;  // by id
+  std::map<uint32_t, img::fd_types> kinds;        // every file id of files.img
+  std::map<uint32_t, int> tables_using;           // file id -> fd tables holding it
   img::seccomp_entry seccomp;  // empty when no thread had filters
   std::map<uint32_t, uint32_t> ghosts;  // file id -> ghost-file id (unlinked files)
   std::map<uint32_t, img::memfd_file_entry> memfd_files;   // by file id
   std::map<uint32_t, img::memfd_inode_entry> memfd_inodes;  // by inode id
+  std::map<uint32_t, img::pipe_entry> pipes;                // by file id
+  std::map<uint32_t, img::fifo_entry> fifos;                // by file id
+  std::map<uint32_t, img::eventfd_file_entry> eventfds;     // by file id
+  std::map<uint32_t, PipeData> pipe_data;                   // by pipe inode
+  std::map<uint32_t, PipeData> fifo_data;                   // by pipe inode
 
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };

@@ -27,7 +27,8 @@
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
 #include "engine/proc/proc.h"
-#include "engine/restore/clone_pid.h"
+#include "engine/restore/fork_tree.h"
+#include "engine/restore/shared_files.h"
 #include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
 #include "parasite/remote.h"
@@ -50,15 +51,16 @@ bool Overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a <
 
 // A place for the trampoline that no dumped mapping uses; mapped here so
 // the forked child inherits it, code already written.
-Result<uint64_t> MapTrampoline(const img::mm_entry& mm) {
+Result<uint64_t> MapTrampoline(const ImageSet& s) {
   for (uint64_t hint = 0x100000000ULL; hint < 0x7f0000000000ULL; hint += 0x10000000000ULL) {
     void* p = ::mmap(reinterpret_cast<void*>(hint), kTrampSize, PROT_READ | PROT_WRITE | PROT_EXEC,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (p == MAP_FAILED) continue;
     auto a = reinterpret_cast<uint64_t>(p);
     bool clash = false;
-    for (const auto& v : mm.vmas())
-      if (Overlaps(a, kTrampSize, v.start(), v.end() - v.start())) clash = true;
+    for (const auto& t : s.tasks)
+      for (const auto& v : t.mm.vmas())
+        if (Overlaps(a, kTrampSize, v.start(), v.end() - v.start())) clash = true;
     if (clash) {
       ::munmap(p, kTrampSize);
       continue;
@@ -154,9 +156,10 @@ class Memfds {
 // Builds the task: everything runs as syscalls inside it.
 class Builder {
  public:
-  Builder(RemoteTask& t, const ImageSet& s, uint64_t tramp, Log& log, const Ghosts* ghosts = nullptr,
-          const Memfds* memfds = nullptr)
-      : t_(t), s_(s), scratch_(tramp + kPage), log_(log), ghosts_(ghosts), memfds_(memfds) {}
+  Builder(RemoteTask& t, const ImageSet& s, const TaskImages& ti, uint64_t tramp, Log& log,
+          const Ghosts* ghosts = nullptr, const Memfds* memfds = nullptr, const SharedFiles* shared = nullptr)
+      : t_(t), s_(s), ti_(ti), scratch_(tramp + kPage), log_(log), ghosts_(ghosts), memfds_(memfds),
+        shared_(shared) {}
 
   Result<uint64_t> Put(const void* data, size_t len) {
     if (used_ + len > kTrampSize - kPage) return MakeError(E2BIG, "scratch area full");
@@ -184,7 +187,8 @@ class Builder {
     if (ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), pid, sizeof rc, &rc) > 0 &&
         rc.ptr != 0)
       CRYO_TRY(t_.Check("rseq unregister", SYS_rseq, rc.ptr, rc.size, 1, rc.sig));
-    CRYO_TRY(t_.Check("close_range", SYS_close_range, 0, ~0U, 0));
+    // A table shared with an earlier task (CLONE_FILES) is that task's.
+    if (ti_.owns_files) CRYO_TRY(t_.Check("close_range", SYS_close_range, 0, ~0U, 0));
     std::vector<Vma> vmas = CRYO_TRY(ReadSmaps(pid));
     for (const Vma& v : vmas) {
       if (v.path == "[vsyscall]") continue;
@@ -203,13 +207,13 @@ class Builder {
   Result<> MapVdso(pid_t pid) {
     uint64_t lo = ~0ULL;
     std::map<std::string, uint64_t> want;
-    for (const auto& v : s_.mm.vmas())
+    for (const auto& v : ti_.mm.vmas())
       if (v.status() & kVdsoBits) lo = std::min(lo, v.start());
     if (lo == ~0ULL) return {};
     CRYO_TRY(t_.Check("arch_prctl(ARCH_MAP_VDSO_64)", SYS_arch_prctl, ARCH_MAP_VDSO_64, lo));
     // The layout must be the dumped one: code calls into it at fixed places.
     std::vector<Vma> now = CRYO_TRY(ReadSmaps(pid));
-    for (const auto& v : s_.mm.vmas()) {
+    for (const auto& v : ti_.mm.vmas()) {
       if (!(v.status() & kVdsoBits)) continue;
       bool found = false;
       for (const Vma& n : now)
@@ -221,7 +225,7 @@ class Builder {
   }
 
   Result<> MapVmas() {
-    for (const auto& v : s_.mm.vmas()) {
+    for (const auto& v : ti_.mm.vmas()) {
       if (v.status() & (kVdsoBits | kVsyscall)) continue;
       uint64_t len = v.end() - v.start();
       uint32_t prot = v.prot();
@@ -249,16 +253,16 @@ class Builder {
 
   // The task reads its own pages from pages-N.img: one copy, by the kernel.
   Result<uint64_t> LoadPages() {
-    if (s_.pagemap.empty()) return 0;
-    std::string path = s_.dir_path + "/" + ImageFileName(ImageKind::kPages, s_.pages_id);
+    if (ti_.pagemap.empty()) return 0;
+    std::string path = s_.dir_path + "/" + ImageFileName(ImageKind::kPages, ti_.pages_id);
     long fd = CRYO_TRY(Open(path, O_RDONLY));
     uint64_t off = 0, pages = 0;
     constexpr size_t kBatch = 256;
-    for (size_t i = 0; i < s_.pagemap.size(); i += kBatch) {
+    for (size_t i = 0; i < ti_.pagemap.size(); i += kBatch) {
       std::vector<iovec> iov;
       uint64_t bytes = 0;
-      for (size_t j = i; j < std::min(i + kBatch, s_.pagemap.size()); j++) {
-        const auto& e = s_.pagemap[j];
+      for (size_t j = i; j < std::min(i + kBatch, ti_.pagemap.size()); j++) {
+        const auto& e = ti_.pagemap[j];
         uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
         iov.push_back({reinterpret_cast<void*>(e.vaddr()), n * kPage});
         bytes += n * kPage;
@@ -272,7 +276,7 @@ class Builder {
       off += bytes;
     }
     CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
-    for (const auto& v : s_.mm.vmas()) {
+    for (const auto& v : ti_.mm.vmas()) {
       if (v.status() & (kVdsoBits | kVsyscall | kFileShared)) continue;
       CRYO_TRY(t_.Check("mprotect", SYS_mprotect, v.start(), v.end() - v.start(), v.prot()));
     }
@@ -280,7 +284,7 @@ class Builder {
   }
 
   Result<> SetMm() {
-    const auto& mm = s_.mm;
+    const auto& mm = ti_.mm;
     const auto* exe = CRYO_TRY(s_.File(mm.exe_file_id()));
     long exe_fd = CRYO_TRY(Open(exe->name(), O_RDONLY));
     std::vector<uint64_t> auxv(mm.mm_saved_auxv().begin(), mm.mm_saved_auxv().end());
@@ -309,26 +313,35 @@ class Builder {
     return {};
   }
 
-  // Session and group: a leader of either comes back as one (a member of
-  // another process's session or group needs that process: trees). Done
-  // before files are opened, so a session leader's terminal (a shell job's)
-  // becomes its controlling terminal again when it is opened.
-  Result<> Session(pid_t pid) {
-    if (s_.task.sid() == static_cast<uint32_t>(pid)) {
-      CRYO_TRY(t_.Check("setsid", SYS_setsid));
-    } else if (s_.task.pgid() == static_cast<uint32_t>(pid)) {
-      CRYO_TRY(t_.Check("setpgid", SYS_setpgid, 0, 0));
+  // Takes cryo's open file description `held` as fd `target`: the very
+  // same description, as if inherited (pidfd_getfd). Temporaries sit below
+  // `target` or are closed before the next fd is installed.
+  Result<> Install(int held, uint32_t target, bool cloexec) {
+    long pidfd = CRYO_TRY(t_.Check("pidfd_open", SYS_pidfd_open, static_cast<uint64_t>(::getpid()), 0));
+    auto got = t_.Check("pidfd_getfd", SYS_pidfd_getfd, static_cast<uint64_t>(pidfd), static_cast<uint64_t>(held), 0);
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(pidfd)));
+    long fd = CRYO_TRY(std::move(got));
+    if (static_cast<uint32_t>(fd) != target) {
+      CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), target, cloexec ? O_CLOEXEC : 0));
+      CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+    } else if (!cloexec) {
+      CRYO_TRY(t_.Check("fcntl(F_SETFD)", SYS_fcntl, target, F_SETFD, 0));
     }
     return {};
   }
 
   Result<> OpenFds() {
     std::map<uint32_t, uint32_t> first_fd;  // file id -> fd holding it
-    for (const auto& fi : s_.fds) {
+    for (const auto& fi : ti_.fds) {
       bool cloexec = fi.flags() & FD_CLOEXEC;
       if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
         // Another fd of the same open file: share it, offset and all.
         CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
+        continue;
+      }
+      if (int held = shared_ ? shared_->FdOf(fi.id()) : -1; held >= 0) {
+        CRYO_TRY_CTX(Install(held, fi.fd(), cloexec), "fd {} ({})", fi.fd(), img::fd_types_Name(fi.type()));
+        first_fd[fi.id()] = fi.fd();
         continue;
       }
       // Where to open it, with which flags, at which offset.
@@ -356,8 +369,8 @@ class Builder {
       if (!(flags & O_PATH) && pos != 0) CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), pos, SEEK_SET));
       first_fd[fi.id()] = fi.fd();
     }
-    const auto* cwd = CRYO_TRY(s_.File(s_.fs.cwd_id()));
-    const auto* root = CRYO_TRY(s_.File(s_.fs.root_id()));
+    const auto* cwd = CRYO_TRY(s_.File(ti_.fs.cwd_id()));
+    const auto* root = CRYO_TRY(s_.File(ti_.fs.root_id()));
     if (root->name() != "/") {
       ResetScratch();
       uint64_t p = CRYO_TRY(Put(root->name().c_str(), root->name().size() + 1));
@@ -366,12 +379,12 @@ class Builder {
     ResetScratch();
     uint64_t p = CRYO_TRY(Put(cwd->name().c_str(), cwd->name().size() + 1));
     CRYO_TRY_CTX(t_.Check("chdir", SYS_chdir, p), "cwd {}", cwd->name());
-    CRYO_TRY(t_.Check("umask", SYS_umask, s_.fs.umask()));
+    CRYO_TRY(t_.Check("umask", SYS_umask, ti_.fs.umask()));
     return {};
   }
 
   Result<> TaskState(pid_t pid) {
-    const auto& tc = s_.cores[0].tc();
+    const auto& tc = ti_.cores[0].tc();
 
     int i = 0;
     for (int sig = 1; sig <= 64; sig++) {
@@ -454,7 +467,7 @@ class Builder {
   // POSIX timers with their ids (PR_TIMER_CREATE_RESTORE_IDS makes
   // timer_create take the id it is given), signal, target and times.
   Result<> PosixTimers() {
-    const auto& tc = s_.cores[0].tc();
+    const auto& tc = ti_.cores[0].tc();
     if (!tc.has_timers() || tc.timers().posix_size() == 0) return {};
     constexpr long kRestoreIds = 77, kOn = 1, kOff = 0;
     CRYO_TRY(t_.Check("prctl(PR_TIMER_CREATE_RESTORE_IDS)", SYS_prctl, kRestoreIds, kOn, 0, 0, 0));
@@ -591,20 +604,14 @@ class Builder {
  private:
   RemoteTask& t_;
   const ImageSet& s_;
+  const TaskImages& ti_;
   uint64_t scratch_;
   size_t used_ = 0;
   Log& log_;
   const Ghosts* ghosts_;
   const Memfds* memfds_;
+  const SharedFiles* shared_;
 };
-
-// The child's first and only code of its own: be traced, stop, wait.
-[[noreturn]] void ChildStart() {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // cryo gone mid-restore: go too
-  ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-  ::raise(SIGSTOP);
-  ::_exit(127);  // never reached: the builder replaces this code
-}
 
 // Creates thread `tid` in the task with clone3 run by the leader. Under
 // PTRACE_O_TRACECLONE it starts traced and stopped, before any code runs.
@@ -628,57 +635,64 @@ Result<RemoteTask> CreateThread(RemoteTask& leader, Builder& b, pid_t tid, uint6
   return RemoteTask::AtTrampoline(tid, tramp);
 }
 
-Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::restore_stats_entry& st) {
-  Ghosts ghosts;
-  CRYO_TRY_CTX(ghosts.Create(s, pid), "unlinked files");
-  Memfds memfds;
-  CRYO_TRY_CTX(memfds.Create(s), "memfd files");
-  RemoteTask t = CRYO_TRY(RemoteTask::AtTrampoline(pid, tramp));
-  Builder b(t, s, tramp, log, &ghosts, &memfds);
+// Everything the tasks of one restore use in common.
+struct Common {
+  const ImageSet& s;
+  uint64_t tramp;
+  Log& log;
+  const Ghosts& ghosts;
+  const Memfds& memfds;
+  const SharedFiles& shared;
+};
+
+// Builds one process of the tree, stopped at the trampoline, into what was
+// dumped: memory, files, state, its threads; registers last.
+Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restore_stats_entry& st) {
+  pid_t pid = ti.pid();
+  uint64_t tramp = c.tramp;
+  Builder b(t, c.s, ti, tramp, c.log, &c.ghosts, &c.memfds, &c.shared);
   CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.DropInherited(pid, tramp), "clear the new task");
   CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
-  st.set_pages_restored(CRYO_TRY_CTX(b.LoadPages(), "load pages"));
+  st.set_pages_restored(st.pages_restored() + CRYO_TRY_CTX(b.LoadPages(), "load pages"));
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
   CRYO_TRY(FaultPoint("restore-files"));
-  CRYO_TRY_CTX(b.Session(pid), "session");
   CRYO_TRY_CTX(b.OpenFds(), "open files");
-  CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
   uint64_t all = ~0ULL;
   if (ptrace(PTRACE_SETSIGMASK, pid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
   std::vector<RemoteTask> threads;
-  for (size_t i = 1; i < s.cores.size(); i++) {
-    pid_t tid = static_cast<pid_t>(s.task.threads(static_cast<int>(i)));
+  for (size_t i = 1; i < ti.cores.size(); i++) {
+    pid_t tid = static_cast<pid_t>(ti.task.threads(static_cast<int>(i)));
     threads.push_back(CRYO_TRY_CTX(CreateThread(t, b, tid, tramp), "create thread {}", tid));
     if (ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
-    Builder tb(threads.back(), s, tramp, log);
-    CRYO_TRY_CTX(tb.ThreadState(tid, s.cores[i]), "thread {} state", tid);
-    if (s.cores[i].thread_core().has_signals_p())
-      CRYO_TRY_CTX(tb.QueueSignals(pid, tid, s.cores[i].thread_core().signals_p(), false), "signals of {}", tid);
-    CRYO_TRY_CTX(tb.Seccomp(s.cores[i].thread_core()), "seccomp of {}", tid);
+    Builder tb(threads.back(), c.s, ti, tramp, c.log);
+    CRYO_TRY_CTX(tb.ThreadState(tid, ti.cores[i]), "thread {} state", tid);
+    if (ti.cores[i].thread_core().has_signals_p())
+      CRYO_TRY_CTX(tb.QueueSignals(pid, tid, ti.cores[i].thread_core().signals_p(), false), "signals of {}", tid);
+    CRYO_TRY_CTX(tb.Seccomp(ti.cores[i].thread_core()), "seccomp of {}", tid);
   }
   CRYO_TRY_CTX(b.PosixTimers(), "POSIX timers");
-  CRYO_TRY_CTX(b.ThreadState(pid, s.cores[0]), "thread {} state", pid);
-  if (s.cores[0].thread_core().has_signals_p())
-    CRYO_TRY_CTX(b.QueueSignals(pid, pid, s.cores[0].thread_core().signals_p(), false), "signals of {}", pid);
-  if (s.cores[0].tc().has_signals_s())
-    CRYO_TRY_CTX(b.QueueSignals(pid, pid, s.cores[0].tc().signals_s(), true), "shared signals");
-  CRYO_TRY_CTX(b.Seccomp(s.cores[0].thread_core()), "seccomp of {}", pid);
+  CRYO_TRY_CTX(b.ThreadState(pid, ti.cores[0]), "thread {} state", pid);
+  if (ti.cores[0].thread_core().has_signals_p())
+    CRYO_TRY_CTX(b.QueueSignals(pid, pid, ti.cores[0].thread_core().signals_p(), false), "signals of {}", pid);
+  if (ti.cores[0].tc().has_signals_s())
+    CRYO_TRY_CTX(b.QueueSignals(pid, pid, ti.cores[0].tc().signals_s(), true), "shared signals");
+  CRYO_TRY_CTX(b.Seccomp(ti.cores[0].thread_core()), "seccomp of {}", pid);
   // Last remote call: the trampoline goes away. Then, with no syscall left
   // to run, the dumped masks (a pending signal they unblock is delivered
   // when the task runs, not to us).
   CRYO_TRY(t.Check("munmap trampoline", SYS_munmap, tramp, kTrampSize));
-  for (size_t i = 0; i < s.cores.size(); i++) {
-    pid_t tid = static_cast<pid_t>(s.task.threads(static_cast<int>(i)));
-    const auto& th = s.cores[i].thread_core();
-    uint64_t mask = th.has_blk_sigset() ? th.blk_sigset() : s.cores[0].tc().blk_sigset();
+  for (size_t i = 0; i < ti.cores.size(); i++) {
+    pid_t tid = static_cast<pid_t>(ti.task.threads(static_cast<int>(i)));
+    const auto& th = ti.cores[i].thread_core();
+    uint64_t mask = th.has_blk_sigset() ? th.blk_sigset() : ti.cores[0].tc().blk_sigset();
     if (ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
   }
-  for (size_t i = 0; i < s.cores.size(); i++) {
+  for (size_t i = 0; i < ti.cores.size(); i++) {
     RemoteTask& task = i == 0 ? t : threads[i - 1];
-    x86::Regs regs = x86::RegsFromImage(s.cores[i].thread_info().gpregs());
+    x86::Regs regs = x86::RegsFromImage(ti.cores[i].thread_info().gpregs());
     x86::PrepareSyscallRestart(regs);
     regs.orig_rax = static_cast<uint64_t>(-1L);
     task.set_saved_regs(regs);
@@ -687,49 +701,47 @@ Result<> Build(pid_t pid, uint64_t tramp, const ImageSet& s, Log& log, img::rest
   return {};
 }
 
+Result<Restored> RestoreTree(const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0) {
+  Restored out;
+  out.pid = s.tasks[0].pid();
+  out.stats.set_pages_compared(0);
+  out.stats.set_pages_skipped_cow(0);
+  out.stats.set_pages_restored(0);
+  Ghosts ghosts;
+  CRYO_TRY_CTX(ghosts.Create(s, out.pid), "unlinked files");
+  Memfds memfds;
+  CRYO_TRY_CTX(memfds.Create(s), "memfd files");
+  SharedFiles shared;
+  CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
+    if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());
+    const std::string* ghost = ghosts.PathOf(id);
+    if (ghost) return *ghost;
+    return std::string(CRYO_TRY(s.File(id))->name());
+  }));
+  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log));
+  out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
+  Common c{s, tramp, log, ghosts, memfds, shared};
+  for (size_t i = 0; i < s.tasks.size(); i++) {
+    const TaskImages& ti = s.tasks[i];
+    if (ti.zombie) continue;
+    CRYO_TRY_CTX(Build(c, ti, tree.leader(i), out.stats), "restore {}", ti.pid());
+  }
+  CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
+  CRYO_TRY(tree.Release(s));
+  out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));
+  return out;
+}
+
 }  // namespace
 
 Result<Restored> Restore(const Options& opts, Log& log) {
   uint64_t t0 = NowUs();
   ImageSet s = CRYO_TRY(ReadImageSet(opts.images_dir));
-  pid_t pid = static_cast<pid_t>(s.task.pid());
-  uint64_t tramp = CRYO_TRY(MapTrampoline(s.mm));
-  auto forked = ForkWithPid(pid);
-  if (!forked) {
-    ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
-    return std::unexpected(forked.error().context("restore"));
-  }
-  if (*forked == 0) ChildStart();
+  uint64_t tramp = CRYO_TRY(MapTrampoline(s));
+  auto out = RestoreTree(s, tramp, log, t0);
   ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
-  Restored out;
-  out.pid = pid;
-  out.stats.set_pages_compared(0);
-  out.stats.set_pages_skipped_cow(0);
-  out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
-  auto kill_child = [&] {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, __WALL);
-  };
-  int status;
-  if (::waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status)) {
-    kill_child();
-    return MakeError(ECHILD, "restore {}: the new task did not stop", pid);
-  }
-  auto built = Build(pid, tramp, s, log, out.stats);
-  if (!built) {
-    kill_child();
-    return std::unexpected(built.error().context(fmt::format("restore {}", pid)));
-  }
-  if (s.cores[0].tc().task_state() == 3) ::kill(pid, SIGSTOP);
-  for (uint32_t tid : s.task.threads()) {
-    if (ptrace(PTRACE_DETACH, static_cast<pid_t>(tid), nullptr, nullptr) != 0) {
-      auto e = ErrnoError("detach {}", tid);
-      kill_child();
-      return e;
-    }
-  }
-  out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));
-  log.Info("restored {}", pid);
+  if (!out) return std::unexpected(out.error().context("restore"));
+  log.Info("restored {} ({} processes)", out->pid, s.tasks.size());
   return out;
 }
 

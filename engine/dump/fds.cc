@@ -1,0 +1,229 @@
+#include "engine/dump/fds.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <charconv>
+
+#include "engine/base/files.h"
+#include "engine/dump/pipe.h"
+#include "engine/image/image_writer.h"
+#include "engine/image/proto/event.pb.h"
+#include "engine/proc/proc.h"
+
+namespace cryo {
+namespace {
+
+constexpr std::string_view kDeleted = " (deleted)";
+
+// An open file that was unlinked: its contents go to ghost-file-ID.img and
+// remap-fpath.img says the file is to be found there (CRIU's ghost files).
+Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const Options& opts,
+                   int dir, img::remap_file_path_entry* remap) {
+  if (static_cast<uint64_t>(st.st_size) > opts.ghost_limit)
+    return MakeError(EFBIG, "pid {} fd {}: unlinked file of {} bytes is over the ghost limit ({} bytes, --ghost-limit)",
+                     pid, fd, st.st_size, opts.ghost_limit);
+  UniqueFd f = CRYO_TRY(Open(fmt::format("/proc/{}/fd/{}", pid, fd), O_RDONLY));
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t got = CRYO_TRY(ReadFull(f.get(), data.data(), data.size()));
+  data.resize(got);
+  img::ghost_file_entry g;
+  g.set_uid(st.st_uid);
+  g.set_gid(st.st_gid);
+  g.set_mode(st.st_mode);
+  g.set_dev(static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)));
+  g.set_ino(st.st_ino);
+  g.mutable_atim()->set_tv_sec(static_cast<uint64_t>(st.st_atim.tv_sec));
+  g.mutable_atim()->set_tv_usec(static_cast<uint64_t>(st.st_atim.tv_nsec / 1000));
+  g.mutable_mtim()->set_tv_sec(static_cast<uint64_t>(st.st_mtim.tv_sec));
+  g.mutable_mtim()->set_tv_usec(static_cast<uint64_t>(st.st_mtim.tv_nsec / 1000));
+  g.set_chunks(false);
+  g.set_size(data.size());
+  ImageWriter w(dir, ImageKind::kGhostFile, id);
+  CRYO_TRY(w.Write(g));
+  CRYO_TRY(w.WriteRaw(std::string_view(data)));
+  CRYO_TRY(w.Close());
+  remap->set_orig_id(id);
+  remap->set_remap_id(id);
+  remap->set_remap_type(img::GHOST);
+  return {};
+}
+
+// "key:\tvalue" of an fdinfo text, value as text.
+std::string_view FdInfoValue(std::string_view text, std::string_view key) {
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t eol = text.find('\n', at);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(at, eol - at);
+    if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':') {
+      line.remove_prefix(key.size() + 1);
+      size_t b = line.find_first_not_of(" \t");
+      return b == std::string_view::npos ? std::string_view() : line.substr(b);
+    }
+    at = eol + 1;
+  }
+  return {};
+}
+
+Result<uint64_t> ParseNumber(std::string_view v, int base, std::string_view what) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, base);
+  if (ec != std::errc() || v.empty()) return MakeError(EINVAL, "fdinfo: bad {} '{}'", what, v);
+  return n;
+}
+
+}  // namespace
+
+Result<> FdDumper::PipeData(uint32_t ino, const std::string& proc, bool fifo) {
+  if (!pipes_seen_.insert(ino).second) return {};
+  PipeContents c = CRYO_TRY(PeekPipe(proc));
+  // Empty pipes of the default size need no entry.
+  if (c.data.empty() && c.size == 65536) return {};
+  Queued q;
+  q.entry.set_pipe_id(ino);
+  q.entry.set_bytes(static_cast<uint32_t>(c.data.size()));
+  q.entry.set_size(c.size);
+  q.data = std::move(c.data);
+  q.fifo = fifo;
+  queued_.push_back(std::move(q));
+  return {};
+}
+
+Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_in, const struct stat& st,
+                                    uint32_t flags, uint64_t pos, img::fd_types* type) {
+  std::string link = link_in;
+  std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
+  auto ino = static_cast<uint32_t>(st.st_ino);
+  if (link.starts_with("pipe:[")) {
+    *type = img::PIPE;
+    CRYO_TRY_CTX(PipeData(ino, proc, false), "pid {} fd {}", pid, fd);
+    uint32_t id = files_.NextId();
+    img::file_entry fe;
+    fe.set_type(img::PIPE);
+    fe.set_id(id);
+    auto* p = fe.mutable_pipe();
+    p->set_id(id);
+    p->set_pipe_id(ino);
+    p->set_flags(flags);
+    NoOwner(p->mutable_fown());
+    files_.Add(std::move(fe));
+    return id;
+  }
+  if (link == "anon_inode:[eventfd]") {
+    *type = img::EVENTFD;
+    std::string info = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));
+    uint64_t count = CRYO_TRY(ParseNumber(FdInfoValue(info, "eventfd-count"), 16, "eventfd-count"));
+    // EFD_SEMAPHORE rides in the flags (the bit O_WRONLY uses: an eventfd
+    // is always O_RDWR).
+    std::string_view sem = FdInfoValue(info, "eventfd-semaphore");
+    if (!sem.empty() && sem != "0") flags |= 1;
+    uint32_t id = files_.NextId();
+    img::file_entry fe;
+    fe.set_type(img::EVENTFD);
+    fe.set_id(id);
+    auto* e = fe.mutable_efd();
+    e->set_id(id);
+    e->set_flags(flags);
+    NoOwner(e->mutable_fown());
+    e->set_counter(count);
+    files_.Add(std::move(fe));
+    return id;
+  }
+  if (S_ISFIFO(st.st_mode) && link.starts_with("/")) {
+    if (link.ends_with(kDeleted))
+      return MakeError(ENOTSUP, "pid {} fd {}: FIFO {} was unlinked: not supported", pid, fd, link);
+    *type = img::FIFO;
+    CRYO_TRY_CTX(PipeData(ino, proc, true), "pid {} fd {}", pid, fd);
+    uint32_t regf = files_.AddReg(link, flags, 0, st);
+    uint32_t id = files_.NextId();
+    img::file_entry fe;
+    fe.set_type(img::FIFO);
+    fe.set_id(id);
+    auto* f = fe.mutable_fifo();
+    f->set_id(id);
+    f->set_pipe_id(ino);
+    f->set_regf_id(regf);
+    files_.Add(std::move(fe));
+    return id;
+  }
+  bool memfd = S_ISREG(st.st_mode) && (link.starts_with("/memfd:") || link.starts_with("memfd:"));
+  if (memfd) {
+    *type = img::MEMFD;
+    uint32_t inode = CRYO_TRY(memfds_.Inode(proc, link));
+    return files_.AddMemfd(inode, flags, pos);
+  }
+  bool ghost = S_ISREG(st.st_mode) && st.st_nlink == 0 && link.ends_with(kDeleted) && link.starts_with("/");
+  if (ghost) link.resize(link.size() - kDeleted.size());
+  bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
+  if (!by_path || (!ghost && link.ends_with(kDeleted))) {
+    std::string kind = link.starts_with("socket:[")      ? "a socket"
+                       : link.starts_with("anon_inode:") ? link.substr(11)
+                                                         : link;
+    return MakeError(ENOTSUP, "pid {} fd {}: {} ({}) is not supported by this build yet", pid, fd, kind, link);
+  }
+  // A terminal outside the dump (the shell's) is reopened by path on
+  // restore, with --shell-job only, as CRIU does.
+  if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
+    return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
+  *type = img::REG;
+  uint32_t id = files_.AddReg(link, flags, pos, st);
+  if (ghost) {
+    img::remap_file_path_entry remap;
+    CRYO_TRY(DumpGhost(pid, fd, id, st, opts_, dir_, &remap));
+    remaps_.push_back(remap);
+  }
+  return id;
+}
+
+Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
+  ImageWriter w(dir_, ImageKind::kFdinfo, files_id);
+  for (int fd : ListFds(pid)) {
+    std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
+    std::string link = CRYO_TRY(ReadLink(proc));
+    std::string fdinfo = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));
+    FdInfo fi = CRYO_TRY_CTX(ParseFdInfo(fdinfo), "pid {} fd {}", pid, fd);
+    struct stat st;
+    if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat pid {} fd {}", pid, fd);
+    uint32_t flags = fi.flags & ~static_cast<uint32_t>(O_CLOEXEC);
+    img::fd_types type = img::UND;
+    // dup'ed and inherited fds share one file description: one entry.
+    uint32_t id = 0;
+    if (auto known = files_.Known(pid, fd, st)) {
+      id = *known;
+      type = files_.TypeOf(id);
+    } else {
+      id = CRYO_TRY(DumpFile(pid, fd, link, st, flags, fi.pos, &type));
+      files_.Remember(pid, fd, st, id, type);
+    }
+    img::fdinfo_entry e;
+    e.set_id(id);
+    e.set_flags((fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0);
+    e.set_type(type);
+    e.set_fd(static_cast<uint32_t>(fd));
+    CRYO_TRY(w.Write(e));
+  }
+  return w.Close();
+}
+
+Result<> FdDumper::Finish() {
+  {
+    ImageWriter w(dir_, ImageKind::kRemapFpath);
+    for (const auto& r : remaps_) CRYO_TRY(w.Write(r));
+    CRYO_TRY(w.Close());
+  }
+  for (bool fifo : {false, true}) {
+    ImageWriter w(dir_, fifo ? ImageKind::kFifoData : ImageKind::kPipesData);
+    for (const auto& q : queued_) {
+      if (q.fifo != fifo) continue;
+      CRYO_TRY(w.Write(q.entry));
+      CRYO_TRY(w.WriteRaw(std::string_view(q.data)));
+    }
+    CRYO_TRY(w.Close());
+  }
+  return {};
+}
+
+}  // namespace cryo

@@ -1,0 +1,51 @@
+// The fd tables of a tree: fdinfo-ID.img per table, and every open file
+// description they hold in files.img (regular files, directories, devices,
+// unlinked files, memfds, pipes, FIFOs, eventfds, unix sockets), with the
+// data queued in pipes and FIFOs. A kind this build cannot restore stops
+// the dump with a clear error naming the pid, fd and kind.
+#pragma once
+
+#include <sys/types.h>
+
+#include <set>
+#include <vector>
+
+#include "engine/base/result.h"
+#include "engine/dump/file_table.h"
+#include "engine/dump/memfd.h"
+#include "engine/image/proto/files.pb.h"
+#include "engine/image/proto/pipe.pb.h"
+#include "engine/options/options.h"
+
+namespace cryo {
+
+class FdDumper {
+ public:
+  FdDumper(const Options& opts, int dir, FileTable& files, MemfdTable& memfds)
+      : opts_(opts), dir_(dir), files_(files), memfds_(memfds) {}
+
+  // Writes fdinfo-<files_id>.img for the fd table of `pid`.
+  Result<> DumpTable(pid_t pid, uint32_t files_id);
+  // remap-fpath.img, pipes-data.img, fifo-data.img.
+  Result<> Finish();
+
+ private:
+  Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
+                            uint32_t flags, uint64_t pos, img::fd_types* type);
+  Result<> PipeData(uint32_t ino, const std::string& proc, bool fifo);
+
+  const Options& opts_;
+  int dir_;
+  FileTable& files_;
+  MemfdTable& memfds_;
+  std::vector<img::remap_file_path_entry> remaps_;
+  std::set<uint32_t> pipes_seen_;
+  struct Queued {
+    img::pipe_data_entry entry;
+    std::string data;
+    bool fifo;
+  };
+  std::vector<Queued> queued_;
+};
+
+}  // namespace cryo

@@ -1,0 +1,49 @@
+// The process tree under a root: every descendant seized (all its threads
+// stopped) in pre-order, parents before children, and zombies recorded as
+// they are. Children are listed only once their parent is stopped, so no
+// process can appear behind our back.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <vector>
+
+#include "engine/base/log.h"
+#include "engine/base/result.h"
+#include "engine/dump/seize.h"
+
+namespace cryo {
+
+struct TreeTask {
+  pid_t pid = 0, ppid = 0, pgid = 0, sid = 0;
+  int parent = -1;                   // index in the tree; -1 for the root
+  std::optional<SeizedProcess> live;  // empty for a zombie
+  int exit_code = 0;                  // a zombie's wait status (/proc stat field 52)
+  bool zombie() const { return !live.has_value(); }
+};
+
+class SeizedTree {
+ public:
+  static Result<SeizedTree> Seize(pid_t root, Log& log);
+  SeizedTree(SeizedTree&&) noexcept = default;
+  SeizedTree& operator=(SeizedTree&&) = delete;
+  // Whatever is still held is resumed by the tasks' own destructors.
+  ~SeizedTree() = default;
+
+  std::vector<TreeTask>& tasks() { return tasks_; }
+  const std::vector<TreeTask>& tasks() const { return tasks_; }
+
+  // Resumes, stops or kills every task. Killing waits (a bounded while)
+  // until the killed descendants' pids are free again.
+  Result<> Release(ReleaseMode mode);
+
+ private:
+  explicit SeizedTree(Log& log) : log_(&log) {}
+  Result<> Add(pid_t pid, int parent);
+
+  Log* log_;
+  std::vector<TreeTask> tasks_;
+};
+
+}  // namespace cryo

@@ -1,0 +1,171 @@
+#include "engine/restore/fork_tree.h"
+
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "engine/restore/clone_pid.h"
+
+namespace cryo {
+namespace {
+
+// The root's first and only code of its own: be traced, stop, wait.
+[[noreturn]] void ChildStart() {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // cryo gone mid-restore: go too
+  ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+  ::raise(SIGSTOP);
+  ::_exit(127);  // never reached: the builder replaces this code
+}
+
+Result<> WaitStopped(pid_t pid) {
+  int status;
+  if (::waitpid(pid, &status, __WALL) != pid) return ErrnoError("wait for new task {}", pid);
+  if (!WIFSTOPPED(status)) return MakeError(ECHILD, "new task {} did not stop (status {:#x})", pid, status);
+  return {};
+}
+
+// Task `pid` as a child of `parent`, made by the parent itself.
+Result<> CloneChild(RemoteTask& parent, uint64_t scratch, pid_t pid, uint64_t flags) {
+  pid_t want = pid;
+  CRYO_TRY(parent.Write(scratch, &want, sizeof want));
+  clone_args args{};
+  args.flags = flags;
+  args.exit_signal = SIGCHLD;
+  args.set_tid = scratch;
+  args.set_tid_size = 1;
+  CRYO_TRY(parent.Write(scratch + 64, &args, sizeof args));
+  long got = CRYO_TRY(parent.Syscall(SYS_clone3, scratch + 64, sizeof args));
+  if (got == -EEXIST) return MakeError(EEXIST, "pid {} is already taken", pid);
+  if (got < 0) return MakeError(static_cast<int>(-got), "clone3 pid {} in {}", pid, parent.tid());
+  if (got != pid) return MakeError(EEXIST, "process {} came back as {}", pid, got);
+  return WaitStopped(pid);
+}
+
+// The zombie's end: exit with its code, or die of its signal (no core:
+// it is made undumpable first). cryo, its tracer, takes the exit report,
+// which hands the zombie on to its real parent to reap.
+Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp) {
+  pid_t pid = t.tid();
+  int sig = wait_status & 0x7f;
+  x86::Regs r = t.saved_regs();
+  r.rip = tramp;
+  r.orig_rax = static_cast<uint64_t>(-1L);
+  if (sig != 0) {
+    CRYO_TRY(t.Check("prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE, 0));
+    uint64_t dfl[4] = {0, 0, 0, 0};  // SIG_DFL
+    CRYO_TRY(t.Write(tramp + 4096, dfl, sizeof dfl));
+    CRYO_TRY(t.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), tramp + 4096, 0, 8));
+    uint64_t none = 0;
+    if (ptrace(PTRACE_SETSIGMASK, pid, sizeof none, &none) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
+    r.rax = SYS_kill;
+    r.rdi = static_cast<uint64_t>(pid);
+    r.rsi = static_cast<uint64_t>(sig);
+  } else {
+    r.rax = SYS_exit_group;
+    r.rdi = static_cast<uint64_t>((wait_status >> 8) & 0xff);
+  }
+  CRYO_TRY(x86::SetRegs(pid, r));
+  int deliver = 0;
+  for (;;) {
+    if (ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver))) != 0)
+      return ErrnoError("let zombie {} exit", pid);
+    int status;
+    if (::waitpid(pid, &status, __WALL) != pid) return ErrnoError("wait for zombie {}", pid);
+    if (WIFEXITED(status) || WIFSIGNALED(status)) break;
+    deliver = WIFSTOPPED(status) && (status >> 16) == 0 && WSTOPSIG(status) == sig ? sig : 0;
+  }
+  t.set_saved_regs(r);
+  return {};
+}
+
+}  // namespace
+
+Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log) {
+  RestoredTree tree;
+  tree.leaders_.resize(s.tasks.size());
+  pid_t root = s.tasks[0].pid();
+  pid_t forked = CRYO_TRY(ForkWithPid(root));
+  if (forked == 0) ChildStart();
+  tree.created_.push_back(root);
+  CRYO_TRY(WaitStopped(root));
+  tree.leaders_[0].emplace(CRYO_TRY(RemoteTask::AtTrampoline(root, tramp)));
+
+  // Parents before children (pstree order): each new task leads its
+  // session at once if it did, so its children are born into it.
+  for (size_t i = 0; i < s.tasks.size(); i++) {
+    const TaskImages& t = s.tasks[i];
+    if (i > 0) {
+      const TaskImages& parent = s.tasks[static_cast<size_t>(t.parent)];
+      uint64_t flags = 0;
+      if (!t.zombie && t.ids.files_id() == parent.ids.files_id()) flags |= CLONE_FILES;
+      if (!t.zombie && t.ids.fs_id() == parent.ids.fs_id()) flags |= CLONE_FS;
+      CRYO_TRY_CTX(CloneChild(*tree.leaders_[static_cast<size_t>(t.parent)], scratch, t.pid(), flags),
+                   "create process {}", t.pid());
+      tree.created_.push_back(t.pid());
+      tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(t.pid(), tramp)));
+      // Until it is built: cryo's death, or its parent's, ends it.
+      CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
+    }
+    if (t.task.sid() == t.task.pid()) CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
+  }
+  // Groups: their leaders first, then the members join.
+  for (size_t i = 0; i < s.tasks.size(); i++) {
+    const auto& t = s.tasks[i].task;
+    if (t.pgid() == t.pid() && t.sid() != t.pid())
+      CRYO_TRY_CTX(tree.leaders_[i]->Check("setpgid", SYS_setpgid, 0, 0), "group of {}", t.pid());
+  }
+  for (size_t i = 1; i < s.tasks.size(); i++) {
+    const auto& t = s.tasks[i].task;
+    if (t.pgid() == t.pid()) continue;
+    long now = CRYO_TRY(tree.leaders_[i]->Check("getpgid", SYS_getpgid, 0));
+    if (static_cast<uint32_t>(now) != t.pgid())
+      CRYO_TRY_CTX(tree.leaders_[i]->Check("setpgid", SYS_setpgid, 0, t.pgid()), "join group {} ({})", t.pgid(),
+                   t.pid());
+  }
+  // Zombies last: their parents exist, their groups are set.
+  for (size_t i = 0; i < s.tasks.size(); i++) {
+    if (!s.tasks[i].zombie) continue;
+    CRYO_TRY_CTX(Die(*tree.leaders_[i], static_cast<int>(s.tasks[i].cores[0].tc().exit_code()), tramp),
+                 "zombie {}", s.tasks[i].pid());
+    tree.leaders_[i].reset();
+  }
+  if (s.tasks.size() > 1) log.Info("created {} processes under {}", s.tasks.size(), root);
+  return tree;
+}
+
+void RestoredTree::KillAll() {
+  for (pid_t pid : created_) ::kill(pid, SIGKILL);
+  for (auto& l : leaders_) {
+    if (!l) continue;
+    pid_t pid = l->tid();
+    l.reset();  // before the wait: its destructor touches the task
+    ::waitpid(pid, nullptr, __WALL);
+  }
+}
+
+RestoredTree::~RestoredTree() {
+  if (!released_) KillAll();
+}
+
+Result<> RestoredTree::Release(const ImageSet& s) {
+  released_ = true;
+  Result<> r;
+  for (size_t i = 0; i < s.tasks.size(); i++) {
+    const TaskImages& t = s.tasks[i];
+    if (t.zombie) continue;
+    if (t.cores[0].tc().task_state() == 3) ::kill(t.pid(), SIGSTOP);
+    for (uint32_t tid : t.task.threads()) {
+      if (ptrace(PTRACE_DETACH, static_cast<pid_t>(tid), nullptr, nullptr) != 0 && r)
+        r = ErrnoError("detach {}", tid);
+    }
+  }
+  return r;
+}
+
+}  // namespace cryo

@@ -1,0 +1,139 @@
+#include "engine/restore/shared_files.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "engine/base/files.h"
+
+namespace cryo {
+namespace {
+
+// Status flags a description carries (the access mode is fixed at open).
+constexpr uint32_t kStatusFlags = O_NONBLOCK | O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME;
+
+Result<> SetStatus(int fd, uint32_t flags, uint32_t id) {
+  if (::fcntl(fd, F_SETFL, flags & kStatusFlags) != 0) return ErrnoError("set flags {:#x} of file {}", flags, id);
+  return {};
+}
+
+// A second description of an object cryo holds, with access mode `mode`.
+Result<UniqueFd> Reopen(int fd, uint32_t mode) {
+  return Open(fmt::format("/proc/self/fd/{}", fd), static_cast<int>(mode | O_CLOEXEC | O_NONBLOCK));
+}
+
+Result<> Fill(int wfd, const PipeData* pd, uint32_t ino) {
+  if (pd == nullptr) return {};
+  if (pd->entry.has_size() && ::fcntl(wfd, F_SETPIPE_SZ, pd->entry.size()) < 0)
+    return ErrnoError("size pipe {} to {} bytes", ino, pd->entry.size());
+  return WriteAll(wfd, pd->data);
+}
+
+}  // namespace
+
+Result<> SharedFiles::CreatePipes(const ImageSet& s) {
+  struct Ends {
+    UniqueFd r, w;
+    bool r_used = false, w_used = false;
+  };
+  std::map<uint32_t, Ends> by_inode;
+  for (const auto& [id, p] : s.pipes) {
+    auto [it, fresh] = by_inode.try_emplace(p.pipe_id());
+    Ends& e = it->second;
+    if (fresh) {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("pipe for pipe {}", p.pipe_id());
+      e.r = UniqueFd(fds[0]);
+      e.w = UniqueFd(fds[1]);
+      auto pd = s.pipe_data.find(p.pipe_id());
+      CRYO_TRY_CTX(Fill(e.w.get(), pd == s.pipe_data.end() ? nullptr : &pd->second, p.pipe_id()), "pipe {}",
+                   p.pipe_id());
+    }
+    bool reader = (p.flags() & O_ACCMODE) == O_RDONLY;
+    bool& used = reader ? e.r_used : e.w_used;
+    UniqueFd fd;
+    if (!used) {
+      fd = UniqueFd(::fcntl(reader ? e.r.get() : e.w.get(), F_DUPFD_CLOEXEC, 0));
+      if (fd.get() < 0) return ErrnoError("dup pipe {}", p.pipe_id());
+      used = true;
+    } else {
+      fd = CRYO_TRY(Reopen(reader ? e.r.get() : e.w.get(), reader ? O_RDONLY : O_WRONLY));
+    }
+    CRYO_TRY(SetStatus(fd.get(), p.flags(), id));
+    fds_[id] = std::move(fd);
+  }
+  return {};
+}
+
+Result<> SharedFiles::CreateFifos(const ImageSet& s) {
+  for (const auto& [id, f] : s.fifos) {
+    const auto* reg = CRYO_TRY(s.File(f.regf_id()));
+    if (!holds_.count(f.pipe_id())) {
+      // Both ends held: no open below blocks, and the FIFO keeps its bytes.
+      UniqueFd hold = CRYO_TRY_CTX(Open(reg->name(), O_RDWR | O_NONBLOCK | O_CLOEXEC), "FIFO {}", reg->name());
+      auto pd = s.fifo_data.find(f.pipe_id());
+      CRYO_TRY_CTX(Fill(hold.get(), pd == s.fifo_data.end() ? nullptr : &pd->second, f.pipe_id()), "FIFO {}",
+                   reg->name());
+      holds_[f.pipe_id()] = std::move(hold);
+    }
+    uint32_t mode = reg->flags() & O_ACCMODE;
+    UniqueFd fd = CRYO_TRY_CTX(Open(reg->name(), static_cast<int>(mode | O_CLOEXEC | O_NONBLOCK)), "FIFO {}",
+                               reg->name());
+    CRYO_TRY(SetStatus(fd.get(), reg->flags(), id));
+    fds_[id] = std::move(fd);
+  }
+  return {};
+}
+
+Result<> SharedFiles::CreateEventfds(const ImageSet& s) {
+  for (const auto& [id, e] : s.eventfds) {
+    int flags = EFD_CLOEXEC | ((e.flags() & 1) ? EFD_SEMAPHORE : 0);
+    if (e.counter() > 0xfffffffffffffffeULL) return MakeError(EINVAL, "eventfd {}: counter {}", id, e.counter());
+    // eventfd() takes an int: write the full 64-bit count after.
+    UniqueFd fd(::eventfd(0, flags));
+    if (fd.get() < 0) return ErrnoError("eventfd {}", id);
+    if (e.counter() != 0) {
+      uint64_t c = e.counter();
+      if (::write(fd.get(), &c, sizeof c) != sizeof c) return ErrnoError("set eventfd {} to {}", id, c);
+    }
+    CRYO_TRY(SetStatus(fd.get(), e.flags(), id));
+    fds_[id] = std::move(fd);
+  }
+  return {};
+}
+
+Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of) {
+  for (const auto& [id, users] : s.tables_using) {
+    if (users < 2) continue;
+    img::fd_types kind = s.kinds.at(id);
+    if (kind != img::REG && kind != img::MEMFD) continue;
+    uint32_t flags;
+    uint64_t pos;
+    if (kind == img::REG) {
+      const auto* f = CRYO_TRY(s.File(id));
+      flags = f->flags();
+      pos = f->pos();
+    } else {
+      const auto& m = s.memfd_files.at(id);
+      flags = m.flags();
+      pos = m.pos();
+    }
+    std::string path = CRYO_TRY(path_of(id));
+    flags &= ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
+    UniqueFd fd = CRYO_TRY(Open(path, static_cast<int>(flags | O_CLOEXEC)));
+    if (!(flags & O_PATH) && pos != 0 && ::lseek(fd.get(), static_cast<off_t>(pos), SEEK_SET) < 0)
+      return ErrnoError("seek {} to {}", path, pos);
+    fds_[id] = std::move(fd);
+  }
+  return {};
+}
+
+Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of) {
+  CRYO_TRY_CTX(CreateRegular(s, path_of), "files shared by processes");
+  CRYO_TRY_CTX(CreatePipes(s), "pipes");
+  CRYO_TRY_CTX(CreateFifos(s), "FIFOs");
+  CRYO_TRY_CTX(CreateEventfds(s), "eventfds");
+  return {};
+}
+
+}  // namespace cryo

@@ -1,0 +1,42 @@
+// Files that restored tasks cannot open by a path of their own (pipes,
+// FIFOs' shared descriptions, eventfds), and regular files whose one open
+// description several processes hold (an offset they share): cryo creates each open file
+// description once, in itself, with its state (queued bytes, buffer size,
+// counter, status flags), and every task that had it takes that same
+// description with pidfd_getfd. cryo closes its copies when the restore is
+// over.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
+#include "engine/restore/image_set.h"
+
+namespace cryo {
+
+class SharedFiles {
+ public:
+  // Where cryo opens a regular file or memfd of the dump (ghosts and memfds
+  // are recreated elsewhere).
+  using PathOf = std::function<Result<std::string>(uint32_t id)>;
+  Result<> Create(const ImageSet& s, const PathOf& path_of);
+  // cryo's fd for file `id`, or -1 when the file is opened by path.
+  int FdOf(uint32_t id) const {
+    auto it = fds_.find(id);
+    return it == fds_.end() ? -1 : it->second.get();
+  }
+
+ private:
+  Result<> CreatePipes(const ImageSet& s);
+  Result<> CreateFifos(const ImageSet& s);
+  Result<> CreateEventfds(const ImageSet& s);
+  Result<> CreateRegular(const ImageSet& s, const PathOf& path_of);
+
+  std::map<uint32_t, UniqueFd> fds_;   // by file id
+  std::map<uint32_t, UniqueFd> holds_;  // by FIFO inode: keeps it open, both ends
+};
+
+}  // namespace cryo
