@@ -112,6 +112,10 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     files_.Add(std::move(fe));
     return id;
   }
+  if (link.starts_with("socket:[") && CRYO_TRY(unix_.IsUnix(ino))) {
+    *type = img::UNIXSK;
+    return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_), "unix socket");
+  }
   if (link == "anon_inode:[eventfd]") {
     *type = img::EVENTFD;
     std::string info = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));
@@ -209,6 +213,7 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
 }
 
 Result<> FdDumper::Finish() {
+  CRYO_TRY(unix_.Finish(dir_, files_));
   {
     ImageWriter w(dir_, ImageKind::kRemapFpath);
     for (const auto& r : remaps_) CRYO_TRY(w.Write(r));

@@ -1,7 +1,7 @@
 // The fd tables of a tree: fdinfo-ID.img per table, and every open file
 // description they hold in files.img (regular files, directories, devices,
 // unlinked files, memfds, pipes, FIFOs, eventfds, unix sockets), with the
-// data queued in pipes and FIFOs. A kind this build cannot restore stops
+// data queued in pipes, FIFOs and sockets. A kind this build cannot restore stops
 // the dump with a clear error naming the pid, fd and kind.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include "engine/base/result.h"
 #include "engine/dump/file_table.h"
 #include "engine/dump/memfd.h"
+#include "engine/dump/unix_socket.h"
 #include "engine/image/proto/files.pb.h"
 #include "engine/image/proto/pipe.pb.h"
 #include "engine/options/options.h"
@@ -22,7 +23,7 @@ namespace cryo {
 class FdDumper {
  public:
   FdDumper(const Options& opts, int dir, FileTable& files, MemfdTable& memfds)
-      : opts_(opts), dir_(dir), files_(files), memfds_(memfds) {}
+      : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts) {}
 
   // Writes fdinfo-<files_id>.img for the fd table of `pid`.
   Result<> DumpTable(pid_t pid, uint32_t files_id);
@@ -38,6 +39,7 @@ class FdDumper {
   int dir_;
   FileTable& files_;
   MemfdTable& memfds_;
+  UnixSockets unix_;
   std::vector<img::remap_file_path_entry> remaps_;
   std::set<uint32_t> pipes_seen_;
   struct Queued {

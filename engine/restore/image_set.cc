@@ -120,6 +120,8 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.pipes[fe.id()] = fe.pipe();
     } else if (fe.type() == img::FIFO && fe.has_fifo()) {
       s.fifos[fe.id()] = fe.fifo();
+    } else if (fe.type() == img::UNIXSK && fe.has_usk()) {
+      s.unix_sks[fe.id()] = fe.usk();
     } else if (fe.type() == img::EVENTFD && fe.has_efd()) {
       s.eventfds[fe.id()] = fe.efd();
     } else {
@@ -175,6 +177,17 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
                          img::remap_type_Name(e.remap_type()));
       CRYO_TRY(s.File(e.orig_id()));
       s.ghosts[e.orig_id()] = e.remap_id();
+    }
+  }
+  {
+    ImageReader q = CRYO_TRY(ImageReader::Open(d, ImageKind::kSkQueues));
+    img::sk_packet_entry e;
+    while (CRYO_TRY(q.Next(e))) {
+      if (!s.unix_sks.count(e.id_for()))
+        return MakeError(0, "{}: packet for socket {}, not a unix socket of files.img", q.name(), e.id_for());
+      if (e.length() > kMaxPipeBytes) return MakeError(0, "{}: packet of {} bytes", q.name(), e.length());
+      if (e.scm_size() > 0) return MakeError(ENOTSUP, "{}: control messages are not supported yet", q.name());
+      s.sk_queues[e.id_for()].push_back(CRYO_TRY(q.ReadPayload(e.length())));
     }
   }
   CRYO_TRY(ReadPipeData(d, ImageKind::kPipesData, s.pipe_data));

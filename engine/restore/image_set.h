@@ -14,6 +14,7 @@
 #include "engine/image/proto/pipe.pb.h"
 #include "engine/image/proto/pstree.pb.h"
 #include "engine/image/proto/security.pb.h"
+#include "engine/image/proto/socket.pb.h"
 #include "engine/image/proto/event.pb.h"
 
 namespace cryo {
@@ -58,6 +59,8 @@ struct ImageSet {
   std::map<uint32_t, img::pipe_entry> pipes;                // by file id
   std::map<uint32_t, img::fifo_entry> fifos;                // by file id
   std::map<uint32_t, img::eventfd_file_entry> eventfds;     // by file id
+  std::map<uint32_t, img::unix_sk_entry> unix_sks;          // by file id
+  std::map<uint32_t, std::vector<std::string>> sk_queues;  // by socket file id, oldest first
   std::map<uint32_t, PipeData> pipe_data;                   // by pipe inode
   std::map<uint32_t, PipeData> fifo_data;                   // by pipe inode
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "engine/base/files.h"
+#include "engine/restore/unix_socket.h"
 
 namespace cryo {
 namespace {
@@ -133,6 +134,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of) {
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s), "FIFOs");
   CRYO_TRY_CTX(CreateEventfds(s), "eventfds");
+  CRYO_TRY_CTX(CreateUnixSockets(s, fds_), "unix sockets");
   return {};
 }
 

@@ -1,0 +1,216 @@
+#include "engine/dump/unix_socket.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "engine/base/unique_fd.h"
+#include "engine/image/image_writer.h"
+
+namespace cryo {
+namespace {
+
+constexpr int kListen = 10;  // TCP_LISTEN, as unix sockets report it
+constexpr size_t kMaxPacket = 1 << 20;
+
+// The task's very socket, as an fd of ours.
+Result<UniqueFd> TakeFd(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (pidfd.get() < 0) return ErrnoError("pidfd_open {}", pid);
+  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (ours.get() < 0) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
+  return ours;
+}
+
+Result<> ReadOpts(int fd, img::sk_opts_entry* o) {
+  auto get_int = [&](int name) -> Result<int> {
+    int v = 0;
+    socklen_t l = sizeof v;
+    if (::getsockopt(fd, SOL_SOCKET, name, &v, &l) != 0) return ErrnoError("getsockopt {}", name);
+    return v;
+  };
+  auto get_tv = [&](int name) -> Result<timeval> {
+    timeval tv{};
+    socklen_t l = sizeof tv;
+    if (::getsockopt(fd, SOL_SOCKET, name, &tv, &l) != 0) return ErrnoError("getsockopt {}", name);
+    return tv;
+  };
+  o->set_so_sndbuf(static_cast<uint32_t>(CRYO_TRY(get_int(SO_SNDBUF))));
+  o->set_so_rcvbuf(static_cast<uint32_t>(CRYO_TRY(get_int(SO_RCVBUF))));
+  timeval snd = CRYO_TRY(get_tv(SO_SNDTIMEO)), rcv = CRYO_TRY(get_tv(SO_RCVTIMEO));
+  o->set_so_snd_tmo_sec(static_cast<uint64_t>(snd.tv_sec));
+  o->set_so_snd_tmo_usec(static_cast<uint64_t>(snd.tv_usec));
+  o->set_so_rcv_tmo_sec(static_cast<uint64_t>(rcv.tv_sec));
+  o->set_so_rcv_tmo_usec(static_cast<uint64_t>(rcv.tv_usec));
+  if (CRYO_TRY(get_int(SO_PASSCRED))) o->set_so_passcred(true);
+  if (CRYO_TRY(get_int(SO_PASSSEC))) o->set_so_passsec(true);
+  return {};
+}
+
+}  // namespace
+
+Result<> UnixSockets::Load() {
+  if (diag_) return {};
+  diag_ = CRYO_TRY(ListUnixSockets());
+  for (const auto& [ino, d] : *diag_)
+    for (uint32_t c : d.icons) waiting_on_[c] = ino;
+  return {};
+}
+
+Result<bool> UnixSockets::IsUnix(uint32_t ino) {
+  CRYO_TRY(Load());
+  return diag_->count(ino) > 0;
+}
+
+Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files) {
+  CRYO_TRY(Load());
+  const UnixDiag& d = diag_->at(ino);
+  UniqueFd sk = CRYO_TRY(TakeFd(pid, fd));
+  uint32_t id = files.NextId();
+  Dumped out{{}, pid, fd};
+  out.entry.set_type(img::UNIXSK);
+  out.entry.set_id(id);
+  auto* u = out.entry.mutable_usk();
+  u->set_id(id);
+  u->set_ino(ino);
+  u->set_type(d.type);
+  u->set_state(d.state);
+  u->set_flags(flags);
+  u->set_uflags(0);
+  u->set_backlog(d.state == kListen ? d.wqueue : 0);
+  // A connection the listener has not accepted yet: its client is
+  // connected, as far as restore goes, to the listener.
+  uint32_t peer = d.peer;
+  if (auto w = waiting_on_.find(peer); w != waiting_on_.end()) {
+    const UnixDiag& embryo = diag_->at(peer);
+    if (embryo.rqueue != 0)
+      return MakeError(ENOTSUP, "pid {} fd {}: unix socket {} sent {} bytes on a connection not accepted yet: not supported",
+                       pid, fd, ino, embryo.rqueue);
+    peer = w->second;
+  }
+  u->set_peer(peer);
+  NoOwner(u->mutable_fown());
+  CRYO_TRY_CTX(ReadOpts(sk.get(), u->mutable_opts()), "pid {} fd {}", pid, fd);
+  u->set_name(d.name);
+  if (d.shutdown) u->set_shutdown(static_cast<img::sk_shutdown>(d.shutdown & 3));
+  if (!d.name.empty() && d.name[0] != '\0' && d.name[0] != '/')
+    return MakeError(ENOTSUP, "pid {} fd {}: unix socket bound to a relative path '{}': not supported", pid, fd,
+                     d.name);
+
+  // Queued packets, in order: with SO_PEEK_OFF each peek moves on.
+  if (d.state != kListen && d.rqueue > 0) {
+    int old_off = -1;
+    socklen_t l = sizeof old_off;
+    ::getsockopt(sk.get(), SOL_SOCKET, SO_PEEK_OFF, &old_off, &l);
+    int zero = 0;
+    if (::setsockopt(sk.get(), SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0)
+      return ErrnoError("pid {} fd {}: SO_PEEK_OFF", pid, fd);
+    std::string buf(kMaxPacket, '\0');
+    Result<> r;
+    std::string stream;
+    for (;;) {
+      iovec iov{buf.data(), buf.size()};
+      alignas(cmsghdr) char ctl[256];
+      msghdr m{};
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = ctl;
+      m.msg_controllen = sizeof ctl;
+      ssize_t n = ::recvmsg(sk.get(), &m, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+      if (n < 0) {
+        if (errno != EAGAIN) r = ErrnoError("pid {} fd {}: peek the queue", pid, fd);
+        break;
+      }
+      bool rights = false;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        rights = true;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+          int got;
+          std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+          ::close(got);
+        }
+      }
+      if (rights || (m.msg_flags & MSG_CTRUNC)) {
+        r = MakeError(ENOTSUP, "pid {} fd {}: unix socket {} holds file descriptors in flight (SCM_RIGHTS): not supported yet",
+                      pid, fd, ino);
+        break;
+      }
+      if (static_cast<size_t>(n) > buf.size()) {
+        r = MakeError(E2BIG, "pid {} fd {}: a queued packet of {} bytes", pid, fd, n);
+        break;
+      }
+      if (n == 0 && d.type == SOCK_STREAM) break;
+      if (d.type == SOCK_STREAM) {
+        stream.append(buf.data(), static_cast<size_t>(n));
+        continue;
+      }
+      Packet p;
+      p.entry.set_id_for(id);
+      p.entry.set_length(static_cast<uint32_t>(n));
+      p.data.assign(buf.data(), static_cast<size_t>(n));
+      packets_.push_back(std::move(p));
+    }
+    ::setsockopt(sk.get(), SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off);
+    CRYO_TRY(std::move(r));
+    if (!stream.empty()) {
+      Packet p;
+      p.entry.set_id_for(id);
+      p.entry.set_length(static_cast<uint32_t>(stream.size()));
+      p.data = std::move(stream);
+      packets_.push_back(std::move(p));
+    }
+  }
+  by_ino_[ino] = std::move(out);
+  return id;
+}
+
+Result<> UnixSockets::Finish(int dir, FileTable& files) {
+  std::map<uint32_t, img::file_entry> external;  // named peers outside the tree
+  for (auto& [ino, s] : by_ino_) {
+    auto* u = s.entry.mutable_usk();
+    uint32_t peer = u->peer();
+    if (peer == 0 || by_ino_.count(peer) || external.count(peer)) continue;
+    auto d = diag_->find(peer);
+    bool named = d != diag_->end() && !d->second.name.empty();
+    if (opts_.ext_unix_sk && named && u->type() == SOCK_DGRAM) {
+      // The peer goes in as an entry no task holds, marked external: the
+      // client is connected to its name again on restore.
+      uint32_t id = files.NextId();
+      img::file_entry fe;
+      fe.set_type(img::UNIXSK);
+      fe.set_id(id);
+      auto* e = fe.mutable_usk();
+      *e = *u;
+      e->set_id(id);
+      e->set_ino(peer);
+      e->set_state(d->second.state);
+      e->set_type(d->second.type);
+      e->set_flags(0);
+      e->set_uflags(1);  // USK_EXTERN
+      e->set_peer(0);
+      e->set_name(d->second.name);
+      e->clear_shutdown();
+      external[peer] = std::move(fe);
+      continue;
+    }
+    return MakeError(ENOTSUP, "pid {} fd {}: unix socket {} is connected to {}, outside the tree{}", s.pid, s.fd,
+                     ino, named ? d->second.name : fmt::format("socket {}", peer),
+                     u->type() == SOCK_DGRAM && named ? " (dump with --ext-unix-sk)" : ": not supported");
+  }
+  for (auto& [ino, e] : external) files.Add(std::move(e));
+  for (auto& [ino, s] : by_ino_) files.Add(std::move(s.entry));
+  ImageWriter w(dir, ImageKind::kSkQueues);
+  for (const auto& p : packets_) {
+    CRYO_TRY(w.Write(p.entry));
+    CRYO_TRY(w.WriteRaw(std::string_view(p.data)));
+  }
+  return w.Close();
+}
+
+}  // namespace cryo

@@ -1,0 +1,52 @@
+// Unix sockets of a tree (unix_sk_entry in files.img) and the packets
+// queued on them (sk-queues.img), read with MSG_PEEK so the tree finds them
+// there again if the dump fails. A peer outside the tree is refused unless
+// --ext-unix-sk allows it (a datagram socket connected to a named one).
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/base/result.h"
+#include "engine/dump/file_table.h"
+#include "engine/dump/unix_diag.h"
+#include "engine/image/proto/socket.pb.h"
+#include "engine/options/options.h"
+
+namespace cryo {
+
+class UnixSockets {
+ public:
+  explicit UnixSockets(const Options& opts) : opts_(opts) {}
+
+  // Whether inode `ino` is a unix socket (of this network namespace).
+  Result<bool> IsUnix(uint32_t ino);
+  // The socket behind /proc/PID/fd/FD: its entry and queued packets.
+  Result<uint32_t> Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files);
+  // Checks every peer is in the dump (or allowed outside); adds the entries
+  // to files.img and writes sk-queues.img.
+  Result<> Finish(int dir, FileTable& files);
+
+ private:
+  Result<> Load();
+  struct Dumped {
+    img::file_entry entry;
+    pid_t pid;
+    int fd;
+  };
+  struct Packet {
+    img::sk_packet_entry entry;
+    std::string data;
+  };
+  const Options& opts_;
+  std::optional<std::map<uint32_t, UnixDiag>> diag_;
+  std::map<uint32_t, uint32_t> waiting_on_;  // connection awaiting accept -> listener
+  std::map<uint32_t, Dumped> by_ino_;
+  std::vector<Packet> packets_;
+};
+
+}  // namespace cryo

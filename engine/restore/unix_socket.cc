@@ -1,0 +1,153 @@
+#include "engine/restore/unix_socket.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace cryo {
+namespace {
+
+constexpr uint32_t kListen = 10;
+
+Result<std::pair<sockaddr_un, socklen_t>> Address(const std::string& name) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (name.empty() || name.size() > sizeof a.sun_path) return MakeError(EINVAL, "unix socket name of {} bytes", name.size());
+  std::memcpy(a.sun_path, name.data(), name.size());
+  return std::make_pair(a, static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size()));
+}
+
+std::string Printable(const std::string& name) {
+  return !name.empty() && name[0] == '\0' ? "@" + name.substr(1) : name;
+}
+
+Result<> SetOpts(int fd, const img::sk_opts_entry& o, uint32_t id) {
+  // The kernel doubles what it is given; the image holds what it reported.
+  int snd = static_cast<int>(o.so_sndbuf() / 2), rcv = static_cast<int>(o.so_rcvbuf() / 2);
+  if (snd > 0 && ::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) != 0)
+    return ErrnoError("socket {}: SO_SNDBUFFORCE {}", id, snd);
+  if (rcv > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
+    return ErrnoError("socket {}: SO_RCVBUFFORCE {}", id, rcv);
+  timeval st{static_cast<time_t>(o.so_snd_tmo_sec()), static_cast<suseconds_t>(o.so_snd_tmo_usec())};
+  timeval rt{static_cast<time_t>(o.so_rcv_tmo_sec()), static_cast<suseconds_t>(o.so_rcv_tmo_usec())};
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st) != 0) return ErrnoError("socket {}: SO_SNDTIMEO", id);
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof rt) != 0) return ErrnoError("socket {}: SO_RCVTIMEO", id);
+  int one = 1;
+  if (o.so_passcred() && ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0)
+    return ErrnoError("socket {}: SO_PASSCRED", id);
+  if (o.so_passsec() && ::setsockopt(fd, SOL_SOCKET, SO_PASSSEC, &one, sizeof one) != 0)
+    return ErrnoError("socket {}: SO_PASSSEC", id);
+  return {};
+}
+
+// Binds to the dumped name; a socket file left behind by the dumped
+// process (they outlive their sockets) makes way.
+Result<> Bind(int fd, const std::string& name, uint32_t id) {
+  auto [a, len] = CRYO_TRY(Address(name));
+  if (name[0] == '/') {
+    struct stat st;
+    if (::lstat(name.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(name.c_str());
+  }
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
+    return ErrnoError("socket {}: bind to {}", id, Printable(name));
+  return {};
+}
+
+Result<> Connect(int fd, const std::string& name, uint32_t id) {
+  auto [a, len] = CRYO_TRY(Address(name));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
+    return ErrnoError("socket {}: connect to {}", id, Printable(name));
+  return {};
+}
+
+}  // namespace
+
+Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+  std::map<uint32_t, uint32_t> id_of;  // inode -> file id
+  for (const auto& [id, u] : s.unix_sks)
+    if (!id_of.emplace(u.ino(), id).second) return MakeError(0, "files.img: unix socket inode {} twice", u.ino());
+  auto entry_of = [&](uint32_t ino) -> const img::unix_sk_entry* {
+    auto it = id_of.find(ino);
+    return it == id_of.end() ? nullptr : &s.unix_sks.at(it->second);
+  };
+  auto mutual = [&](const img::unix_sk_entry& u) {
+    const auto* p = entry_of(u.peer());
+    return p != nullptr && p->peer() == u.ino() && u.state() != kListen && p->state() != kListen;
+  };
+  auto fd_of = [&](uint32_t id) { return out.at(id).get(); };
+
+  // Sockets: pairs at once, the rest bound (and listening) as they were.
+  auto external = [](const img::unix_sk_entry& u) { return (u.uflags() & 1) != 0; };
+  for (const auto& [id, u] : s.unix_sks) {
+    if (out.count(id) || external(u)) continue;
+    int type = static_cast<int>(u.type());
+    if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
+      return MakeError(EINVAL, "unix socket {}: type {}", id, type);
+    if (u.peer() != 0 && mutual(u)) {
+      int sv[2];
+      if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
+      out[id] = UniqueFd(sv[0]);
+      out[id_of.at(u.peer())] = UniqueFd(sv[1]);
+      continue;
+    }
+    UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return ErrnoError("socket for socket {}", id);
+    // A client's name is its server's (accepted sockets report the
+    // listener's name): only what no peer explains is bound.
+    bool bind_it = !u.name().empty() && (u.state() == kListen || u.peer() == 0 || u.type() == SOCK_DGRAM);
+    if (bind_it) CRYO_TRY(Bind(fd.get(), u.name(), id));
+    if (u.state() == kListen && ::listen(fd.get(), static_cast<int>(u.backlog())) != 0)
+      return ErrnoError("socket {}: listen", id);
+    out[id] = std::move(fd);
+  }
+  for (const auto& [id, u] : s.unix_sks)
+    if (!external(u)) CRYO_TRY(SetOpts(fd_of(id), u.opts(), id));
+  // Clients of named sockets (in the dump, or outside it with --ext-unix-sk).
+  for (const auto& [id, u] : s.unix_sks) {
+    if (u.peer() == 0 || external(u) || mutual(u)) continue;
+    const auto* p = entry_of(u.peer());
+    if (p == nullptr) return MakeError(0, "unix socket {}: peer {} is not in the dump", id, u.peer());
+    if (p->name().empty()) return MakeError(0, "unix socket {}: peer {} has no name to connect to", id, u.peer());
+    CRYO_TRY(Connect(fd_of(id), p->name(), id));
+  }
+  // Queued packets arrive again from the peer (or, for a named datagram
+  // socket, from anyone).
+  for (const auto& [id, packets] : s.sk_queues) {
+    const auto& u = s.unix_sks.at(id);
+    const auto* p = entry_of(u.peer());
+    UniqueFd temp;
+    int via = -1;
+    if (p != nullptr && mutual(u)) {
+      via = fd_of(id_of.at(u.peer()));
+    } else if (u.type() == SOCK_DGRAM && !u.name().empty()) {
+      temp = UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (temp.get() < 0) return ErrnoError("socket");
+      CRYO_TRY(Connect(temp.get(), u.name(), id));
+      via = temp.get();
+    } else {
+      return MakeError(ENOTSUP, "unix socket {}: queued data with no peer to send it again", id);
+    }
+    for (const auto& data : packets) {
+      ssize_t n = ::send(via, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n != static_cast<ssize_t>(data.size()))
+        return ErrnoError("socket {}: queue {} bytes again (sent {})", id, data.size(), n);
+    }
+  }
+  for (const auto& [id, u] : s.unix_sks) {
+    if (external(u)) continue;
+    if (int sh = u.has_shutdown() ? static_cast<int>(u.shutdown()) : 0; sh != 0) {
+      int how = sh == 1 ? SHUT_RD : sh == 2 ? SHUT_WR : SHUT_RDWR;
+      if (::shutdown(fd_of(id), how) != 0) return ErrnoError("socket {}: shutdown", id);
+    }
+    constexpr uint32_t kStatus = O_NONBLOCK | O_ASYNC;
+    if (::fcntl(fd_of(id), F_SETFL, u.flags() & kStatus) != 0) return ErrnoError("socket {}: flags", id);
+  }
+  return {};
+}
+
+}  // namespace cryo

@@ -1,0 +1,18 @@
+// Unix sockets of a dump, recreated by cryo: pairs of peers as socketpairs,
+// named ones bound (and listening), clients connected to their server or
+// to an external name, queued packets sent again through their peer, then
+// shutdown states and status flags.
+#pragma once
+
+#include <map>
+
+#include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
+#include "engine/restore/image_set.h"
+
+namespace cryo {
+
+// Adds one fd per unix socket file id to `out`.
+Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
+
+}  // namespace cryo
