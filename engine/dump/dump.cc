@@ -199,6 +199,9 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
                                        uint64_t t_start) {
   img::dump_stats_entry stats;
   uint64_t t_frozen = NowUs();
+  timespec boot{};
+  ::clock_gettime(CLOCK_BOOTTIME, &boot);
+  uint64_t frozen_uptime = uint64_t(boot.tv_sec) * 1000000ULL + uint64_t(boot.tv_nsec) / 1000;
   stats.set_freezing_time(static_cast<uint32_t>(t_frozen - t_start));
   const auto& tasks = tree.tasks();
   CRYO_TRY(CheckSessions(tasks));
@@ -248,6 +251,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   inv.set_ns_per_id(true);
   *inv.mutable_root_ids() = ids;
   inv.set_lsmtype(img::NO_LSM);
+  inv.set_dump_uptime(frozen_uptime);
   inv.set_network_lock_method(opts.network_lock == NetworkLock::kNftables ? 1
                               : opts.network_lock == NetworkLock::kSkip   ? 2
                                                                           : 0);

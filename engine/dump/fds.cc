@@ -5,9 +5,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <charconv>
 
 #include "engine/base/files.h"
+#include "engine/dump/event_files.h"
 #include "engine/dump/pipe.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/event.pb.h"
@@ -51,30 +51,6 @@ Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const 
   return {};
 }
 
-// "key:\tvalue" of an fdinfo text, value as text.
-std::string_view FdInfoValue(std::string_view text, std::string_view key) {
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t eol = text.find('\n', at);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(at, eol - at);
-    if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':') {
-      line.remove_prefix(key.size() + 1);
-      size_t b = line.find_first_not_of(" \t");
-      return b == std::string_view::npos ? std::string_view() : line.substr(b);
-    }
-    at = eol + 1;
-  }
-  return {};
-}
-
-Result<uint64_t> ParseNumber(std::string_view v, int base, std::string_view what) {
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, base);
-  if (ec != std::errc() || v.empty()) return MakeError(EINVAL, "fdinfo: bad {} '{}'", what, v);
-  return n;
-}
-
 }  // namespace
 
 Result<> FdDumper::PipeData(uint32_t ino, const std::string& proc, bool fifo) {
@@ -116,23 +92,22 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     *type = img::UNIXSK;
     return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_), "unix socket");
   }
-  if (link == "anon_inode:[eventfd]") {
-    *type = img::EVENTFD;
+  // Anonymous-inode files whose state fdinfo shows.
+  using Parser = Result<img::file_entry> (*)(uint32_t, uint32_t, std::string_view);
+  static const std::pair<std::string_view, Parser> kAnon[] = {
+      {"anon_inode:[eventfd]", EventfdEntry},
+      {"anon_inode:[signalfd]", SignalfdEntry},
+      {"anon_inode:[timerfd]", TimerfdEntry},
+      {"anon_inode:[eventpoll]", EpollEntry},
+  };
+  bool pidfd = link == "anon_inode:[pidfd]";
+  for (const auto& [name, parse] : kAnon) {
+    if (link != name && !pidfd) continue;
     std::string info = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));
-    uint64_t count = CRYO_TRY(ParseNumber(FdInfoValue(info, "eventfd-count"), 16, "eventfd-count"));
-    // EFD_SEMAPHORE rides in the flags (the bit O_WRONLY uses: an eventfd
-    // is always O_RDWR).
-    std::string_view sem = FdInfoValue(info, "eventfd-semaphore");
-    if (!sem.empty() && sem != "0") flags |= 1;
     uint32_t id = files_.NextId();
-    img::file_entry fe;
-    fe.set_type(img::EVENTFD);
-    fe.set_id(id);
-    auto* e = fe.mutable_efd();
-    e->set_id(id);
-    e->set_flags(flags);
-    NoOwner(e->mutable_fown());
-    e->set_counter(count);
+    img::file_entry fe = pidfd ? CRYO_TRY_CTX(PidfdEntry(id, flags, st.st_ino, info), "pid {} fd {}", pid, fd)
+                               : CRYO_TRY_CTX(parse(id, flags, info), "pid {} fd {} ({})", pid, fd, link);
+    *type = fe.type();
     files_.Add(std::move(fe));
     return id;
   }

@@ -122,8 +122,10 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.fifos[fe.id()] = fe.fifo();
     } else if (fe.type() == img::UNIXSK && fe.has_usk()) {
       s.unix_sks[fe.id()] = fe.usk();
-    } else if (fe.type() == img::EVENTFD && fe.has_efd()) {
-      s.eventfds[fe.id()] = fe.efd();
+    } else if ((fe.type() == img::EVENTFD && fe.has_efd()) || (fe.type() == img::SIGNALFD && fe.has_sgfd()) ||
+               (fe.type() == img::TIMERFD && fe.has_tfd()) || (fe.type() == img::EVENTPOLL && fe.has_epfd()) ||
+               (fe.type() == img::PIDFD && fe.has_pidfd())) {
+      s.event_files[fe.id()] = fe;
     } else {
       return MakeError(ENOTSUP, "files.img: file {} of kind {} is not supported by this build yet", fe.id(),
                        img::fd_types_Name(fe.type()));

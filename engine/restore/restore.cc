@@ -9,6 +9,7 @@
 #include <linux/prctl.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -22,6 +23,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "arch/x86_64/regs.h"
 #include "engine/base/files.h"
@@ -383,6 +385,24 @@ class Builder {
     return {};
   }
 
+  // An epoll's registrations, made once, by the first task that holds it,
+  // with that task's fd numbers (epoll keys them by file and fd).
+  Result<> EpollTargets(std::set<uint32_t>& done) {
+    for (const auto& fi : ti_.fds) {
+      if (fi.type() != img::EVENTPOLL || !done.insert(fi.id()).second) continue;
+      for (const auto& t : s_.event_files.at(fi.id()).epfd().tfd()) {
+        epoll_event ev{};
+        ev.events = t.events();
+        ev.data.u64 = t.data();
+        ResetScratch();
+        uint64_t at = CRYO_TRY(Put(&ev, sizeof ev));
+        CRYO_TRY_CTX(t_.Check("epoll_ctl", SYS_epoll_ctl, fi.fd(), EPOLL_CTL_ADD, t.tfd(), at),
+                     "epoll fd {}: watch fd {}", fi.fd(), t.tfd());
+      }
+    }
+    return {};
+  }
+
   Result<> TaskState(pid_t pid) {
     const auto& tc = ti_.cores[0].tc();
 
@@ -643,6 +663,7 @@ struct Common {
   const Ghosts& ghosts;
   const Memfds& memfds;
   const SharedFiles& shared;
+  std::set<uint32_t>& epolls_done;
 };
 
 // Builds one process of the tree, stopped at the trampoline, into what was
@@ -659,6 +680,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
+  CRYO_TRY_CTX(b.EpollTargets(c.epolls_done), "epoll");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
   uint64_t all = ~0ULL;
   if (ptrace(PTRACE_SETSIGMASK, pid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
@@ -720,7 +742,9 @@ Result<Restored> RestoreTree(const ImageSet& s, uint64_t tramp, Log& log, uint64
   }));
   RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
-  Common c{s, tramp, log, ghosts, memfds, shared};
+  CRYO_TRY(shared.CreateAfterFork(s));
+  std::set<uint32_t> epolls_done;
+  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;

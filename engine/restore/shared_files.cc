@@ -1,10 +1,10 @@
 #include "engine/restore/shared_files.h"
 
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "engine/base/files.h"
+#include "engine/restore/event_files.h"
 #include "engine/restore/unix_socket.h"
 
 namespace cryo {
@@ -86,23 +86,6 @@ Result<> SharedFiles::CreateFifos(const ImageSet& s) {
   return {};
 }
 
-Result<> SharedFiles::CreateEventfds(const ImageSet& s) {
-  for (const auto& [id, e] : s.eventfds) {
-    int flags = EFD_CLOEXEC | ((e.flags() & 1) ? EFD_SEMAPHORE : 0);
-    if (e.counter() > 0xfffffffffffffffeULL) return MakeError(EINVAL, "eventfd {}: counter {}", id, e.counter());
-    // eventfd() takes an int: write the full 64-bit count after.
-    UniqueFd fd(::eventfd(0, flags));
-    if (fd.get() < 0) return ErrnoError("eventfd {}", id);
-    if (e.counter() != 0) {
-      uint64_t c = e.counter();
-      if (::write(fd.get(), &c, sizeof c) != sizeof c) return ErrnoError("set eventfd {} to {}", id, c);
-    }
-    CRYO_TRY(SetStatus(fd.get(), e.flags(), id));
-    fds_[id] = std::move(fd);
-  }
-  return {};
-}
-
 Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of) {
   for (const auto& [id, users] : s.tables_using) {
     if (users < 2) continue;
@@ -133,9 +116,15 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of) {
   CRYO_TRY_CTX(CreateRegular(s, path_of), "files shared by processes");
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s), "FIFOs");
-  CRYO_TRY_CTX(CreateEventfds(s), "eventfds");
+  CRYO_TRY_CTX(CreateEventFiles(s, fds_), "event files");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_), "unix sockets");
   return {};
 }
+
+}  // namespace cryo
+
+namespace cryo {
+
+Result<> SharedFiles::CreateAfterFork(const ImageSet& s) { return CreatePidfds(s, fds_); }
 
 }  // namespace cryo

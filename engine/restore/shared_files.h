@@ -23,6 +23,8 @@ class SharedFiles {
   // are recreated elsewhere).
   using PathOf = std::function<Result<std::string>(uint32_t id)>;
   Result<> Create(const ImageSet& s, const PathOf& path_of);
+  // What needs the restored processes to exist: pidfds.
+  Result<> CreateAfterFork(const ImageSet& s);
   // cryo's fd for file `id`, or -1 when the file is opened by path.
   int FdOf(uint32_t id) const {
     auto it = fds_.find(id);
@@ -32,7 +34,7 @@ class SharedFiles {
  private:
   Result<> CreatePipes(const ImageSet& s);
   Result<> CreateFifos(const ImageSet& s);
-  Result<> CreateEventfds(const ImageSet& s);
+
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of);
 
   std::map<uint32_t, UniqueFd> fds_;   // by file id

@@ -1,0 +1,23 @@
+// Files of the anonymous-inode kinds whose whole state /proc/PID/fdinfo
+// shows: eventfd, signalfd, timerfd, epoll, pidfd. Each parser takes the
+// fdinfo text and gives the files.img entry.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "engine/base/result.h"
+#include "engine/image/proto/files.pb.h"
+
+namespace cryo {
+
+// "key:\tvalue" of an fdinfo text: the value, or "" when the key is absent.
+std::string_view FdInfoValue(std::string_view text, std::string_view key);
+
+Result<img::file_entry> EventfdEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
+Result<img::file_entry> SignalfdEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
+Result<img::file_entry> TimerfdEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
+Result<img::file_entry> EpollEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
+Result<img::file_entry> PidfdEntry(uint32_t id, uint32_t flags, uint64_t ino, std::string_view fdinfo);
+
+}  // namespace cryo

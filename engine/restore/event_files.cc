@@ -1,0 +1,121 @@
+#include "engine/restore/event_files.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+// Before <signal.h>: it defines a sigmask() macro that the generated
+// signalfd_entry::sigmask() accessor would trip on.
+#include "engine/image/proto/event.pb.h"
+#include <sys/signalfd.h>
+
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
+
+namespace cryo {
+namespace {
+
+constexpr uint32_t kStatusFlags = O_NONBLOCK | O_ASYNC;
+
+Result<UniqueFd> Status(UniqueFd fd, uint32_t flags, uint32_t id) {
+  if (::fcntl(fd.get(), F_SETFL, flags & kStatusFlags) != 0) return ErrnoError("set flags of file {}", id);
+  return fd;
+}
+
+Result<UniqueFd> Eventfd(const img::eventfd_file_entry& e) {
+  int flags = EFD_CLOEXEC | ((e.flags() & 1) ? EFD_SEMAPHORE : 0);
+  if (e.counter() > 0xfffffffffffffffeULL) return MakeError(EINVAL, "eventfd {}: counter {}", e.id(), e.counter());
+  UniqueFd fd(::eventfd(0, flags));
+  if (fd.get() < 0) return ErrnoError("eventfd {}", e.id());
+  // eventfd() takes an int: the full 64-bit count is written after.
+  if (uint64_t c = e.counter(); c != 0 && ::write(fd.get(), &c, sizeof c) != sizeof c)
+    return ErrnoError("set eventfd {} to {}", e.id(), c);
+  return Status(std::move(fd), e.flags(), e.id());
+}
+
+Result<UniqueFd> Signalfd(const img::signalfd_entry& e) {
+  uint64_t mask = e.sigmask();
+  UniqueFd fd(static_cast<int>(::syscall(SYS_signalfd4, -1, &mask, sizeof mask, SFD_CLOEXEC)));
+  if (fd.get() < 0) return ErrnoError("signalfd {}", e.id());
+  return Status(std::move(fd), e.flags(), e.id());
+}
+
+// What remained of the timer when dumped is what it gets now; an absolute
+// timer keeps its deadline: the time since the dump (`elapsed_ns`, known
+// when this is the boot that dumped) is taken off.
+Result<UniqueFd> Timerfd(const img::timerfd_entry& e, uint64_t elapsed_ns) {
+  auto clock = static_cast<clockid_t>(e.clockid());
+  UniqueFd fd(::timerfd_create(clock, TFD_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError("timerfd {} on clock {}", e.id(), e.clockid());
+  itimerspec its{};
+  its.it_value = {static_cast<time_t>(e.vsec()), static_cast<long>(e.vnsec())};
+  its.it_interval = {static_cast<time_t>(e.isec()), static_cast<long>(e.insec())};
+  int flags = static_cast<int>(e.settime_flags()) & (TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET);
+  bool armed = its.it_value.tv_sec || its.it_value.tv_nsec;
+  if (armed && (flags & TFD_TIMER_ABSTIME)) {
+    uint64_t left = uint64_t(its.it_value.tv_sec) * 1000000000ULL + uint64_t(its.it_value.tv_nsec);
+    left = left > elapsed_ns ? left - elapsed_ns : 1;
+    its.it_value = {static_cast<time_t>(left / 1000000000ULL), static_cast<long>(left % 1000000000ULL)};
+    timespec now;
+    if (::clock_gettime(clock, &now) != 0) return ErrnoError("clock {}", e.clockid());
+    its.it_value.tv_sec += now.tv_sec;
+    its.it_value.tv_nsec += now.tv_nsec;
+    if (its.it_value.tv_nsec >= 1000000000L) {
+      its.it_value.tv_sec++;
+      its.it_value.tv_nsec -= 1000000000L;
+    }
+  }
+  if (armed && ::timerfd_settime(fd.get(), flags, &its, nullptr) != 0) return ErrnoError("arm timerfd {}", e.id());
+  if (uint64_t t = e.ticks(); t != 0 && ::ioctl(fd.get(), TFD_IOC_SET_TICKS, &t) != 0)
+    return ErrnoError("timerfd {}: set {} ticks", e.id(), t);
+  return Status(std::move(fd), e.flags(), e.id());
+}
+
+Result<UniqueFd> Epoll(const img::eventpoll_file_entry& e) {
+  UniqueFd fd(::epoll_create1(EPOLL_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError("epoll {}", e.id());
+  return Status(std::move(fd), e.flags(), e.id());
+}
+
+}  // namespace
+
+Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+  // inventory.dump_uptime: CLOCK_BOOTTIME in microseconds when the tree was
+  // frozen; a later reading of the same boot tells how long ago that was.
+  uint64_t elapsed_ns = 0;
+  timespec boot;
+  if (s.inventory.has_dump_uptime() && ::clock_gettime(CLOCK_BOOTTIME, &boot) == 0) {
+    uint64_t now_us = uint64_t(boot.tv_sec) * 1000000ULL + uint64_t(boot.tv_nsec) / 1000;
+    if (now_us > s.inventory.dump_uptime()) elapsed_ns = (now_us - s.inventory.dump_uptime()) * 1000;
+  }
+  for (const auto& [id, fe] : s.event_files) {
+    switch (fe.type()) {
+      case img::EVENTFD: out[id] = CRYO_TRY(Eventfd(fe.efd())); break;
+      case img::SIGNALFD: out[id] = CRYO_TRY(Signalfd(fe.sgfd())); break;
+      case img::TIMERFD: out[id] = CRYO_TRY(Timerfd(fe.tfd(), elapsed_ns)); break;
+      case img::EVENTPOLL: out[id] = CRYO_TRY(Epoll(fe.epfd())); break;
+      default: break;
+    }
+  }
+  return {};
+}
+
+Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+  for (const auto& [id, fe] : s.event_files) {
+    if (fe.type() != img::PIDFD) continue;
+    const auto& p = fe.pidfd();
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, p.nspid(), 0)));
+    if (fd.get() < 0) return ErrnoError("pidfd {} of pid {}", id, p.nspid());
+    auto st = Status(std::move(fd), p.flags(), id);
+    out[id] = CRYO_TRY(std::move(st));
+  }
+  return {};
+}
+
+}  // namespace cryo

@@ -1,0 +1,18 @@
+// eventfd, signalfd, timerfd and epoll files recreated by cryo with their
+// state (an epoll's registrations are made by the task that holds it, with
+// its own fd numbers: see EpollTargets); pidfds once the tree exists.
+#pragma once
+
+#include <map>
+#include <vector>
+
+#include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
+#include "engine/restore/image_set.h"
+
+namespace cryo {
+
+Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
+Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
+
+}  // namespace cryo
