@@ -177,6 +177,11 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
                     [&](uint64_t start, uint64_t end, const std::string& path) {
                       return d.memfds.Inode(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, start, end), path);
                     }));
+  for (const auto& v : mm.vmas()) {
+    constexpr uint32_t kAnonShared = 1u << 8;
+    if (v.status() & kAnonShared)
+      CRYO_TRY(d.memfds.AnonShared(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start(), v.end()), v.shmid()));
+  }
   MemStats ms = CRYO_TRY(DumpPages(pid, mm, d.dir, d.next_pages_id++, log));
   d.mem.pages_scanned += ms.pages_scanned;
   d.mem.pages_written += ms.pages_written;

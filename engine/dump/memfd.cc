@@ -40,10 +40,24 @@ Result<uint32_t> MemfdTable::Inode(const std::string& open_path, const std::stri
   return static_cast<uint32_t>(st.st_ino);
 }
 
+Result<> MemfdTable::AnonShared(const std::string& open_path, uint64_t shmid) {
+  if (by_ino_.count(shmid)) return {};
+  struct stat st;
+  if (::stat(open_path.c_str(), &st) != 0) return ErrnoError("stat {}", open_path);
+  Inode_ in;
+  in.open_path = open_path;
+  in.anon = true;
+  in.entry.set_name("dev/zero");
+  in.entry.set_size(static_cast<uint64_t>(st.st_size));
+  in.entry.set_shmid(static_cast<uint32_t>(shmid));
+  by_ino_[shmid] = std::move(in);
+  return {};
+}
+
 Result<> MemfdTable::Write(int dir, uint32_t pages_id) {
   ImageWriter inodes(dir, ImageKind::kMemfdInode);
   for (auto& [ino, in] : by_ino_) {
-    CRYO_TRY(inodes.Write(in.entry));
+    if (!in.anon) CRYO_TRY(inodes.Write(in.entry));
     // The data regions (holes stay holes), whole pages.
     UniqueFd fd = CRYO_TRY(Open(in.open_path, O_RDONLY));
     ImageWriter pm(dir, ImageKind::kShmemPagemap, in.entry.shmid());

@@ -18,6 +18,9 @@ class MemfdTable {
   // The inode id for the memfd reachable at `open_path` (/proc/PID/fd/N or
   // /proc/PID/map_files/A-B); `link` is its /proc link text, for the name.
   Result<uint32_t> Inode(const std::string& open_path, const std::string& link);
+  // The shmem object behind a MAP_SHARED|MAP_ANONYMOUS mapping (its inode
+  // is the vma's shmid): contents only, no memfd.img entry.
+  Result<> AnonShared(const std::string& open_path, uint64_t shmid);
   // Writes memfd.img and each inode's contents; pages ids from `pages_id`.
   Result<> Write(int dir, uint32_t first_pages_id);
 
@@ -25,6 +28,7 @@ class MemfdTable {
   struct Inode_ {
     img::memfd_inode_entry entry;
     std::string open_path;
+    bool anon = false;  // anonymous shared memory, not a memfd
   };
   std::map<uint64_t, Inode_> by_ino_;
 };

@@ -105,7 +105,8 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
   // little left to wait for.
   uint64_t unsynced = 0;
   for (const img::vma_entry& v : mm.vmas()) {
-    if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared)) continue;
+    // Shared memory has its contents in pagemap-shmem images.
+    if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared)) continue;
     stats.pages_scanned += (v.end() - v.start()) / kPage;
     PageSelect sel = (v.status() & kFilePrivate) ? PageSelect::kAnonOnly : PageSelect::kAll;
     std::vector<PageRun> runs = CRYO_TRY(ScanPages(pagemap.get(), v.start(), v.end(), sel));

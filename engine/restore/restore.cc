@@ -47,7 +47,7 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kTrampSize = 16 * kPage;
 constexpr uint32_t kVdsoBits = (1u << 3) | (1u << 12);  // VMA_AREA_VDSO | VVAR
 constexpr uint32_t kVsyscall = 1u << 2;
-constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6, kMemfd = 1u << 14;
+constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6, kMemfd = 1u << 14, kAnonShared = 1u << 8;
 
 bool Overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
 
@@ -111,9 +111,11 @@ class Ghosts {
   std::map<uint32_t, std::string> paths_;
 };
 
-// memfd inodes of the dump, recreated by cryo (name, size, contents, owner)
-// and opened by the task through /proc/<cryo>/fd/N; seals go on once the
-// task has mapped and opened them.
+// Shared memory of the dump, recreated by cryo with its contents and
+// opened by the tasks through /proc/<cryo>/fd/N: memfd inodes (name, size,
+// owner; seals go on once the tasks have mapped and opened them), and the
+// objects behind MAP_SHARED|MAP_ANONYMOUS mappings (made by an anonymous
+// shared mmap of cryo's own, so they are "/dev/zero (deleted)" again).
 class Memfds {
  public:
   Result<> Create(const ImageSet& s) {
@@ -122,26 +124,33 @@ class Memfds {
       if (fd < 0) return ErrnoError("memfd_create {}", e.name());
       fds_[inode_id] = UniqueFd(fd);
       if (::ftruncate(fd, static_cast<off_t>(e.size())) != 0) return ErrnoError("size memfd {}", e.name());
-      ImageReader pm = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kShmemPagemap, e.shmid()));
-      img::pagemap_head head;
-      if (pm.present() && CRYO_TRY(pm.Next(head))) {
-        ImageReader pages = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kPages, head.pages_id()));
-        img::pagemap_entry pe;
-        while (CRYO_TRY(pm.Next(pe))) {
-          uint64_t n = (pe.has_nr_pages_64() ? pe.nr_pages_64() : pe.nr_pages()) * kPage;
-          std::string data = CRYO_TRY(pages.ReadPayload(n));
-          uint64_t keep = std::min<uint64_t>(n, e.size() > pe.vaddr() ? e.size() - pe.vaddr() : 0);
-          if (::pwrite(fd, data.data(), keep, static_cast<off_t>(pe.vaddr())) != static_cast<ssize_t>(keep))
-            return ErrnoError("fill memfd {}", e.name());
-        }
-      }
+      CRYO_TRY_CTX(Fill(s, fd, e.shmid(), e.size()), "memfd {}", e.name());
       if (::fchown(fd, e.uid(), e.gid()) != 0) return ErrnoError("chown memfd {}", e.name());
+    }
+    std::map<uint64_t, uint64_t> sizes;  // shmid -> size
+    for (const auto& t : s.tasks)
+      for (const auto& v : t.mm.vmas())
+        if (v.status() & kAnonShared) sizes[v.shmid()] = std::max(sizes[v.shmid()], v.pgoff() + v.end() - v.start());
+    for (auto [shmid, size] : sizes) {
+      void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) return ErrnoError("shared memory {} of {} bytes", shmid, size);
+      auto a = reinterpret_cast<uint64_t>(p);
+      auto fd = Open(fmt::format("/proc/self/map_files/{:x}-{:x}", a, a + size), O_RDWR | O_CLOEXEC);
+      ::munmap(p, size);
+      if (!fd) return std::unexpected(fd.error().context(fmt::format("shared memory {}", shmid)));
+      CRYO_TRY_CTX(Fill(s, fd->get(), shmid, size), "shared memory {}", shmid);
+      anon_[shmid] = std::move(*fd);
     }
     return {};
   }
   Result<std::string> PathOf(uint32_t inode_id) const {
     auto it = fds_.find(inode_id);
     if (it == fds_.end()) return MakeError(0, "no memfd inode {}", inode_id);
+    return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
+  }
+  Result<std::string> AnonPathOf(uint64_t shmid) const {
+    auto it = anon_.find(shmid);
+    if (it == anon_.end()) return MakeError(0, "no shared memory {}", shmid);
     return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
   }
   Result<> Seal(const ImageSet& s) {
@@ -152,7 +161,25 @@ class Memfds {
   }
 
  private:
+  // Contents from pagemap-shmem-<shmid>.img, by offset; holes stay holes.
+  static Result<> Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size) {
+    ImageReader pm = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kShmemPagemap, shmid));
+    img::pagemap_head head;
+    if (!pm.present() || !CRYO_TRY(pm.Next(head))) return {};
+    ImageReader pages = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kPages, head.pages_id()));
+    img::pagemap_entry pe;
+    while (CRYO_TRY(pm.Next(pe))) {
+      uint64_t n = (pe.has_nr_pages_64() ? pe.nr_pages_64() : pe.nr_pages()) * kPage;
+      std::string data = CRYO_TRY(pages.ReadPayload(n));
+      uint64_t keep = std::min<uint64_t>(n, size > pe.vaddr() ? size - pe.vaddr() : 0);
+      if (::pwrite(fd, data.data(), keep, static_cast<off_t>(pe.vaddr())) != static_cast<ssize_t>(keep))
+        return ErrnoError("write {} bytes at {:#x}", keep, pe.vaddr());
+    }
+    return {};
+  }
+
   std::map<uint32_t, UniqueFd> fds_;
+  std::map<uint64_t, UniqueFd> anon_;
 };
 
 // Builds the task: everything runs as syscalls inside it.
@@ -235,7 +262,11 @@ class Builder {
       bool file = v.status() & (kFileShared | kFilePrivate);
       if (!(v.status() & kFileShared)) prot |= PROT_WRITE;  // pages are filled in, then mprotect
       long fd = -1;
-      if (file) {
+      if (v.status() & kAnonShared) {
+        // The one shared object, whichever tasks map it.
+        flags &= ~static_cast<uint32_t>(MAP_ANONYMOUS);
+        fd = CRYO_TRY(Open(CRYO_TRY(memfds_->AnonPathOf(v.shmid())), O_RDWR));
+      } else if (file) {
         uint32_t mode = (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY;
         if (v.status() & kMemfd) {
           fd = CRYO_TRY(Open(CRYO_TRY(memfds_->PathOf(static_cast<uint32_t>(v.shmid()))), mode));
@@ -255,6 +286,15 @@ class Builder {
 
   // The task reads its own pages from pages-N.img: one copy, by the kernel.
   Result<uint64_t> LoadPages() {
+    uint64_t pages = CRYO_TRY(ReadPages());
+    for (const auto& v : ti_.mm.vmas()) {
+      if (v.status() & (kVdsoBits | kVsyscall | kFileShared)) continue;
+      CRYO_TRY(t_.Check("mprotect", SYS_mprotect, v.start(), v.end() - v.start(), v.prot()));
+    }
+    return pages;
+  }
+
+  Result<uint64_t> ReadPages() {
     if (ti_.pagemap.empty()) return 0;
     std::string path = s_.dir_path + "/" + ImageFileName(ImageKind::kPages, ti_.pages_id);
     long fd = CRYO_TRY(Open(path, O_RDONLY));
@@ -278,10 +318,6 @@ class Builder {
       off += bytes;
     }
     CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
-    for (const auto& v : ti_.mm.vmas()) {
-      if (v.status() & (kVdsoBits | kVsyscall | kFileShared)) continue;
-      CRYO_TRY(t_.Check("mprotect", SYS_mprotect, v.start(), v.end() - v.start(), v.prot()));
-    }
     return pages;
   }
 
