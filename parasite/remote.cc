@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,15 +83,57 @@ Result<long> RemoteTask::Syscall(long nr, uint64_t a1, uint64_t a2, uint64_t a3,
   r.r8 = a5;
   r.r9 = a6;
   CRYO_TRY(x86::SetRegs(tid_, r));
-  // Run to the syscall's entry stop, then to its exit stop: no breakpoint
-  // needed after the instruction, so a call may even unmap the page the
-  // instruction is in.
-  for (int phase = 0; phase < 2; phase++) CRYO_TRY(RunToSyscallStop(nr));
+  // Most calls run to the int3 after the instruction: one stop. A call that
+  // may take that code away (munmap) or never come back runs from its
+  // entry stop to its exit stop instead.
+  bool careful = nr == SYS_munmap || nr == SYS_exit || nr == SYS_exit_group;
+  if (careful) {
+    for (int phase = 0; phase < 2; phase++) CRYO_TRY(RunToSyscallStop(nr));
+  } else {
+    CRYO_TRY(RunToBreakpoint(nr, insn_ + sizeof x86::kSyscallInsn));
+  }
   x86::Regs after = CRYO_TRY(x86::GetRegs(tid_));
+  if (!careful) after.rip -= 1;  // past the int3
   if (after.rip != insn_ + 2)
     return MakeError(EFAULT, "remote syscall {} in {} stopped at {:#x}, not after {:#x}", nr, tid_,
                      after.rip, insn_);
   return static_cast<long>(after.rax);
+}
+
+Result<> RemoteTask::RunCode(uint64_t entry, uint64_t end, uint64_t a1, uint64_t a2) {
+  x86::Regs r = saved_;
+  r.rip = entry;
+  r.orig_rax = static_cast<uint64_t>(-1L);
+  r.rdi = a1;
+  r.rsi = a2;
+  CRYO_TRY(x86::SetRegs(tid_, r));
+  return RunToBreakpoint(-1, end);
+}
+
+Result<> RemoteTask::RunToBreakpoint(long nr, uint64_t end) {
+  for (;;) {
+    if (ptrace(PTRACE_CONT, tid_, nullptr, nullptr) != 0) return ErrnoError("PTRACE_CONT {} for syscall {}", tid_, nr);
+    int status;
+    if (::waitpid(tid_, &status, __WALL) != tid_) return ErrnoError("wait {} in syscall {}", tid_, nr);
+    if (WIFEXITED(status) || WIFSIGNALED(status))
+      return MakeError(ESRCH, "task {} died in remote syscall {}", tid_, nr);
+    if (!WIFSTOPPED(status)) continue;
+    int sig = WSTOPSIG(status);
+    // Event stops (a clone we asked for, PTRACE_INTERRUPT, group-stop).
+    if ((status >> 16) != 0) continue;
+    if (sig == SIGTRAP) {
+      x86::Regs at = CRYO_TRY(x86::GetRegs(tid_));
+      if (at.rip == end) return {};
+      return MakeError(EFAULT, "remote syscall {} in {} trapped at {:#x}", nr, tid_, at.rip);
+    }
+    if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL) {
+      x86::Regs at = CRYO_TRY(x86::GetRegs(tid_));
+      return MakeError(EFAULT, "remote syscall {} in {} faulted (signal {}) at {:#x}", nr, tid_, sig, at.rip);
+    }
+    // A signal sent to the task meanwhile: keep it for later, carry on
+    // (the next resume passes no signal, so it is not delivered now).
+    stray_.push_back(sig);
+  }
 }
 
 Result<> RemoteTask::RunToSyscallStop(long nr) {

@@ -47,6 +47,10 @@ class RemoteTask {
   Result<long> Check(const char* what, long nr, uint64_t a1 = 0, uint64_t a2 = 0,
                      uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0, uint64_t a6 = 0);
 
+  // Runs code at `entry` with rdi, rsi = a1, a2 until it stops on the int3
+  // that leaves rip at `end`.
+  Result<> RunCode(uint64_t entry, uint64_t end, uint64_t a1, uint64_t a2);
+
   // Memory of the task, through /proc/PID/mem (works on read-only pages).
   Result<> Write(uint64_t addr, const void* data, size_t len);
   Result<> Read(uint64_t addr, void* data, size_t len);
@@ -60,6 +64,7 @@ class RemoteTask {
 
  private:
   Result<> RunToSyscallStop(long nr);
+  Result<> RunToBreakpoint(long nr, uint64_t end);
   RemoteTask(pid_t tid, x86::Regs saved, uint64_t insn, UniqueFd mem)
       : tid_(tid), saved_(saved), insn_(insn), mem_(std::move(mem)) {}
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <vector>
 
+#include "engine/base/cpu_pin.h"
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
 #include "engine/dump/memfd.h"
@@ -276,7 +277,8 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
 Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, Log& log) {
   uint64_t t_start = NowUs();
   UniqueFd dir = CRYO_TRY(OpenImageDir(opts.images_dir));
-  SeizedTree tree = CRYO_TRY(SeizedTree::Seize(opts.pid, log));
+  CpuPin pin;
+  SeizedTree tree = CRYO_TRY(SeizedTree::Seize(opts.pid, log, pin.ok() ? pin.cpu() : -1));
   auto stats = DumpTree(opts, tree, dir.get(), log, t_start);
   if (!stats) {
     // The tree goes on as it was; the images dir has no inventory, so

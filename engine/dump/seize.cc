@@ -9,12 +9,14 @@
 #include <algorithm>
 #include <utility>
 
+#include "engine/base/cpu_pin.h"
 #include "engine/proc/proc.h"
 
 namespace cryo {
 
 SeizedProcess::SeizedProcess(SeizedProcess&& o) noexcept
-    : pid_(o.pid_), log_(o.log_), threads_(std::move(o.threads_)), pending_(std::move(o.pending_)),
+    : pid_(o.pid_), log_(o.log_), threads_(std::move(o.threads_)), masks_(std::move(o.masks_)), cpu_(o.cpu_),
+      pending_(std::move(o.pending_)),
       was_stopped_(o.was_stopped_), released_(std::exchange(o.released_, true)) {}
 
 SeizedProcess::~SeizedProcess() {
@@ -28,6 +30,12 @@ Result<> SeizedProcess::SeizeThread(pid_t tid) {
     return ErrnoError("seize thread {} of {}", tid, pid_);
   }
   threads_.push_back(tid);
+  if (cpu_ >= 0) {
+    cpu_set_t m;
+    if (!GetCpuMask(tid, &m)) CPU_ZERO(&m);
+    masks_.push_back(m);
+    PinThread(tid, cpu_);
+  }
   if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno != ESRCH)
     return ErrnoError("interrupt thread {} of {}", tid, pid_);
   for (;;) {
@@ -35,6 +43,7 @@ Result<> SeizedProcess::SeizeThread(pid_t tid) {
     if (::waitpid(tid, &status, __WALL) != tid) return ErrnoError("wait for thread {}", tid);
     if (!WIFSTOPPED(status)) {
       threads_.pop_back();
+      if (cpu_ >= 0) masks_.pop_back();
       if (tid != pid_) return {};  // it exited before it could stop
       return MakeError(ESRCH, "process {} exited while being seized", pid_);
     }
@@ -53,7 +62,7 @@ Result<> SeizedProcess::SeizeThread(pid_t tid) {
   }
 }
 
-Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log) {
+Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log, int cpu) {
   if (pid <= 0 || ::kill(pid, 0) != 0) return ErrnoError("pid {}", pid);
   auto st = ReadStat(pid);
   if (!st) return MakeError(ESRCH, "pid {}: no such process", pid);
@@ -62,6 +71,7 @@ Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log) {
   if (threads.empty() || threads[0] != pid)
     return MakeError(ESRCH, "pid {} is not a process (a thread of another?)", pid);
   SeizedProcess sp(pid, log);
+  sp.cpu_ = cpu;
   // Threads can appear while we seize: list again until nothing is new.
   for (;;) {
     bool added = false;
@@ -84,9 +94,18 @@ Result<> SeizedProcess::Release(ReleaseMode mode) {
   released_ = true;
   if (mode == ReleaseMode::kKill) {
     ::kill(pid_, SIGKILL);
-    for (pid_t tid : threads_) ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+    // Its tracer hears of each thread's death first: until cryo has, the
+    // real parent cannot reap the process and its pid stays taken.
+    // The leader is reported last, once its threads are gone: them first.
+    for (size_t i = threads_.size(); i-- > 0;) {
+      int status;
+      while (::waitpid(threads_[i], &status, __WALL) == threads_[i] && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+      }
+    }
     return {};
   }
+  for (size_t i = 0; i < masks_.size() && i < threads_.size(); i++)
+    if (CPU_COUNT(&masks_[i]) > 0) SetCpuMask(threads_[i], masks_[i]);
   if (mode == ReleaseMode::kStop || was_stopped_) ::kill(pid_, SIGSTOP);
   Result<> r;
   for (pid_t tid : threads_) {

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <sched.h>
+
 #include <vector>
 
 #include "engine/base/log.h"
@@ -17,7 +19,9 @@ enum class ReleaseMode { kResume, kKill, kStop };
 
 class SeizedProcess {
  public:
-  static Result<SeizedProcess> Seize(pid_t pid, Log& log);
+  // `cpu` >= 0: each thread is kept on that CPU (cryo's) while held, and
+  // gets its own CPU mask back on release.
+  static Result<SeizedProcess> Seize(pid_t pid, Log& log, int cpu = -1);
   SeizedProcess(SeizedProcess&& o) noexcept;
   SeizedProcess& operator=(SeizedProcess&&) = delete;
   // Resumes whatever is still held (a failed dump leaves the process running).
@@ -45,6 +49,8 @@ class SeizedProcess {
   pid_t pid_;
   Log* log_;
   std::vector<pid_t> threads_;
+  std::vector<cpu_set_t> masks_;  // by thread, when pinned
+  int cpu_ = -1;
   std::vector<pid_t> gone_;  // listed, but exited before they stopped
   std::vector<Pending> pending_;
   bool was_stopped_ = false;

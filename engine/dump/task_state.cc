@@ -16,6 +16,8 @@
 #include "arch/x86_64/regs.h"
 #include "engine/base/files.h"
 #include "engine/proc/proc.h"
+#include "arch/x86_64/syscall_batch.h"
+#include "parasite/batch.h"
 #include "parasite/remote.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -38,26 +40,35 @@ struct RseqConfiguration {
   uint32_t pad;
 };
 
-constexpr size_t kScratch = 4096;
+// Pages in the task for the batch code, its table, and syscalls that write
+// their answers to memory.
+constexpr size_t kPage = 4096, kCodeSize = kPage, kTableSize = 2 * kPage, kDataSize = 2 * kPage;
+constexpr size_t kScratch = kCodeSize + kTableSize + kDataSize;
+constexpr size_t kMaxBatch = kTableSize / sizeof(x86::BatchEntry);
 
-// A page in the task for syscalls that write their answers to memory.
 class Scratch {
  public:
   static Result<Scratch> Map(RemoteTask& t) {
-    long a = CRYO_TRY(t.Check("mmap scratch", SYS_mmap, 0, kScratch, PROT_READ | PROT_WRITE,
+    long a = CRYO_TRY(t.Check("mmap scratch", SYS_mmap, 0, kScratch, PROT_READ | PROT_WRITE | PROT_EXEC,
                               MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0));
-    return Scratch(t, static_cast<uint64_t>(a));
+    Scratch s(t, static_cast<uint64_t>(a));
+    CRYO_TRY(t.Write(s.base_, x86::kSyscallBatch, sizeof x86::kSyscallBatch));
+    return s;
   }
-  Scratch(Scratch&& o) noexcept : t_(o.t_), addr_(std::exchange(o.addr_, 0)) {}
+  Scratch(Scratch&& o) noexcept : t_(o.t_), base_(std::exchange(o.base_, 0)) {}
   ~Scratch() {
-    if (addr_) (void)t_->Syscall(SYS_munmap, addr_, kScratch);
+    if (base_) (void)t_->Syscall(SYS_munmap, base_, kScratch);
   }
-  uint64_t addr() const { return addr_; }
+  // Memory for the answers.
+  uint64_t addr() const { return base_ + kCodeSize + kTableSize; }
+  Result<std::vector<long>> Run(SyscallBatch& b) {
+    return b.Run(*t_, base_, base_ + kCodeSize, kMaxBatch);
+  }
 
  private:
-  Scratch(RemoteTask& t, uint64_t a) : t_(&t), addr_(a) {}
+  Scratch(RemoteTask& t, uint64_t a) : t_(&t), base_(a) {}
   RemoteTask* t_;
-  uint64_t addr_;
+  uint64_t base_;
 };
 
 // Pending signals with their siginfo, private to a thread or (shared)
@@ -299,24 +310,50 @@ Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&
   RemoteTask t = CRYO_TRY(RemoteTask::AtCurrentIp(pid));
   {
     Scratch s = CRYO_TRY(Scratch::Map(t));
+    // One batch: sigactions, rlimits (asked by the task itself: prlimit on
+    // another uid's process needs CAP_SYS_RESOURCE, which root lacks here),
+    // itimers, subreaper, brk, dumpable.
+    constexpr uint64_t kSa = 0, kRl = 64 * sizeof(KernelSigaction), kIt = kRl + RLIM_NLIMITS * sizeof(rlimit64),
+                       kSub = kIt + 3 * sizeof(itimerval), kEnd = kSub + 8;
+    static_assert(kEnd <= kDataSize);
+    uint64_t d = s.addr();
+    SyscallBatch b;
+    std::vector<std::pair<int, size_t>> sa_calls;
     for (int sig = 1; sig <= 64; sig++) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
-      CRYO_TRY(t.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), 0, s.addr(), 8));
+      sa_calls.push_back({sig, b.Add(SYS_rt_sigaction, static_cast<uint64_t>(sig), 0,
+                                     d + kSa + (sig - 1) * sizeof(KernelSigaction), 8)});
+    }
+    size_t rl0 = b.size();
+    for (int r = 0; r < RLIM_NLIMITS; r++)
+      b.Add(SYS_prlimit64, 0, static_cast<uint64_t>(r), 0, d + kRl + r * sizeof(rlimit64));
+    size_t it0 = b.size();
+    for (int w = 0; w < 3; w++) b.Add(SYS_getitimer, static_cast<uint64_t>(w), d + kIt + w * sizeof(itimerval));
+    size_t sub = b.Add(SYS_prctl, PR_GET_CHILD_SUBREAPER, d + kSub);
+    size_t brk = b.Add(SYS_brk, 0);
+    size_t dumpable = b.Add(SYS_prctl, PR_GET_DUMPABLE);
+    std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "task state of {}", pid);
+    auto check = [&](size_t i, const char* what) -> Result<long> {
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, pid);
+      return res[i];
+    };
+    std::vector<char> data(kEnd);
+    CRYO_TRY(t.Read(d, data.data(), data.size()));
+    for (auto [sig, i] : sa_calls) {
+      CRYO_TRY(check(i, "rt_sigaction"));
       KernelSigaction ka{};
-      CRYO_TRY(t.Read(s.addr(), &ka, sizeof ka));
+      std::memcpy(&ka, data.data() + kSa + (sig - 1) * sizeof ka, sizeof ka);
       auto* sa = tc->add_sigactions();
       sa->set_sigaction(ka.handler);
       sa->set_flags(ka.flags);
       sa->set_restorer(ka.restorer);
       sa->set_mask(ka.mask);
     }
-    // Asked by the task itself: prlimit on another uid's process needs
-    // CAP_SYS_RESOURCE, which root lacks here.
     auto* rl = tc->mutable_rlimits();
     for (int r = 0; r < RLIM_NLIMITS; r++) {
-      CRYO_TRY(t.Check("prlimit64", SYS_prlimit64, 0, static_cast<uint64_t>(r), 0, s.addr()));
+      CRYO_TRY(check(rl0 + r, "prlimit64"));
       rlimit64 lim{};
-      CRYO_TRY(t.Read(s.addr(), &lim, sizeof lim));
+      std::memcpy(&lim, data.data() + kRl + r * sizeof lim, sizeof lim);
       auto* e = rl->add_rlimits();
       e->set_cur(lim.rlim_cur);
       e->set_max(lim.rlim_max);
@@ -324,21 +361,21 @@ Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&
     auto* timers = tc->mutable_timers();
     img::itimer_entry* which[] = {timers->mutable_real(), timers->mutable_virt(), timers->mutable_prof()};
     for (int w = 0; w < 3; w++) {
-      CRYO_TRY(t.Check("getitimer", SYS_getitimer, static_cast<uint64_t>(w), s.addr()));
+      CRYO_TRY(check(it0 + w, "getitimer"));
       itimerval iv{};
-      CRYO_TRY(t.Read(s.addr(), &iv, sizeof iv));
+      std::memcpy(&iv, data.data() + kIt + w * sizeof iv, sizeof iv);
       which[w]->set_isec(static_cast<uint64_t>(iv.it_interval.tv_sec));
       which[w]->set_iusec(static_cast<uint64_t>(iv.it_interval.tv_usec));
       which[w]->set_vsec(static_cast<uint64_t>(iv.it_value.tv_sec));
       which[w]->set_vusec(static_cast<uint64_t>(iv.it_value.tv_usec));
     }
+    CRYO_TRY(check(sub, "prctl(PR_GET_CHILD_SUBREAPER)"));
+    int subreaper = 0;
+    std::memcpy(&subreaper, data.data() + kSub, sizeof subreaper);
+    tc->set_child_subreaper(subreaper != 0);
+    extras->brk = static_cast<uint64_t>(CRYO_TRY(check(brk, "brk")));
+    extras->dumpable = static_cast<int>(CRYO_TRY(check(dumpable, "prctl(PR_GET_DUMPABLE)")));
     CRYO_TRY(DumpPosixTimers(pid, t, s.addr(), timers));
-    CRYO_TRY(t.Check("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, PR_GET_CHILD_SUBREAPER, s.addr()));
-    int sub = 0;
-    CRYO_TRY(t.Read(s.addr(), &sub, sizeof sub));
-    tc->set_child_subreaper(sub != 0);
-    extras->brk = static_cast<uint64_t>(CRYO_TRY(t.Check("brk", SYS_brk, 0)));
-    extras->dumpable = static_cast<int>(CRYO_TRY(t.Check("prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE)));
   }
   CRYO_TRY(t.Restore());
   return {};

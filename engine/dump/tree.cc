@@ -49,7 +49,7 @@ Result<> SeizedTree::Add(pid_t pid, int parent) {
   t.ppid = st.ppid;
   t.parent = parent;
   if (st.state != 'Z' && st.state != 'X') {
-    auto sp = SeizedProcess::Seize(pid, *log_);
+    auto sp = SeizedProcess::Seize(pid, *log_, cpu_);
     if (sp) {
       t.live.emplace(std::move(*sp));
       // Read again now that it cannot change: it may have moved group.
@@ -75,8 +75,8 @@ Result<> SeizedTree::Add(pid_t pid, int parent) {
   return {};
 }
 
-Result<SeizedTree> SeizedTree::Seize(pid_t root, Log& log) {
-  SeizedTree tree(log);
+Result<SeizedTree> SeizedTree::Seize(pid_t root, Log& log, int cpu) {
+  SeizedTree tree(log, cpu);
   CRYO_TRY(tree.Add(root, -1));
   if (tree.tasks_.size() > 1) log.Info("seized a tree of {} processes under {}", tree.tasks_.size(), root);
   return tree;

@@ -25,7 +25,8 @@ struct TreeTask {
 
 class SeizedTree {
  public:
-  static Result<SeizedTree> Seize(pid_t root, Log& log);
+  // `cpu`: as SeizedProcess::Seize.
+  static Result<SeizedTree> Seize(pid_t root, Log& log, int cpu = -1);
   SeizedTree(SeizedTree&&) noexcept = default;
   SeizedTree& operator=(SeizedTree&&) = delete;
   // Whatever is still held is resumed by the tasks' own destructors.
@@ -39,10 +40,11 @@ class SeizedTree {
   Result<> Release(ReleaseMode mode);
 
  private:
-  explicit SeizedTree(Log& log) : log_(&log) {}
+  SeizedTree(Log& log, int cpu) : log_(&log), cpu_(cpu) {}
   Result<> Add(pid_t pid, int parent);
 
   Log* log_;
+  int cpu_;
   std::vector<TreeTask> tasks_;
 };
 

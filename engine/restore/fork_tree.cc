@@ -153,12 +153,14 @@ RestoredTree::~RestoredTree() {
   if (!released_) KillAll();
 }
 
-Result<> RestoredTree::Release(const ImageSet& s) {
+Result<> RestoredTree::Release(const ImageSet& s, const cpu_set_t* mask) {
   released_ = true;
   Result<> r;
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& t = s.tasks[i];
     if (t.zombie) continue;
+    if (mask)
+      for (uint32_t tid : t.task.threads()) (void)::sched_setaffinity(static_cast<pid_t>(tid), sizeof *mask, mask);
     if (t.cores[0].tc().task_state() == 3) ::kill(t.pid(), SIGSTOP);
     for (uint32_t tid : t.task.threads()) {
       if (ptrace(PTRACE_DETACH, static_cast<pid_t>(tid), nullptr, nullptr) != 0 && r)

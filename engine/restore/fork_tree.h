@@ -6,6 +6,7 @@
 // trampoline, still a copy of cryo, ready to be built.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -32,8 +33,9 @@ class RestoredTree {
   // The remote handle of task i's leader (live tasks only).
   RemoteTask& leader(size_t i) { return *leaders_[i]; }
 
-  // Lets every task run (threads included), stopping those dumped stopped.
-  Result<> Release(const ImageSet& s);
+  // Lets every task run (threads included), stopping those dumped stopped;
+  // `mask`, when given, is every thread's CPU mask from then on.
+  Result<> Release(const ImageSet& s, const cpu_set_t* mask);
 
  private:
   RestoredTree() = default;

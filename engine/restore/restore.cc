@@ -26,6 +26,7 @@
 #include <set>
 
 #include "arch/x86_64/regs.h"
+#include "engine/base/cpu_pin.h"
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
 #include "engine/proc/proc.h"
@@ -33,6 +34,8 @@
 #include "engine/restore/shared_files.h"
 #include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
+#include "arch/x86_64/syscall_batch.h"
+#include "parasite/batch.h"
 #include "parasite/remote.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -45,6 +48,8 @@ namespace {
 constexpr uint64_t kPage = 4096;
 // Code page + scratch pages, mapped in the new task while it is built.
 constexpr uint64_t kTrampSize = 16 * kPage;
+// The batch code's place in the trampoline's code page.
+constexpr uint64_t kBatchCode = 64;
 constexpr uint32_t kVdsoBits = (1u << 3) | (1u << 12);  // VMA_AREA_VDSO | VVAR
 constexpr uint32_t kVsyscall = 1u << 2;
 constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6, kMemfd = 1u << 14, kAnonShared = 1u << 8;
@@ -68,6 +73,7 @@ Result<uint64_t> MapTrampoline(const ImageSet& s) {
       continue;
     }
     std::memcpy(p, x86::kSyscallInsn, sizeof x86::kSyscallInsn);
+    std::memcpy(static_cast<char*>(p) + kBatchCode, x86::kSyscallBatch, sizeof x86::kSyscallBatch);
     return a;
   }
   return MakeError(ENOMEM, "no room for the restore trampoline");
@@ -218,18 +224,24 @@ class Builder {
       CRYO_TRY(t_.Check("rseq unregister", SYS_rseq, rc.ptr, rc.size, 1, rc.sig));
     // A table shared with an earlier task (CLONE_FILES) is that task's.
     if (ti_.owns_files) CRYO_TRY(t_.Check("close_range", SYS_close_range, 0, ~0U, 0));
-    std::vector<Vma> vmas = CRYO_TRY(ReadSmaps(pid));
-    for (const Vma& v : vmas) {
-      if (v.path == "[vsyscall]") continue;
-      uint64_t start = v.start, end = v.end;
-      if (Overlaps(start, end - start, tramp, kTrampSize)) {
-        if (start < tramp) CRYO_TRY(t_.Check("munmap", SYS_munmap, start, tramp - start));
-        if (end > tramp + kTrampSize)
-          CRYO_TRY(t_.Check("munmap", SYS_munmap, tramp + kTrampSize, end - tramp - kTrampSize));
-        continue;
-      }
-      CRYO_TRY(t_.Check("munmap", SYS_munmap, start, end - start));
-    }
+    // Everything of cryo's below and above the trampoline ([vsyscall] is
+    // not in user space and stays), in one batch.
+    constexpr uint64_t kTaskSize = 0x7ffffffff000ULL;
+    SyscallBatch b;
+    b.Add(SYS_munmap, 0, tramp);
+    b.Add(SYS_munmap, tramp + kTrampSize, kTaskSize - tramp - kTrampSize);
+    CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(b)), "munmap"));
+    return {};
+  }
+
+  // Runs a batch of calls in one stop; its table goes in the scratch area.
+  Result<std::vector<long>> RunBatch(SyscallBatch& b) {
+    ResetScratch();
+    return b.Run(t_, scratch_ - kPage + kBatchCode, scratch_, (kTrampSize - kPage) / sizeof(x86::BatchEntry));
+  }
+  Result<> CheckAll(const std::vector<long>& res, const char* what) {
+    for (long r : res)
+      if (r < 0 && r > -4096) return MakeError(static_cast<int>(-r), "{} in task {}", what, t_.tid());
     return {};
   }
 
@@ -287,10 +299,12 @@ class Builder {
   // The task reads its own pages from pages-N.img: one copy, by the kernel.
   Result<uint64_t> LoadPages() {
     uint64_t pages = CRYO_TRY(ReadPages());
+    SyscallBatch b;
     for (const auto& v : ti_.mm.vmas()) {
       if (v.status() & (kVdsoBits | kVsyscall | kFileShared)) continue;
-      CRYO_TRY(t_.Check("mprotect", SYS_mprotect, v.start(), v.end() - v.start(), v.prot()));
+      b.Add(SYS_mprotect, v.start(), v.end() - v.start(), v.prot());
     }
+    CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(b)), "mprotect"));
     return pages;
   }
 
@@ -442,15 +456,24 @@ class Builder {
   Result<> TaskState(pid_t pid) {
     const auto& tc = ti_.cores[0].tc();
 
-    int i = 0;
-    for (int sig = 1; sig <= 64; sig++) {
-      if (sig == SIGKILL || sig == SIGSTOP) continue;
-      if (i >= tc.sigactions_size()) break;
-      const auto& sa = tc.sigactions(i++);
-      uint64_t act[4] = {sa.sigaction(), sa.flags(), sa.restorer(), sa.mask()};
-      ResetScratch();
-      uint64_t at = CRYO_TRY(Put(act, sizeof act));
-      CRYO_TRY(t_.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), at, 0, 8));
+    // All handlers in one batch: the actions after the batch table.
+    {
+      std::vector<uint64_t> acts;
+      std::vector<int> sigs;
+      int i = 0;
+      for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        if (i >= tc.sigactions_size()) break;
+        const auto& sa = tc.sigactions(i++);
+        acts.insert(acts.end(), {sa.sigaction(), sa.flags(), sa.restorer(), sa.mask()});
+        sigs.push_back(sig);
+      }
+      uint64_t table_bytes = sigs.size() * sizeof(x86::BatchEntry);
+      uint64_t at = scratch_ + ((table_bytes + 63) & ~uint64_t{63});
+      CRYO_TRY(t_.Write(at, acts.data(), acts.size() * 8));
+      SyscallBatch b;
+      for (size_t k = 0; k < sigs.size(); k++) b.Add(SYS_rt_sigaction, static_cast<uint64_t>(sigs[k]), at + k * 32, 0, 8);
+      CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(b)), "rt_sigaction"));
     }
     if (tc.has_timers()) {
       const img::itimer_entry* which[] = {&tc.timers().real(), &tc.timers().virt(), &tc.timers().prof()};
@@ -700,6 +723,7 @@ struct Common {
   const Memfds& memfds;
   const SharedFiles& shared;
   std::set<uint32_t>& epolls_done;
+  const CpuPin& pin;
 };
 
 // Builds one process of the tree, stopped at the trampoline, into what was
@@ -760,6 +784,8 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
 }
 
 Result<Restored> RestoreTree(const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0) {
+  // The tasks are born on cryo's CPU and stay there while it builds them.
+  CpuPin pin;
   Restored out;
   out.pid = s.tasks[0].pid();
   out.stats.set_pages_compared(0);
@@ -780,14 +806,14 @@ Result<Restored> RestoreTree(const ImageSet& s, uint64_t tramp, Log& log, uint64
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
   CRYO_TRY(shared.CreateAfterFork(s));
   std::set<uint32_t> epolls_done;
-  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done};
+  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;
     CRYO_TRY_CTX(Build(c, ti, tree.leader(i), out.stats), "restore {}", ti.pid());
   }
   CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
-  CRYO_TRY(tree.Release(s));
+  CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));
   return out;
 }
@@ -800,7 +826,7 @@ Result<Restored> Restore(const Options& opts, Log& log) {
   uint64_t tramp = CRYO_TRY(MapTrampoline(s));
   auto out = RestoreTree(s, tramp, log, t0);
   ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
-  if (!out) return std::unexpected(out.error().context("restore"));
+  if (!out) return std::unexpected(out.error());
   log.Info("restored {} ({} processes)", out->pid, s.tasks.size());
   return out;
 }
