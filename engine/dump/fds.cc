@@ -1,7 +1,9 @@
 #include "engine/dump/fds.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -49,6 +51,23 @@ Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const 
   remap->set_remap_id(id);
   remap->set_remap_type(img::GHOST);
   return {};
+}
+
+// What a socket is, for an error message.
+std::string SocketKind(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  UniqueFd sk(pidfd.get() < 0 ? -1 : static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  int domain = -1;
+  socklen_t len = sizeof domain;
+  if (sk.get() < 0 || ::getsockopt(sk.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return "a socket";
+  switch (domain) {
+    case AF_NETLINK: return "a netlink socket";
+    case AF_INET: return "an IPv4 socket";
+    case AF_INET6: return "an IPv6 socket";
+    case AF_PACKET: return "a packet socket";
+    case AF_UNIX: return "a unix socket of another network namespace";
+    default: return fmt::format("a socket of family {}", domain);
+  }
 }
 
 }  // namespace
@@ -138,7 +157,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   if (ghost) link.resize(link.size() - kDeleted.size());
   bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
   if (!by_path || (!ghost && link.ends_with(kDeleted))) {
-    std::string kind = link.starts_with("socket:[")      ? "a socket"
+    std::string kind = link.starts_with("socket:[")      ? SocketKind(pid, fd)
                        : link.starts_with("anon_inode:") ? link.substr(11)
                                                          : link;
     return MakeError(ENOTSUP, "pid {} fd {}: {} ({}) is not supported by this build yet", pid, fd, kind, link);

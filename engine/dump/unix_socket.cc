@@ -82,14 +82,15 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
   u->set_flags(flags);
   u->set_uflags(0);
   u->set_backlog(d.state == kListen ? d.wqueue : 0);
-  // A connection the listener has not accepted yet: its client is
-  // connected, as far as restore goes, to the listener.
+  // A connection the listener has not accepted yet: its client's peer is
+  // the socket waiting in the listener's queue, which has no inode; the
+  // listener lists the client. As far as restore goes, the client is
+  // connected to the listener.
   uint32_t peer = d.peer;
-  if (auto w = waiting_on_.find(peer); w != waiting_on_.end()) {
-    const UnixDiag& embryo = diag_->at(peer);
-    if (embryo.rqueue != 0)
+  if (auto w = waiting_on_.find(ino); w != waiting_on_.end()) {
+    if (d.wqueue != 0)
       return MakeError(ENOTSUP, "pid {} fd {}: unix socket {} sent {} bytes on a connection not accepted yet: not supported",
-                       pid, fd, ino, embryo.rqueue);
+                       pid, fd, ino, d.wqueue);
     peer = w->second;
   }
   u->set_peer(peer);

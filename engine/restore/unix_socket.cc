@@ -80,21 +80,15 @@ Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out)
     return p != nullptr && p->peer() == u.ino() && u.state() != kListen && p->state() != kListen;
   };
   auto fd_of = [&](uint32_t id) { return out.at(id).get(); };
-
-  // Sockets: pairs at once, the rest bound (and listening) as they were.
   auto external = [](const img::unix_sk_entry& u) { return (u.uflags() & 1) != 0; };
+
+  // Sockets without a peer of their own in the dump first: bound (and
+  // listening) as they were.
   for (const auto& [id, u] : s.unix_sks) {
-    if (out.count(id) || external(u)) continue;
+    if (external(u) || (u.peer() != 0 && mutual(u))) continue;
     int type = static_cast<int>(u.type());
     if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
       return MakeError(EINVAL, "unix socket {}: type {}", id, type);
-    if (u.peer() != 0 && mutual(u)) {
-      int sv[2];
-      if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
-      out[id] = UniqueFd(sv[0]);
-      out[id_of.at(u.peer())] = UniqueFd(sv[1]);
-      continue;
-    }
     UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) return ErrnoError("socket for socket {}", id);
     // A client's name is its server's (accepted sockets report the
@@ -104,6 +98,40 @@ Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out)
     if (u.state() == kListen && ::listen(fd.get(), static_cast<int>(u.backlog())) != 0)
       return ErrnoError("socket {}: listen", id);
     out[id] = std::move(fd);
+  }
+  // Connected pairs: through their listener when it is in the dump (so the
+  // accepted end has its name and the client its peer's), else as a
+  // socketpair.
+  std::map<std::string, uint32_t> listener_of;  // name -> listening socket id
+  for (const auto& [id, u] : s.unix_sks)
+    if (u.state() == kListen && !u.name().empty() && !external(u)) listener_of[u.name()] = id;
+  for (const auto& [id, u] : s.unix_sks) {
+    if (out.count(id) || external(u) || u.peer() == 0 || !mutual(u)) continue;
+    uint32_t peer_id = id_of.at(u.peer());
+    const auto& p = s.unix_sks.at(peer_id);
+    int type = static_cast<int>(u.type());
+    if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
+      return MakeError(EINVAL, "unix socket {}: type {}", id, type);
+    auto lu = listener_of.find(u.name()), lp = listener_of.find(p.name());
+    if (type != SOCK_DGRAM && (lu != listener_of.end() || lp != listener_of.end())) {
+      bool u_accepted = lu != listener_of.end();
+      uint32_t acc = u_accepted ? id : peer_id, cli = u_accepted ? peer_id : id;
+      const auto& c = s.unix_sks.at(cli);
+      const std::string& name = u_accepted ? u.name() : p.name();
+      UniqueFd cfd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+      if (cfd.get() < 0) return ErrnoError("socket for socket {}", cli);
+      if (!c.name().empty() && c.name() != name) CRYO_TRY(Bind(cfd.get(), c.name(), cli));
+      CRYO_TRY(Connect(cfd.get(), name, cli));
+      UniqueFd afd(::accept4(fd_of(listener_of.at(name)), nullptr, nullptr, SOCK_CLOEXEC));
+      if (afd.get() < 0) return ErrnoError("socket {}: accept from {}", acc, Printable(name));
+      out[cli] = std::move(cfd);
+      out[acc] = std::move(afd);
+      continue;
+    }
+    int sv[2];
+    if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
+    out[id] = UniqueFd(sv[0]);
+    out[peer_id] = UniqueFd(sv[1]);
   }
   for (const auto& [id, u] : s.unix_sks)
     if (!external(u)) CRYO_TRY(SetOpts(fd_of(id), u.opts(), id));
