@@ -783,7 +783,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   return {};
 }
 
-Result<Restored> RestoreTree(const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0) {
+Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0) {
   // The tasks are born on cryo's CPU and stay there while it builds them.
   CpuPin pin;
   Restored out;
@@ -801,7 +801,7 @@ Result<Restored> RestoreTree(const ImageSet& s, uint64_t tramp, Log& log, uint64
     const std::string* ghost = ghosts.PathOf(id);
     if (ghost) return *ghost;
     return std::string(CRYO_TRY(s.File(id))->name());
-  }));
+  }, opts.inherit_fd));
   RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
   CRYO_TRY(shared.CreateAfterFork(s));
@@ -824,7 +824,7 @@ Result<Restored> Restore(const Options& opts, Log& log) {
   uint64_t t0 = NowUs();
   ImageSet s = CRYO_TRY(ReadImageSet(opts.images_dir));
   uint64_t tramp = CRYO_TRY(MapTrampoline(s));
-  auto out = RestoreTree(s, tramp, log, t0);
+  auto out = RestoreTree(opts, s, tramp, log, t0);
   ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
   if (!out) return std::unexpected(out.error());
   log.Info("restored {} ({} processes)", out->pid, s.tasks.size());

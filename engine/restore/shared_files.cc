@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "engine/base/files.h"
 #include "engine/restore/event_files.h"
 #include "engine/restore/unix_socket.h"
@@ -39,6 +41,7 @@ Result<> SharedFiles::CreatePipes(const ImageSet& s) {
   };
   std::map<uint32_t, Ends> by_inode;
   for (const auto& [id, p] : s.pipes) {
+    if (fds_.count(id)) continue;  // --inherit-fd gave it
     auto [it, fresh] = by_inode.try_emplace(p.pipe_id());
     Ends& e = it->second;
     if (fresh) {
@@ -112,7 +115,26 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of) {
   return {};
 }
 
-Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of) {
+Result<> SharedFiles::Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit) {
+  for (const auto& in : inherit) {
+    if (::fcntl(in.fd, F_GETFD) < 0) return ErrnoError("--inherit-fd fd[{}]:{}: fd {} is not open", in.fd, in.key, in.fd);
+    uint32_t ino = 0;
+    if (std::sscanf(in.key.c_str(), "pipe:[%u]", &ino) != 1) continue;  // other keys: not files of this kind
+    bool used = false;
+    for (const auto& [id, p] : s.pipes) {
+      if (p.pipe_id() != ino) continue;
+      UniqueFd fd(::fcntl(in.fd, F_DUPFD_CLOEXEC, 0));
+      if (fd.get() < 0) return ErrnoError("dup fd {}", in.fd);
+      fds_[id] = std::move(fd);
+      used = true;
+    }
+    if (!used) return MakeError(ENOENT, "--inherit-fd fd[{}]:{}: the dump has no such pipe", in.fd, in.key);
+  }
+  return {};
+}
+
+Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit) {
+  CRYO_TRY(Inherit(s, inherit));
   CRYO_TRY_CTX(CreateRegular(s, path_of), "files shared by processes");
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s), "FIFOs");

@@ -10,9 +10,11 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
+#include "engine/options/options.h"
 #include "engine/restore/image_set.h"
 
 namespace cryo {
@@ -22,7 +24,9 @@ class SharedFiles {
   // Where cryo opens a regular file or memfd of the dump (ghosts and memfds
   // are recreated elsewhere).
   using PathOf = std::function<Result<std::string>(uint32_t id)>;
-  Result<> Create(const ImageSet& s, const PathOf& path_of);
+  // `inherit`: --inherit-fd: cryo's own fds standing for files outside the
+  // dump ("pipe:[INO]": every end of that pipe the tasks had).
+  Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit);
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s);
   // cryo's fd for file `id`, or -1 when the file is opened by path.
@@ -36,6 +40,7 @@ class SharedFiles {
   Result<> CreateFifos(const ImageSet& s);
 
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of);
+  Result<> Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit);
 
   std::map<uint32_t, UniqueFd> fds_;   // by file id
   std::map<uint32_t, UniqueFd> holds_;  // by FIFO inode: keeps it open, both ends

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Files whose other end is outside the dumped tree: a pipe the tree writes
+# into and a process outside reads. Restored with --inherit-fd
+# fd[N]:pipe:[INO], the tree gets the very pipe the restorer was given and
+# the reader outside sees the output carry on.
+set -uo pipefail
+build=${CRYO_BUILD:?}
+cryo=${CRYO:-$build/cli/cryo}
+if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
+  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
+fi
+spawn=$build/integration/programs/spawn
+counter=$build/integration/counter
+w=$(mktemp -d /tmp/cryo-external.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$w"; }
+trap cleanup EXIT
+
+# The reader: a cat outside the tree, fed through a pipe this shell holds.
+mkdir -p "$w/img" "$w/img2"
+exec {wfd}> >(exec cat >"$w/out")
+pids+=("$!")
+ino=$(stat -L -c %i /proc/$$/fd/"$wfd")
+pid=$("$spawn" -o /proc/$$/fd/"$wfd" "$counter")
+pids+=("$pid")
+for _ in $(seq 200); do [ "$(wc -l <"$w/out")" -ge 3 ] && break; sleep 0.02; done
+"$cryo" dump -t "$pid" -D "$w/img" 2>"$w/err"; rc=$?
+for _ in $(seq 300); do [ -e /proc/"$pid" ] || break; sleep 0.01; done
+last=$(tail -n1 "$w/out")
+"$cryo" restore -D "$w/img" -d --inherit-fd "fd[9]:pipe:[$ino]" 9>&"$wfd" 2>>"$w/err"; rrc=$?
+for _ in $(seq 200); do [ "$(tail -n1 "$w/out")" -gt $((last + 2)) ] 2>/dev/null && break; sleep 0.02; done
+now=$(tail -n1 "$w/out")
+# The numbers carry on with none missing or repeated, through the same pipe.
+if [ $rc -eq 0 ] && [ $rrc -eq 0 ] && [ "$now" -gt $((last + 2)) ] 2>/dev/null &&
+  [ "$(stat -L -c %i /proc/"$pid"/fd/1)" = "$ino" ] &&
+  awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }' "$w/out"; then
+  echo "PASS inherit-fd-pipe"
+else
+  echo "FAIL inherit-fd-pipe: rc=$rc rrc=$rrc last=$last now=$now $(tr '\n' ' ' <"$w/err")"
+fi
+
+# A key no file of the dump has is an error, and nothing is restored.
+"$cryo" dump -t "$pid" -D "$w/img2" 2>"$w/err2"; rc=$?
+for _ in $(seq 300); do [ -e /proc/"$pid" ] || break; sleep 0.01; done
+"$cryo" restore -D "$w/img2" -d --inherit-fd "fd[9]:pipe:[1]" 9>&"$wfd" 2>"$w/rerr"; rrc=$?
+if [ $rc -eq 0 ] && [ $rrc -ne 0 ] && [ "$(wc -l <"$w/rerr")" -eq 1 ] && grep -q "no such pipe" "$w/rerr" &&
+  [ ! -e /proc/"$pid" ]; then
+  echo "PASS inherit-fd-unknown-key"
+else
+  echo "FAIL inherit-fd-unknown-key: rc=$rc rrc=$rrc $(cat "$w/err2" "$w/rerr")"
+fi
