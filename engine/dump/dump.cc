@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "engine/base/cpu_pin.h"
@@ -49,25 +50,45 @@ Result<> CheckNamespaces(pid_t pid) {
 
 bool SameAs(pid_t a, pid_t b, int what) { return ::syscall(SYS_kcmp, a, b, what, 0, 0) == 0; }
 
-// Sessions and groups restore can rebuild: a task leads its session or
-// inherits its parent's; its group is its own, or one a task of the tree
-// leads in the same session, or the root's.
+// Sessions and groups restore can rebuild: a task leads its session,
+// inherits its parent's, or is in a session whose leader is gone (restore
+// recreates the leader as a helper that exits again: every such member
+// must then have the same parent, and its own fd table and fs); its group
+// is its own, one a task of the tree leads in the same session, the
+// root's, or one whose leader is gone (a helper again).
 Result<> CheckSessions(const std::vector<TreeTask>& tasks) {
+  std::set<pid_t> pids;
   std::map<pid_t, pid_t> leader_sid;  // group leader pid -> its session
-  for (const auto& t : tasks)
+  for (const auto& t : tasks) {
+    pids.insert(t.pid);
     if (t.pgid == t.pid) leader_sid[t.pid] = t.sid;
+  }
+  std::map<pid_t, pid_t> lost_session_parent;  // session without a leader -> its members' parent
+  std::map<pid_t, pid_t> lost_group_sid;       // group without a leader -> its session
   for (size_t i = 1; i < tasks.size(); i++) {
     const auto& t = tasks[i];
     const auto& parent = tasks[static_cast<size_t>(t.parent)];
-    if (t.sid != t.pid && t.sid != parent.sid)
-      return MakeError(ENOTSUP, "pid {} is in session {}, whose leader is not its ancestor in the tree: not supported yet",
-                       t.pid, t.sid);
+    if (t.sid != t.pid && t.sid != parent.sid) {
+      if (pids.count(t.sid) || t.sid == tasks[0].sid)
+        return MakeError(ENOTSUP, "pid {} is in session {}, whose leader is not its ancestor in the tree: not supported",
+                         t.pid, t.sid);
+      auto [it, fresh] = lost_session_parent.emplace(t.sid, parent.pid);
+      if (!fresh && it->second != parent.pid)
+        return MakeError(ENOTSUP, "session {} (its leader is gone) has members under parents {} and {}: not supported",
+                         t.sid, it->second, parent.pid);
+      if (!t.zombie() && (SameAs(t.pid, parent.pid, KCMP_FILES) || SameAs(t.pid, parent.pid, KCMP_FS)))
+        return MakeError(ENOTSUP, "pid {} shares files or fs with its parent but not its session: not supported", t.pid);
+    }
     if (t.pgid == t.pid || t.pgid == tasks[0].pgid) continue;
-    auto it = leader_sid.find(t.pgid);
-    if (it == leader_sid.end())
-      return MakeError(ENOTSUP, "pid {} is in process group {}, whose leader is gone: not supported yet", t.pid, t.pgid);
-    if (it->second != t.sid)
-      return MakeError(EINVAL, "pid {}: group {} is in another session", t.pid, t.pgid);
+    if (auto it = leader_sid.find(t.pgid); it != leader_sid.end()) {
+      if (it->second != t.sid) return MakeError(EINVAL, "pid {}: group {} is in another session", t.pid, t.pgid);
+      continue;
+    }
+    if (t.pgid == t.sid && !pids.count(t.sid)) continue;  // the lost session's own group
+    if (pids.count(t.pgid))
+      return MakeError(ENOTSUP, "pid {} is in group {}, led by a task in another session", t.pid, t.pgid);
+    auto [it, fresh] = lost_group_sid.emplace(t.pgid, t.sid);
+    if (!fresh && it->second != t.sid) return MakeError(EINVAL, "pid {}: group {} is in another session", t.pid, t.pgid);
   }
   return {};
 }

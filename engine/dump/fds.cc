@@ -10,6 +10,7 @@
 
 #include "engine/base/files.h"
 #include "engine/dump/event_files.h"
+#include "engine/dump/file_locks.h"
 #include "engine/dump/pipe.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/event.pb.h"
@@ -51,6 +52,14 @@ Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const 
   remap->set_remap_id(id);
   remap->set_remap_type(img::GHOST);
   return {};
+}
+
+// Two fds of one process on the same inode.
+bool SameFile(pid_t pid, int a, int b) {
+  struct stat sa, sb;
+  return ::stat(fmt::format("/proc/{}/fd/{}", pid, a).c_str(), &sa) == 0 &&
+         ::stat(fmt::format("/proc/{}/fd/{}", pid, b).c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
+         sa.st_dev == sb.st_dev;
 }
 
 // What a socket is, for an error message.
@@ -189,12 +198,28 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
     img::fd_types type = img::UND;
     // dup'ed and inherited fds share one file description: one entry.
     uint32_t id = 0;
-    if (auto known = files_.Known(pid, fd, st)) {
-      id = *known;
+    bool known = false;
+    if (auto k = files_.Known(pid, fd, st)) {
+      id = *k;
       type = files_.TypeOf(id);
+      known = true;
     } else {
       id = CRYO_TRY(DumpFile(pid, fd, link, st, flags, fi.pos, &type));
       files_.Remember(pid, fd, st, id, type);
+    }
+    if (fdinfo.find("\nlock:") != std::string::npos) {
+      if (!opts_.file_locks)
+        return MakeError(ENOTSUP, "pid {} fd {}: {} is locked: dump with --file-locks", pid, fd, link);
+      for (auto& l : CRYO_TRY(ParseFdLocks(fdinfo, pid, fd))) {
+        // flock and OFD locks belong to the description: taken once.
+        if (l.flag() != kLockPosix && known) continue;
+        bool dup = false;
+        for (const auto& o : locks_)
+          dup |= o.flag() == kLockPosix && l.flag() == kLockPosix && o.pid() == l.pid() && o.start() == l.start() &&
+                 o.len() == l.len() && o.type() == l.type() && files_.TypeOf(id) == img::REG && o.fd() != l.fd() &&
+                 SameFile(pid, o.fd(), fd);
+        if (!dup) locks_.push_back(std::move(l));
+      }
     }
     img::fdinfo_entry e;
     e.set_id(id);
@@ -208,6 +233,11 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
 
 Result<> FdDumper::Finish() {
   CRYO_TRY(unix_.Finish(dir_, files_));
+  {
+    ImageWriter w(dir_, ImageKind::kFileLocks);
+    for (const auto& l : locks_) CRYO_TRY(w.Write(l));
+    CRYO_TRY(w.Close());
+  }
   {
     ImageWriter w(dir_, ImageKind::kRemapFpath);
     for (const auto& r : remaps_) CRYO_TRY(w.Write(r));

@@ -41,6 +41,7 @@ class FdDumper {
   MemfdTable& memfds_;
   UnixSockets unix_;
   std::vector<img::remap_file_path_entry> remaps_;
+  std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
   struct Queued {
     img::pipe_data_entry entry;

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "engine/restore/clone_pid.h"
 
@@ -36,7 +38,8 @@ Result<> CloneChild(RemoteTask& parent, uint64_t scratch, pid_t pid, uint64_t fl
   CRYO_TRY(parent.Write(scratch, &want, sizeof want));
   clone_args args{};
   args.flags = flags;
-  args.exit_signal = SIGCHLD;
+  // With CLONE_PARENT the child takes the caller's exit signal (SIGCHLD).
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   args.set_tid = scratch;
   args.set_tid_size = 1;
   CRYO_TRY(parent.Write(scratch + 64, &args, sizeof args));
@@ -96,23 +99,65 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   CRYO_TRY(WaitStopped(root));
   tree.leaders_[0].emplace(CRYO_TRY(RemoteTask::AtTrampoline(root, tramp)));
 
+  // Sessions and groups whose leader is gone come back through helpers:
+  // a process with the leader's pid that leads the session (or group),
+  // creates the members that need it, and exits when all are set up.
+  std::set<uint32_t> tree_pids;
+  for (const auto& t : s.tasks) tree_pids.insert(t.task.pid());
+  struct Helper {
+    size_t reaper;  // the task whose child it is
+    std::optional<RemoteTask> rt;
+  };
+  std::map<uint32_t, Helper> helpers;
+  auto make_helper = [&](size_t under, uint32_t pid) -> Result<RemoteTask*> {
+    CRYO_TRY_CTX(CloneChild(*tree.leaders_[under], scratch, static_cast<pid_t>(pid), 0), "create helper {}", pid);
+    tree.created_.push_back(static_cast<pid_t>(pid));
+    Helper& h = helpers[pid];
+    h.reaper = under;
+    h.rt.emplace(CRYO_TRY(RemoteTask::AtTrampoline(static_cast<pid_t>(pid), tramp)));
+    CRYO_TRY(h.rt->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
+    return &*h.rt;
+  };
+  uint32_t root_pgid = s.tasks[0].task.pgid();
+
   // Parents before children (pstree order): each new task leads its
   // session at once if it did, so its children are born into it.
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& t = s.tasks[i];
+    uint32_t sid = t.task.sid(), pgid = t.task.pgid(), pid = t.task.pid();
     if (i > 0) {
-      const TaskImages& parent = s.tasks[static_cast<size_t>(t.parent)];
+      size_t pi = static_cast<size_t>(t.parent);
+      const TaskImages& parent = s.tasks[pi];
+      RemoteTask* creator = &*tree.leaders_[pi];
       uint64_t flags = 0;
       if (!t.zombie && t.ids.files_id() == parent.ids.files_id()) flags |= CLONE_FILES;
       if (!t.zombie && t.ids.fs_id() == parent.ids.fs_id()) flags |= CLONE_FS;
-      CRYO_TRY_CTX(CloneChild(*tree.leaders_[static_cast<size_t>(t.parent)], scratch, t.pid(), flags),
-                   "create process {}", t.pid());
+      if (sid != pid && sid != parent.task.sid() && !tree_pids.count(sid)) {
+        // Born into the lost session from its helper, as the parent's child.
+        auto h = helpers.find(sid);
+        if (h == helpers.end()) {
+          RemoteTask* ht = CRYO_TRY(make_helper(pi, sid));
+          CRYO_TRY_CTX(ht->Check("setsid", SYS_setsid), "session helper {}", sid);
+          h = helpers.find(sid);
+        }
+        if (h->second.reaper != pi)
+          return MakeError(ENOTSUP, "session {}: members under different parents", sid);
+        creator = &*h->second.rt;
+        flags = CLONE_PARENT;
+      }
+      CRYO_TRY_CTX(CloneChild(*creator, scratch, t.pid(), flags), "create process {}", t.pid());
       tree.created_.push_back(t.pid());
       tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(t.pid(), tramp)));
       // Until it is built: cryo's death, or its parent's, ends it.
       CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
     }
-    if (t.task.sid() == t.task.pid()) CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
+    if (sid == pid) CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
+    // A lost group: its helper is born in this task's session.
+    bool lost_group = pgid != pid && pgid != root_pgid && !tree_pids.count(pgid) && !helpers.count(pgid);
+    if (i > 0 && lost_group) {
+      RemoteTask* ht = CRYO_TRY(make_helper(i, pgid));
+      CRYO_TRY_CTX(ht->Check("setpgid", SYS_setpgid, 0, 0), "group helper {}", pgid);
+    }
   }
   // Groups: their leaders first, then the members join.
   for (size_t i = 0; i < s.tasks.size(); i++) {
@@ -128,6 +173,14 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
       CRYO_TRY_CTX(tree.leaders_[i]->Check("setpgid", SYS_setpgid, 0, t.pgid()), "join group {} ({})", t.pgid(),
                    t.pid());
   }
+  // Helpers go, reaped by their parents: the sessions and groups they led
+  // live on in their members.
+  for (auto& [pid, h] : helpers) {
+    CRYO_TRY_CTX(Die(*h.rt, 0, tramp), "helper {}", pid);
+    h.rt.reset();
+    long r = CRYO_TRY(tree.leaders_[h.reaper]->Syscall(SYS_wait4, pid, 0, __WALL, 0));
+    if (r != static_cast<long>(pid) && r != -ECHILD) return MakeError(static_cast<int>(-r), "reap helper {}", pid);
+  }
   // Zombies last: their parents exist, their groups are set.
   for (size_t i = 0; i < s.tasks.size(); i++) {
     if (!s.tasks[i].zombie) continue;
@@ -141,12 +194,8 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
 
 void RestoredTree::KillAll() {
   for (pid_t pid : created_) ::kill(pid, SIGKILL);
-  for (auto& l : leaders_) {
-    if (!l) continue;
-    pid_t pid = l->tid();
-    l.reset();  // before the wait: its destructor touches the task
-    ::waitpid(pid, nullptr, __WALL);
-  }
+  for (auto& l : leaders_) l.reset();  // before the waits: their destructors touch the tasks
+  for (pid_t pid : created_) ::waitpid(pid, nullptr, __WALL);
 }
 
 RestoredTree::~RestoredTree() {

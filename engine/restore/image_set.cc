@@ -192,6 +192,15 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.sk_queues[e.id_for()].push_back(CRYO_TRY(q.ReadPayload(e.length())));
     }
   }
+  {
+    ImageReader fl = CRYO_TRY(ImageReader::Open(d, ImageKind::kFileLocks));
+    img::file_lock_entry e;
+    while (CRYO_TRY(fl.Next(e))) {
+      if (!tids.count(static_cast<uint32_t>(e.pid())))
+        return MakeError(0, "{}: lock of pid {}, not in the dump", fl.name(), e.pid());
+      s.locks.push_back(e);
+    }
+  }
   CRYO_TRY(ReadPipeData(d, ImageKind::kPipesData, s.pipe_data));
   CRYO_TRY(ReadPipeData(d, ImageKind::kFifoData, s.fifo_data));
   {

@@ -64,6 +64,7 @@ struct ImageSet {
   std::map<uint32_t, std::vector<std::string>> sk_queues;  // by socket file id, oldest first
   std::map<uint32_t, PipeData> pipe_data;                   // by pipe inode
   std::map<uint32_t, PipeData> fifo_data;                   // by pipe inode
+  std::vector<img::file_lock_entry> locks;                 // filelocks.img
 
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };

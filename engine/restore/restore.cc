@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -453,6 +454,31 @@ class Builder {
     return {};
   }
 
+  // File locks, taken again by the task that held them, on its fd.
+  Result<> Locks(pid_t pid) {
+    constexpr uint32_t kPosix = 1, kFlock = 2, kOfd = 1024;
+    for (const auto& l : s_.locks) {
+      if (l.pid() != pid) continue;
+      uint64_t fd = static_cast<uint64_t>(l.fd());
+      if (l.flag() == kFlock) {
+        uint64_t op = (l.type() == F_WRLCK ? LOCK_EX : LOCK_SH) | LOCK_NB;
+        CRYO_TRY_CTX(t_.Check("flock", SYS_flock, fd, op), "lock fd {}", l.fd());
+        continue;
+      }
+      if (l.flag() != kPosix && l.flag() != kOfd) return MakeError(ENOTSUP, "lock of kind {:#x}", l.flag());
+      struct flock fl {};
+      fl.l_type = static_cast<short>(l.type());
+      fl.l_whence = SEEK_SET;
+      fl.l_start = l.start();
+      fl.l_len = l.len();
+      ResetScratch();
+      uint64_t at = CRYO_TRY(Put(&fl, sizeof fl));
+      CRYO_TRY_CTX(t_.Check("fcntl lock", SYS_fcntl, fd, l.flag() == kOfd ? F_OFD_SETLK : F_SETLK, at),
+                   "lock fd {} bytes {}+{}", l.fd(), l.start(), l.len());
+    }
+    return {};
+  }
+
   Result<> TaskState(pid_t pid) {
     const auto& tc = ti_.cores[0].tc();
 
@@ -741,6 +767,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   CRYO_TRY_CTX(b.EpollTargets(c.epolls_done), "epoll");
+  CRYO_TRY_CTX(b.Locks(pid), "file locks");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
   uint64_t all = ~0ULL;
   if (ptrace(PTRACE_SETSIGMASK, pid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
