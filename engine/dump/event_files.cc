@@ -1,8 +1,16 @@
 #include "engine/dump/event_files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <vector>
 #include <string>
 
+#include "engine/base/unique_fd.h"
 #include "engine/dump/file_table.h"
 #include "engine/image/proto/event.pb.h"
 
@@ -144,6 +152,89 @@ Result<img::file_entry> PidfdEntry(uint32_t id, uint32_t flags, uint64_t ino, st
   e->set_nspid(static_cast<int32_t>(CRYO_TRY(Number(pid, 10, "Pid"))));
   NoOwner(e->mutable_fown());
   return fe;
+}
+
+Result<img::file_entry> InotifyEntry(uint32_t id, uint32_t flags, std::string_view fdinfo) {
+  img::file_entry fe = Entry(img::INOTIFY, id);
+  auto* e = fe.mutable_ify();
+  e->set_id(id);
+  e->set_flags(flags);
+  NoOwner(e->mutable_fown());
+  // "inotify wd:1 ino:3c51a sdev:fe00000 mask:300 ignored_mask:0
+  //  fhandle-bytes:8 fhandle-type:1 f_handle:1ac5030000000000"
+  size_t at = 0;
+  while ((at = fdinfo.find("inotify wd:", at)) != std::string_view::npos) {
+    size_t eol = fdinfo.find('\n', at);
+    std::string_view line = fdinfo.substr(at, eol == std::string_view::npos ? fdinfo.npos : eol - at);
+    at += 11;
+    auto word = [&](std::string_view key) -> Result<std::string_view> {
+      size_t k = line.find(key);
+      if (k == std::string_view::npos) return MakeError(EINVAL, "fdinfo: inotify line without {}", key);
+      std::string_view v = line.substr(k + key.size());
+      return v.substr(0, v.find(' '));
+    };
+    auto* w = e->add_wd();
+    w->set_id(id);
+    w->set_wd(static_cast<uint32_t>(CRYO_TRY(Number(CRYO_TRY(word(" wd:")), 16, "wd"))));
+    w->set_i_ino(CRYO_TRY(Number(CRYO_TRY(word(" ino:")), 16, "ino")));
+    w->set_s_dev(static_cast<uint32_t>(CRYO_TRY(Number(CRYO_TRY(word(" sdev:")), 16, "sdev"))));
+    w->set_mask(static_cast<uint32_t>(CRYO_TRY(Number(CRYO_TRY(word(" mask:")), 16, "mask"))));
+    w->set_ignored_mask(static_cast<uint32_t>(CRYO_TRY(Number(CRYO_TRY(word(" ignored_mask:")), 16, "ignored_mask"))));
+    auto* h = w->mutable_f_handle();
+    uint64_t bytes = CRYO_TRY(Number(CRYO_TRY(word(" fhandle-bytes:")), 16, "fhandle-bytes"));
+    h->set_bytes(static_cast<uint32_t>(bytes));
+    h->set_type(static_cast<uint32_t>(CRYO_TRY(Number(CRYO_TRY(word(" fhandle-type:")), 16, "fhandle-type"))));
+    std::string_view hex = CRYO_TRY(word(" f_handle:"));
+    if (bytes > 128 || hex.size() != bytes * 2) return MakeError(EINVAL, "fdinfo: inotify handle of {} bytes: '{}'", bytes, hex);
+    std::string raw(bytes, '\0');
+    for (size_t i = 0; i < bytes; i++) raw[i] = static_cast<char>(CRYO_TRY(Number(hex.substr(2 * i, 2), 16, "f_handle")));
+    raw.resize((bytes + 7) & ~size_t{7}, '\0');
+    for (size_t i = 0; i < raw.size(); i += 8) {
+      uint64_t v;
+      std::memcpy(&v, raw.data() + i, 8);
+      h->add_handle(v);
+    }
+  }
+  return fe;
+}
+
+Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo) {
+  for (auto& w : *fe.mutable_ify()->mutable_wd()) {
+    // The first mount of that superblock: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...".
+    std::string mountpoint;
+    std::istringstream lines{std::string(mountinfo)};
+    std::string line;
+    while (std::getline(lines, line) && mountpoint.empty()) {
+      std::istringstream f(line);
+      std::string id, parent, dev, root, mp;
+      if (!(f >> id >> parent >> dev >> root >> mp)) continue;
+      unsigned maj = 0, min = 0;
+      if (std::sscanf(dev.c_str(), "%u:%u", &maj, &min) != 2) continue;
+      if (((maj << 20) | min) == w.s_dev()) mountpoint = mp;
+    }
+    if (mountpoint.empty()) return MakeError(ENOENT, "inotify watch {}: no mount of device {:#x}", w.wd(), w.s_dev());
+    UniqueFd mfd(::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (mfd.get() < 0) return ErrnoError("inotify watch {}: open mount {}", w.wd(), mountpoint);
+    const auto& h = w.f_handle();
+    std::vector<char> buf(sizeof(file_handle) + h.handle_size() * 8);
+    auto* fh = reinterpret_cast<file_handle*>(buf.data());
+    fh->handle_bytes = h.bytes();
+    fh->handle_type = static_cast<int>(h.type());
+    for (int i = 0; i < h.handle_size(); i++) {
+      uint64_t v = h.handle(i);
+      std::memcpy(fh->f_handle + i * 8, &v, 8);
+    }
+    UniqueFd ifd(::open_by_handle_at(mfd.get(), fh, O_PATH | O_CLOEXEC));
+    if (ifd.get() < 0) return ErrnoError("inotify watch {}: inode {} on {}", w.wd(), w.i_ino(), mountpoint);
+    char path[4096];
+    ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", ifd.get()).c_str(), path, sizeof path - 1);
+    if (n <= 0) return ErrnoError("inotify watch {}: path of inode {}", w.wd(), w.i_ino());
+    std::string p(path, static_cast<size_t>(n));
+    if (p.ends_with(" (deleted)") || p.front() != '/')
+      return MakeError(ENOTSUP, "inotify watch {}: inode {} has no path ({}): not supported", w.wd(), w.i_ino(), p);
+    w.mutable_f_handle()->set_path(p);
+  }
+  return {};
 }
 
 }  // namespace cryo

@@ -19,5 +19,10 @@ Result<img::file_entry> SignalfdEntry(uint32_t id, uint32_t flags, std::string_v
 Result<img::file_entry> TimerfdEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
 Result<img::file_entry> EpollEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
 Result<img::file_entry> PidfdEntry(uint32_t id, uint32_t flags, uint64_t ino, std::string_view fdinfo);
+// Watches with their handles; paths are filled in by ResolveWatches.
+Result<img::file_entry> InotifyEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
+// The path of each watched inode, found from its handle on the mount of
+// its filesystem (`mountinfo`: the text of /proc/self/mountinfo).
+Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo);
 
 }  // namespace cryo

@@ -1,6 +1,7 @@
 #include "engine/dump/fds.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -128,6 +129,23 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
       {"anon_inode:[timerfd]", TimerfdEntry},
       {"anon_inode:[eventpoll]", EpollEntry},
   };
+  if (link == "anon_inode:inotify") {
+    // Queued events cannot be read without taking them away.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    UniqueFd ours(pidfd.get() < 0 ? -1 : static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+    int queued = 0;
+    if (ours.get() < 0 || ::ioctl(ours.get(), FIONREAD, &queued) != 0) return ErrnoError("pid {} fd {}: inotify", pid, fd);
+    if (queued > 0)
+      return MakeError(ENOTSUP, "pid {} fd {}: inotify holds {} bytes of unread events: not supported", pid, fd, queued);
+    std::string info = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));
+    uint32_t id = files_.NextId();
+    img::file_entry fe = CRYO_TRY_CTX(InotifyEntry(id, flags, info), "pid {} fd {}", pid, fd);
+    std::string mounts = CRYO_TRY(ReadFile(fmt::format("/proc/{}/mountinfo", pid)));
+    CRYO_TRY_CTX(ResolveWatches(fe, mounts), "pid {} fd {}", pid, fd);
+    *type = img::INOTIFY;
+    files_.Add(std::move(fe));
+    return id;
+  }
   bool pidfd = link == "anon_inode:[pidfd]";
   for (const auto& [name, parse] : kAnon) {
     if (link != name && !pidfd) continue;

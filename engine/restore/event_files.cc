@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 // Before <signal.h>: it defines a sigmask() macro that the generated
 // signalfd_entry::sigmask() accessor would trip on.
@@ -83,6 +86,40 @@ Result<UniqueFd> Epoll(const img::eventpoll_file_entry& e) {
   return Status(std::move(fd), e.flags(), e.id());
 }
 
+// Watches with the dumped watch descriptors: inotify hands them out one
+// after the other, so numbers below each one are used up by a throwaway
+// watch first; the IN_IGNORED events that leaves are read away.
+Result<UniqueFd> Inotify(const img::inotify_file_entry& e) {
+  UniqueFd fd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (fd.get() < 0) return ErrnoError("inotify {}", e.id());
+  std::vector<const img::inotify_wd_entry*> wds;
+  for (const auto& w : e.wd()) wds.push_back(&w);
+  std::sort(wds.begin(), wds.end(), [](auto* a, auto* b) { return a->wd() < b->wd(); });
+  constexpr uint32_t kMaxWd = 1 << 16;
+  int next = 1;
+  for (const auto* w : wds) {
+    if (!w->f_handle().has_path()) return MakeError(0, "inotify {}: watch {} has no path", e.id(), w->wd());
+    if (w->wd() > kMaxWd || static_cast<int>(w->wd()) < next)
+      return MakeError(EINVAL, "inotify {}: watch descriptor {}", e.id(), w->wd());
+    while (next < static_cast<int>(w->wd())) {
+      int t = ::inotify_add_watch(fd.get(), "/proc/self/exe", IN_OPEN);
+      if (t < 0) return ErrnoError("inotify {}: placeholder watch", e.id());
+      ::inotify_rm_watch(fd.get(), t);
+      next = t + 1;
+    }
+    const std::string& path = w->f_handle().path();
+    int got = ::inotify_add_watch(fd.get(), path.c_str(), w->mask());
+    if (got < 0) return ErrnoError("inotify {}: watch {}", e.id(), path);
+    if (got != static_cast<int>(w->wd()))
+      return MakeError(EEXIST, "inotify {}: watch on {} came back as {}, not {}", e.id(), path, got, w->wd());
+    next = got + 1;
+  }
+  char buf[4096];
+  while (::read(fd.get(), buf, sizeof buf) > 0) {
+  }
+  return Status(std::move(fd), e.flags(), e.id());
+}
+
 }  // namespace
 
 Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
@@ -100,6 +137,7 @@ Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) 
       case img::SIGNALFD: out[id] = CRYO_TRY(Signalfd(fe.sgfd())); break;
       case img::TIMERFD: out[id] = CRYO_TRY(Timerfd(fe.tfd(), elapsed_ns)); break;
       case img::EVENTPOLL: out[id] = CRYO_TRY(Epoll(fe.epfd())); break;
+      case img::INOTIFY: out[id] = CRYO_TRY(Inotify(fe.ify())); break;
       default: break;
     }
   }

@@ -124,7 +124,7 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.unix_sks[fe.id()] = fe.usk();
     } else if ((fe.type() == img::EVENTFD && fe.has_efd()) || (fe.type() == img::SIGNALFD && fe.has_sgfd()) ||
                (fe.type() == img::TIMERFD && fe.has_tfd()) || (fe.type() == img::EVENTPOLL && fe.has_epfd()) ||
-               (fe.type() == img::PIDFD && fe.has_pidfd())) {
+               (fe.type() == img::PIDFD && fe.has_pidfd()) || (fe.type() == img::INOTIFY && fe.has_ify())) {
       s.event_files[fe.id()] = fe;
     } else {
       return MakeError(ENOTSUP, "files.img: file {} of kind {} is not supported by this build yet", fe.id(),

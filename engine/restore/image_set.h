@@ -58,7 +58,7 @@ struct ImageSet {
   std::map<uint32_t, img::memfd_inode_entry> memfd_inodes;  // by inode id
   std::map<uint32_t, img::pipe_entry> pipes;                // by file id
   std::map<uint32_t, img::fifo_entry> fifos;                // by file id
-  // eventfd, signalfd, timerfd, epoll and pidfd files, by id.
+  // eventfd, signalfd, timerfd, epoll, inotify and pidfd files, by id.
   std::map<uint32_t, img::file_entry> event_files;
   std::map<uint32_t, img::unix_sk_entry> unix_sks;          // by file id
   std::map<uint32_t, std::vector<std::string>> sk_queues;  // by socket file id, oldest first
