@@ -119,7 +119,8 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   }
   if (link.starts_with("socket:[") && CRYO_TRY(unix_.IsUnix(ino))) {
     *type = img::UNIXSK;
-    return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_), "unix socket");
+    return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_, [this](int ours) { return InFlight(ours); }),
+                        "unix socket");
   }
   // Anonymous-inode files whose state fdinfo shows.
   using Parser = Result<img::file_entry> (*)(uint32_t, uint32_t, std::string_view);
@@ -200,6 +201,22 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     CRYO_TRY(DumpGhost(pid, fd, id, st, opts_, dir_, &remap));
     remaps_.push_back(remap);
   }
+  return id;
+}
+
+Result<uint32_t> FdDumper::InFlight(int ours) {
+  pid_t self = ::getpid();
+  std::string proc = fmt::format("/proc/{}/fd/{}", self, ours);
+  std::string link = CRYO_TRY(ReadLink(proc));
+  std::string fdinfo = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", self, ours)));
+  FdInfo fi = CRYO_TRY(ParseFdInfo(fdinfo));
+  struct stat st;
+  if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat {}", proc);
+  if (auto k = files_.Known(self, ours, st)) return *k;
+  img::fd_types type = img::UND;
+  uint32_t id = CRYO_TRY(DumpFile(self, ours, link, st, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, &type));
+  files_.Remember(self, ours, st, id, type);
+  in_flight_.insert(id);
   return id;
 }
 

@@ -34,6 +34,8 @@ class FdDumper {
   Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
                             uint32_t flags, uint64_t pos, img::fd_types* type);
   Result<> PipeData(uint32_t ino, const std::string& proc, bool fifo);
+  // A file in flight on a unix socket, received by a peek as fd `ours`.
+  Result<uint32_t> InFlight(int ours);
 
   const Options& opts_;
   int dir_;
@@ -43,6 +45,7 @@ class FdDumper {
   std::vector<img::remap_file_path_entry> remaps_;
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
+  std::set<uint32_t> in_flight_;  // ids of files only in flight
   struct Queued {
     img::pipe_data_entry entry;
     std::string data;

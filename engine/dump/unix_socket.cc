@@ -66,7 +66,8 @@ Result<bool> UnixSockets::IsUnix(uint32_t ino) {
   return diag_->count(ino) > 0;
 }
 
-Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files) {
+Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files,
+                                   const FileOf& file_of) {
   CRYO_TRY(Load());
   const UnixDiag& d = diag_->at(ino);
   UniqueFd sk = CRYO_TRY(TakeFd(pid, fd));
@@ -115,7 +116,7 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
     std::string stream;
     for (;;) {
       iovec iov{buf.data(), buf.size()};
-      alignas(cmsghdr) char ctl[256];
+      alignas(cmsghdr) char ctl[CMSG_SPACE(253 * sizeof(int))];
       msghdr m{};
       m.msg_iov = &iov;
       m.msg_iovlen = 1;
@@ -126,32 +127,52 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
         if (errno != EAGAIN) r = ErrnoError("pid {} fd {}: peek the queue", pid, fd);
         break;
       }
-      bool rights = false;
+      // Files in flight arrive as fds of ours: each becomes a file of the
+      // dump, named in the packet's scm entry.
+      std::vector<int> got_fds;
       for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        rights = true;
         size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < k; i++) {
           int got;
           std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
-          ::close(got);
+          got_fds.push_back(got);
+          in_flight_.emplace_back(got);
         }
       }
-      if (rights || (m.msg_flags & MSG_CTRUNC)) {
-        r = MakeError(ENOTSUP, "pid {} fd {}: unix socket {} holds file descriptors in flight (SCM_RIGHTS): not supported yet",
-                      pid, fd, ino);
+      if (m.msg_flags & MSG_CTRUNC) {
+        r = MakeError(ENOTSUP, "pid {} fd {}: unix socket {}: too many fds in flight on one packet", pid, fd, ino);
         break;
       }
       if (static_cast<size_t>(n) > buf.size()) {
         r = MakeError(E2BIG, "pid {} fd {}: a queued packet of {} bytes", pid, fd, n);
         break;
       }
-      if (n == 0 && d.type == SOCK_STREAM) break;
-      if (d.type == SOCK_STREAM) {
+      if (n == 0 && d.type == SOCK_STREAM && got_fds.empty()) break;
+      Packet p;
+      for (int f : got_fds) {
+        auto fid = file_of(f);
+        if (!fid) {
+          r = std::unexpected(fid.error().context(fmt::format("pid {} fd {}: a file in flight", pid, fd)));
+          break;
+        }
+        if (p.entry.scm_size() == 0) p.entry.add_scm()->set_type(SCM_RIGHTS);
+        p.entry.mutable_scm(0)->add_rights(*fid);
+      }
+      if (!r) break;
+      if (d.type == SOCK_STREAM && got_fds.empty()) {
         stream.append(buf.data(), static_cast<size_t>(n));
         continue;
       }
-      Packet p;
+      // A stream's bytes so far go first, as one packet; then this one.
+      if (!stream.empty()) {
+        Packet s0;
+        s0.entry.set_id_for(id);
+        s0.entry.set_length(static_cast<uint32_t>(stream.size()));
+        s0.data = std::move(stream);
+        stream.clear();
+        packets_.push_back(std::move(s0));
+      }
       p.entry.set_id_for(id);
       p.entry.set_length(static_cast<uint32_t>(n));
       p.data.assign(buf.data(), static_cast<size_t>(n));

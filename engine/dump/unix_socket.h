@@ -6,12 +6,14 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
 #include "engine/dump/file_table.h"
 #include "engine/dump/unix_diag.h"
 #include "engine/image/proto/socket.pb.h"
@@ -25,8 +27,11 @@ class UnixSockets {
 
   // Whether inode `ino` is a unix socket (of this network namespace).
   Result<bool> IsUnix(uint32_t ino);
+  // Gives the files.img id of a file in flight (an fd of cryo's own that a
+  // peek received), dumping it when new.
+  using FileOf = std::function<Result<uint32_t>(int fd)>;
   // The socket behind /proc/PID/fd/FD: its entry and queued packets.
-  Result<uint32_t> Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files);
+  Result<uint32_t> Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files, const FileOf& file_of);
   // Checks every peer is in the dump (or allowed outside); adds the entries
   // to files.img and writes sk-queues.img.
   Result<> Finish(int dir, FileTable& files);
@@ -47,6 +52,7 @@ class UnixSockets {
   std::map<uint32_t, uint32_t> waiting_on_;  // connection awaiting accept -> listener
   std::map<uint32_t, Dumped> by_ino_;
   std::vector<Packet> packets_;
+  std::vector<UniqueFd> in_flight_;  // kept open while the dump runs: kcmp compares against them
 };
 
 }  // namespace cryo

@@ -188,8 +188,19 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       if (!s.unix_sks.count(e.id_for()))
         return MakeError(0, "{}: packet for socket {}, not a unix socket of files.img", q.name(), e.id_for());
       if (e.length() > kMaxPipeBytes) return MakeError(0, "{}: packet of {} bytes", q.name(), e.length());
-      if (e.scm_size() > 0) return MakeError(ENOTSUP, "{}: control messages are not supported yet", q.name());
-      s.sk_queues[e.id_for()].push_back(CRYO_TRY(q.ReadPayload(e.length())));
+      ImageSet::Packet p;
+      for (const auto& scm : e.scm()) {
+        if (scm.type() != 1 /* SCM_RIGHTS */)
+          return MakeError(ENOTSUP, "{}: control message of type {} is not supported", q.name(), scm.type());
+        for (uint32_t r : scm.rights()) {
+          if (!s.kinds.count(r)) return MakeError(0, "{}: file {} in flight is not in files.img", q.name(), r);
+          p.rights.push_back(r);
+          s.in_flight.insert(r);
+        }
+      }
+      if (p.rights.size() > 253) return MakeError(0, "{}: {} files on one packet", q.name(), p.rights.size());
+      p.data = CRYO_TRY(q.ReadPayload(e.length()));
+      s.sk_queues[e.id_for()].push_back(std::move(p));
     }
   }
   {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,12 @@ struct ImageSet {
   // eventfd, signalfd, timerfd, epoll, inotify and pidfd files, by id.
   std::map<uint32_t, img::file_entry> event_files;
   std::map<uint32_t, img::unix_sk_entry> unix_sks;          // by file id
-  std::map<uint32_t, std::vector<std::string>> sk_queues;  // by socket file id, oldest first
+  struct Packet {
+    std::string data;
+    std::vector<uint32_t> rights;  // files in flight with it (SCM_RIGHTS)
+  };
+  std::map<uint32_t, std::vector<Packet>> sk_queues;  // by socket file id, oldest first
+  std::set<uint32_t> in_flight;                      // files some packet carries
   std::map<uint32_t, PipeData> pipe_data;                   // by pipe inode
   std::map<uint32_t, PipeData> fifo_data;                   // by pipe inode
   std::vector<img::file_lock_entry> locks;                 // filelocks.img

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 
 #include "engine/base/files.h"
 #include "engine/restore/event_files.h"
@@ -90,8 +91,11 @@ Result<> SharedFiles::CreateFifos(const ImageSet& s) {
 }
 
 Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of) {
-  for (const auto& [id, users] : s.tables_using) {
-    if (users < 2) continue;
+  std::set<uint32_t> ids;
+  for (const auto& [id, users] : s.tables_using)
+    if (users >= 2) ids.insert(id);
+  ids.insert(s.in_flight.begin(), s.in_flight.end());  // sent again from cryo
+  for (uint32_t id : ids) {
     img::fd_types kind = s.kinds.at(id);
     if (kind != img::REG && kind != img::MEMFD) continue;
     uint32_t flags;

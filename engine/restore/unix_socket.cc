@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 namespace cryo {
 namespace {
@@ -160,10 +161,31 @@ Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out)
     } else {
       return MakeError(ENOTSUP, "unix socket {}: queued data with no peer to send it again", id);
     }
-    for (const auto& data : packets) {
-      ssize_t n = ::send(via, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n != static_cast<ssize_t>(data.size()))
-        return ErrnoError("socket {}: queue {} bytes again (sent {})", id, data.size(), n);
+    for (const auto& p : packets) {
+      iovec iov{const_cast<char*>(p.data.data()), p.data.size()};
+      msghdr m{};
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      std::vector<char> ctl;
+      if (!p.rights.empty()) {
+        ctl.resize(CMSG_SPACE(p.rights.size() * sizeof(int)));
+        m.msg_control = ctl.data();
+        m.msg_controllen = ctl.size();
+        cmsghdr* c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(p.rights.size() * sizeof(int));
+        for (size_t i = 0; i < p.rights.size(); i++) {
+          auto f = out.find(p.rights[i]);
+          if (f == out.end())
+            return MakeError(ENOTSUP, "socket {}: file {} in flight is of a kind not sent again yet", id, p.rights[i]);
+          int fd = f->second.get();
+          std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+        }
+      }
+      ssize_t n = ::sendmsg(via, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n != static_cast<ssize_t>(p.data.size()))
+        return ErrnoError("socket {}: queue {} bytes again (sent {})", id, p.data.size(), n);
     }
   }
   for (const auto& [id, u] : s.unix_sks) {
