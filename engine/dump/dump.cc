@@ -234,6 +234,12 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   CRYO_TRY(CheckSessions(tasks));
   uint64_t t_mem = NowUs();
   TreeDump d(opts, dir);
+  {
+    std::vector<pid_t> live;
+    for (const auto& t : tasks)
+      if (!t.zombie()) live.push_back(t.pid);
+    CRYO_TRY(d.fds.FindPtys(live));
+  }
   std::vector<img::pstree_entry> pstree;
   for (size_t i = 0; i < tasks.size(); i++) {
     const TreeTask& t = tasks[i];

@@ -190,6 +190,10 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
                                                          : link;
     return MakeError(ENOTSUP, "pid {} fd {}: {} ({}) is not supported by this build yet", pid, fd, kind, link);
   }
+  if (S_ISCHR(st.st_mode) && (Ptys::IsMaster(st.st_rdev) || ptys_.IsTreeSlave(st.st_rdev))) {
+    *type = img::TTY;
+    return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
+  }
   // A terminal outside the dump (the shell's) is reopened by path on
   // restore, with --shell-job only, as CRIU does.
   if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
@@ -268,6 +272,7 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
 
 Result<> FdDumper::Finish() {
   CRYO_TRY(unix_.Finish(dir_, files_));
+  CRYO_TRY(ptys_.Write(dir_));
   {
     ImageWriter w(dir_, ImageKind::kFileLocks);
     for (const auto& l : locks_) CRYO_TRY(w.Write(l));

@@ -13,6 +13,7 @@
 #include "engine/base/result.h"
 #include "engine/dump/file_table.h"
 #include "engine/dump/memfd.h"
+#include "engine/dump/pty.h"
 #include "engine/dump/unix_socket.h"
 #include "engine/image/proto/files.pb.h"
 #include "engine/image/proto/pipe.pb.h"
@@ -25,6 +26,8 @@ class FdDumper {
   FdDumper(const Options& opts, int dir, FileTable& files, MemfdTable& memfds)
       : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts) {}
 
+  // Looks through the tree's fds for pty masters first.
+  Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids); }
   // Writes fdinfo-<files_id>.img for the fd table of `pid`.
   Result<> DumpTable(pid_t pid, uint32_t files_id);
   // remap-fpath.img, pipes-data.img, fifo-data.img.
@@ -42,6 +45,7 @@ class FdDumper {
   FileTable& files_;
   MemfdTable& memfds_;
   UnixSockets unix_;
+  Ptys ptys_;
   std::vector<img::remap_file_path_entry> remaps_;
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;

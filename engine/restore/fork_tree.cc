@@ -2,6 +2,8 @@
 
 #include <linux/sched.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -87,6 +89,24 @@ Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp) {
   return {};
 }
 
+// The session's controlling terminal, taken by its leader as soon as it
+// leads it (children born after inherit it): opening the slave without
+// O_NOCTTY does it. With `pgrp`, also its foreground group.
+Result<> TakeTerminal(RemoteTask& leader, uint64_t scratch, uint32_t index, uint32_t pgrp) {
+  std::string path = fmt::format("/dev/pts/{}", index);
+  CRYO_TRY(leader.Write(scratch, path.c_str(), path.size() + 1));
+  long fd = CRYO_TRY(leader.Check("open terminal", SYS_openat, static_cast<uint64_t>(AT_FDCWD), scratch, O_RDWR, 0));
+  Result<long> r = 0;
+  if (pgrp != 0) {
+    pid_t g = static_cast<pid_t>(pgrp);
+    CRYO_TRY(leader.Write(scratch + 256, &g, sizeof g));
+    r = leader.Check("ioctl(TIOCSPGRP)", SYS_ioctl, static_cast<uint64_t>(fd), TIOCSPGRP, scratch + 256);
+  }
+  CRYO_TRY(leader.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+  CRYO_TRY(std::move(r));
+  return {};
+}
+
 }  // namespace
 
 Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log) {
@@ -151,7 +171,14 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
       // Until it is built: cryo's death, or its parent's, ends it.
       CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
     }
-    if (sid == pid) CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
+    if (sid == pid) {
+      CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
+      for (const auto& [id, info] : s.tty_infos)
+        if (info.sid() == pid) {
+          CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), 0), "terminal of {}", pid);
+          break;
+        }
+    }
     // A lost group: its helper is born in this task's session.
     bool lost_group = pgid != pid && pgid != root_pgid && !tree_pids.count(pgid) && !helpers.count(pgid);
     if (i > 0 && lost_group) {
@@ -172,6 +199,15 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
     if (static_cast<uint32_t>(now) != t.pgid())
       CRYO_TRY_CTX(tree.leaders_[i]->Check("setpgid", SYS_setpgid, 0, t.pgid()), "join group {} ({})", t.pgid(),
                    t.pid());
+  }
+  // Foreground groups, now that the groups exist.
+  for (size_t i = 0; i < s.tasks.size(); i++) {
+    uint32_t pid = s.tasks[i].task.pid();
+    for (const auto& [id, info] : s.tty_infos)
+      if (info.sid() == pid && info.pgrp() != 0 && tree.leaders_[i]) {
+        CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), info.pgrp()), "terminal of {}", pid);
+        break;
+      }
   }
   // Helpers go, reaped by their parents: the sessions and groups they led
   // live on in their members.

@@ -120,6 +120,8 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.pipes[fe.id()] = fe.pipe();
     } else if (fe.type() == img::FIFO && fe.has_fifo()) {
       s.fifos[fe.id()] = fe.fifo();
+    } else if (fe.type() == img::TTY && fe.has_tty()) {
+      s.ttys[fe.id()] = fe.tty();
     } else if (fe.type() == img::UNIXSK && fe.has_usk()) {
       s.unix_sks[fe.id()] = fe.usk();
     } else if ((fe.type() == img::EVENTFD && fe.has_efd()) || (fe.type() == img::SIGNALFD && fe.has_sgfd()) ||
@@ -211,6 +213,24 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
         return MakeError(0, "{}: lock of pid {}, not in the dump", fl.name(), e.pid());
       s.locks.push_back(e);
     }
+  }
+  {
+    ImageReader ti = CRYO_TRY(ImageReader::Open(d, ImageKind::kTtyInfo));
+    img::tty_info_entry e;
+    while (CRYO_TRY(ti.Next(e))) {
+      if (e.type() != img::PTY || !e.has_pty() || !e.has_termios() || !e.has_winsize())
+        return MakeError(ENOTSUP, "{}: tty {} of type {} is not supported", ti.name(), e.id(), img::TtyType_Name(e.type()));
+      if (e.pty().index() >= (1u << 20)) return MakeError(0, "{}: pty index {}", ti.name(), e.pty().index());
+      s.tty_infos[e.id()] = e;
+    }
+    ImageReader td = CRYO_TRY(ImageReader::Open(d, ImageKind::kTtyData));
+    img::tty_data_entry de;
+    while (CRYO_TRY(td.Next(de))) {
+      if (!s.tty_infos.count(de.tty_id())) return MakeError(0, "{}: data for tty {}, not in tty-info.img", td.name(), de.tty_id());
+      s.tty_data[de.tty_id()] = de.data();
+    }
+    for (const auto& [id, t] : s.ttys)
+      if (!s.tty_infos.count(t.tty_info_id())) return MakeError(0, "files.img: tty {} has no tty-info {}", id, t.tty_info_id());
   }
   CRYO_TRY(ReadPipeData(d, ImageKind::kPipesData, s.pipe_data));
   CRYO_TRY(ReadPipeData(d, ImageKind::kFifoData, s.fifo_data));

@@ -16,6 +16,7 @@
 #include "engine/image/proto/pstree.pb.h"
 #include "engine/image/proto/security.pb.h"
 #include "engine/image/proto/socket.pb.h"
+#include "engine/image/proto/tty.pb.h"
 #include "engine/image/proto/event.pb.h"
 
 namespace cryo {
@@ -71,6 +72,9 @@ struct ImageSet {
   std::map<uint32_t, PipeData> pipe_data;                   // by pipe inode
   std::map<uint32_t, PipeData> fifo_data;                   // by pipe inode
   std::vector<img::file_lock_entry> locks;                 // filelocks.img
+  std::map<uint32_t, img::tty_file_entry> ttys;            // by file id
+  std::map<uint32_t, img::tty_info_entry> tty_infos;       // by tty-info id
+  std::map<uint32_t, std::string> tty_data;                // by tty-info id: the master's unread bytes
 
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };

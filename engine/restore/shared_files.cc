@@ -8,6 +8,7 @@
 
 #include "engine/base/files.h"
 #include "engine/restore/event_files.h"
+#include "engine/restore/pty.h"
 #include "engine/restore/unix_socket.h"
 
 namespace cryo {
@@ -143,6 +144,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s), "FIFOs");
   CRYO_TRY_CTX(CreateEventFiles(s, fds_), "event files");
+  CRYO_TRY_CTX(CreatePtys(s, fds_), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_), "unix sockets");
   return {};
 }

@@ -1,0 +1,179 @@
+#include "engine/dump/pty.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "engine/base/files.h"
+#include "engine/base/unique_fd.h"
+#include "engine/image/image_writer.h"
+#include "engine/proc/proc.h"
+
+namespace cryo {
+namespace {
+
+constexpr unsigned kPtsMajorFirst = 136, kPtsMajorLast = 143;
+
+Result<UniqueFd> TakeFd(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (pidfd.get() < 0) return ErrnoError("pidfd_open {}", pid);
+  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (ours.get() < 0) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
+  return ours;
+}
+
+uint32_t KernelDev(dev_t d) { return static_cast<uint32_t>((major(d) << 20) | minor(d)); }
+
+void TermiosToImage(const termios& t, img::termios_entry* e) {
+  e->set_c_iflag(t.c_iflag);
+  e->set_c_oflag(t.c_oflag);
+  e->set_c_cflag(t.c_cflag);
+  e->set_c_lflag(t.c_lflag);
+  e->set_c_line(t.c_line);
+  e->set_c_ispeed(::cfgetispeed(&t));
+  e->set_c_ospeed(::cfgetospeed(&t));
+  for (unsigned char c : t.c_cc) e->add_c_cc(c);
+}
+
+}  // namespace
+
+bool Ptys::IsMaster(dev_t rdev) { return major(rdev) == 5 && minor(rdev) == 2; }
+
+bool Ptys::IsTreeSlave(dev_t rdev) const {
+  unsigned maj = major(rdev);
+  if (maj < kPtsMajorFirst || maj > kPtsMajorLast) return false;
+  return indexes_.count((maj - kPtsMajorFirst) * 256 + minor(rdev)) > 0;
+}
+
+Result<> Ptys::Find(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    for (int fd : ListFds(pid)) {
+      struct stat st;
+      if (::stat(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), &st) != 0 || !S_ISCHR(st.st_mode) ||
+          !IsMaster(st.st_rdev))
+        continue;
+      UniqueFd m = CRYO_TRY(TakeFd(pid, fd));
+      unsigned index = 0;
+      if (::ioctl(m.get(), TIOCGPTN, &index) != 0) return ErrnoError("pid {} fd {}: pty index", pid, fd);
+      // Asked through the master: on the slave only its own session may.
+      Session se;
+      if (::ioctl(m.get(), TIOCGSID, &se.sid) != 0) se.sid = 0;
+      if (se.sid != 0 && ::ioctl(m.get(), TIOCGPGRP, &se.pgrp) != 0) se.pgrp = 0;
+      indexes_[index] = se;
+    }
+  }
+  return {};
+}
+
+Result<uint32_t> Ptys::Info(uint32_t index, bool master, pid_t pid, int fd) {
+  if (auto it = info_ids_.find({index, master}); it != info_ids_.end()) return it->second;
+  std::string slave_path = fmt::format("/dev/pts/{}", index);
+  UniqueFd slave = CRYO_TRY_CTX(Open(slave_path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), "pty {}", index);
+  UniqueFd end = CRYO_TRY(TakeFd(pid, fd));
+  img::tty_info_entry e;
+  uint32_t id = next_info_++;
+  e.set_id(id);
+  e.set_type(img::PTY);
+  int locked = 0;
+  if (master) ::ioctl(end.get(), TIOCGPTLCK, &locked);
+  e.set_locked(locked != 0);
+  int excl = 0;
+  ::ioctl(slave.get(), TIOCGEXCL, &excl);
+  e.set_exclusive(excl != 0);
+  int packet = 0;
+  if (master) ::ioctl(end.get(), TIOCGPKT, &packet);
+  e.set_packet_mode(packet != 0);
+  const Session& se = indexes_[index];
+  e.set_sid(static_cast<uint32_t>(se.sid));
+  e.set_pgrp(static_cast<uint32_t>(se.pgrp));
+  struct stat st;
+  if (::fstat(slave.get(), &st) != 0) return ErrnoError("stat {}", slave_path);
+  e.set_rdev(master ? KernelDev(makedev(5, 2)) : KernelDev(st.st_rdev));
+  e.set_uid(st.st_uid);
+  e.set_gid(st.st_gid);
+  termios t{};
+  if (::tcgetattr(slave.get(), &t) != 0) return ErrnoError("termios of {}", slave_path);
+  TermiosToImage(t, e.mutable_termios());
+  winsize ws{};
+  if (::ioctl(slave.get(), TIOCGWINSZ, &ws) != 0) return ErrnoError("window size of {}", slave_path);
+  auto* w = e.mutable_winsize();
+  w->set_ws_row(ws.ws_row);
+  w->set_ws_col(ws.ws_col);
+  w->set_ws_xpixel(ws.ws_xpixel);
+  w->set_ws_ypixel(ws.ws_ypixel);
+  e.mutable_pty()->set_index(index);
+  if (master) {
+    int pending = 0;
+    if (::ioctl(slave.get(), FIONREAD, &pending) == 0 && pending > 0)
+      return MakeError(ENOTSUP, "pty {}: {} bytes of input the slave has not read: not supported", index, pending);
+    int out = 0;
+    if (::ioctl(end.get(), FIONREAD, &out) != 0) return ErrnoError("pty {}: FIONREAD", index);
+    if (out > 0) {
+      // Read it all (non-blocking for the moment: the description is the
+      // task's, its flags are put back), then give it back through the
+      // slave with output processing off, so the bytes are the same.
+      std::string data(static_cast<size_t>(out), '\0');
+      int fl = ::fcntl(end.get(), F_GETFL);
+      ::fcntl(end.get(), F_SETFL, fl | O_NONBLOCK);
+      size_t got = 0;
+      while (got < data.size()) {
+        ssize_t n = ::read(end.get(), data.data() + got, data.size() - got);
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      ::fcntl(end.get(), F_SETFL, fl);
+      data.resize(got);
+      termios raw = t;
+      raw.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+      if (::tcsetattr(slave.get(), TCSANOW, &raw) != 0) return ErrnoError("pty {}: output processing off", index);
+      auto back = WriteAll(slave.get(), data);
+      ::tcsetattr(slave.get(), TCSANOW, &t);
+      CRYO_TRY_CTX(std::move(back), "pty {}: give {} unread bytes back", index, data.size());
+      img::tty_data_entry d;
+      d.set_tty_id(id);
+      d.set_data(data);
+      data_.push_back(std::move(d));
+    }
+  }
+  infos_.push_back(std::move(e));
+  info_ids_[{index, master}] = id;
+  return id;
+}
+
+Result<uint32_t> Ptys::Dump(pid_t pid, int fd, dev_t rdev, uint32_t flags, FileTable& files) {
+  bool master = IsMaster(rdev);
+  uint32_t index = 0;
+  if (master) {
+    UniqueFd m = CRYO_TRY(TakeFd(pid, fd));
+    if (::ioctl(m.get(), TIOCGPTN, &index) != 0) return ErrnoError("pid {} fd {}: pty index", pid, fd);
+  } else {
+    index = (major(rdev) - kPtsMajorFirst) * 256 + minor(rdev);
+  }
+  uint32_t info = CRYO_TRY_CTX(Info(index, master, pid, fd), "pid {} fd {}", pid, fd);
+  uint32_t id = files.NextId();
+  img::file_entry fe;
+  fe.set_type(img::TTY);
+  fe.set_id(id);
+  auto* t = fe.mutable_tty();
+  t->set_id(id);
+  t->set_tty_info_id(info);
+  t->set_flags(flags);
+  NoOwner(t->mutable_fown());
+  files.Add(std::move(fe));
+  return id;
+}
+
+Result<> Ptys::Write(int dir) {
+  ImageWriter wi(dir, ImageKind::kTtyInfo);
+  for (const auto& e : infos_) CRYO_TRY(wi.Write(e));
+  CRYO_TRY(wi.Close());
+  ImageWriter wd(dir, ImageKind::kTtyData);
+  for (const auto& e : data_) CRYO_TRY(wd.Write(e));
+  return wd.Close();
+}
+
+}  // namespace cryo

@@ -1,0 +1,48 @@
+// Pseudo-terminals whose master a task of the tree holds: both ends
+// (tty_file_entry), their state (tty-info.img: index, termios, window
+// size, session and foreground group) and the output the master has not
+// read yet (tty-data.img). That output can only be had by reading it, so it
+// is read and at once written back through the slave with output
+// processing off: the pty holds the same bytes after the dump, whatever
+// its outcome. Input the slave has not read stops the dump.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/base/result.h"
+#include "engine/dump/file_table.h"
+#include "engine/image/proto/tty.pb.h"
+
+namespace cryo {
+
+class Ptys {
+ public:
+  // Finds the ptys whose master the tree holds (before any fd is dumped:
+  // their slaves are files of the dump, not a shell job's terminal).
+  Result<> Find(const std::vector<pid_t>& pids);
+  // Whether `rdev` is the slave of such a pty.
+  bool IsTreeSlave(dev_t rdev) const;
+  static bool IsMaster(dev_t rdev);
+
+  // The file entry for fd `fd` of `pid`, an end of a tree pty.
+  Result<uint32_t> Dump(pid_t pid, int fd, dev_t rdev, uint32_t flags, FileTable& files);
+  Result<> Write(int dir);
+
+ private:
+  Result<uint32_t> Info(uint32_t index, bool master, pid_t pid, int fd);
+  struct Session {
+    pid_t sid = 0, pgrp = 0;  // the terminal's session and foreground group
+  };
+  std::map<uint32_t, Session> indexes_;  // ptys of the tree
+  std::map<std::pair<uint32_t, bool>, uint32_t> info_ids_;  // (index, master) -> tty-info id
+  std::vector<img::tty_info_entry> infos_;
+  std::vector<img::tty_data_entry> data_;
+  uint32_t next_info_ = 1;
+};
+
+}  // namespace cryo

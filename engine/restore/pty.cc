@@ -1,0 +1,116 @@
+#include "engine/restore/pty.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "engine/base/files.h"
+
+namespace cryo {
+namespace {
+
+constexpr int kMaxOpens = 4096;
+
+termios TermiosFromImage(const img::termios_entry& e) {
+  termios t{};
+  t.c_iflag = e.c_iflag();
+  t.c_oflag = e.c_oflag();
+  t.c_cflag = e.c_cflag();
+  t.c_lflag = e.c_lflag();
+  t.c_line = static_cast<cc_t>(e.c_line());
+  for (int i = 0; i < e.c_cc_size() && i < NCCS; i++) t.c_cc[i] = static_cast<cc_t>(e.c_cc(i));
+  ::cfsetispeed(&t, e.c_ispeed());
+  ::cfsetospeed(&t, e.c_ospeed());
+  return t;
+}
+
+// A master with pty number `index`: the kernel gives the lowest free one,
+// so the ones below are held until it comes.
+Result<UniqueFd> OpenMaster(uint32_t index) {
+  std::vector<UniqueFd> below;
+  for (int i = 0; i < kMaxOpens; i++) {
+    UniqueFd m(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (m.get() < 0) return ErrnoError("open /dev/ptmx for pty {}", index);
+    unsigned got = 0;
+    if (::ioctl(m.get(), TIOCGPTN, &got) != 0) return ErrnoError("pty number");
+    if (got == index) return m;
+    if (got > index) return MakeError(EEXIST, "pty {} is taken (the kernel gave {})", index, got);
+    below.push_back(std::move(m));
+  }
+  return MakeError(EEXIST, "pty {}: no such pty after {} opens", index, kMaxOpens);
+}
+
+}  // namespace
+
+Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+  // One pty per index: its master, unlocked, its slave set up.
+  struct Pty {
+    UniqueFd master, slave;
+  };
+  std::map<uint32_t, Pty> by_index;
+  for (const auto& [id, info] : s.tty_infos) {
+    uint32_t index = info.pty().index();
+    if (by_index.count(index)) continue;
+    Pty p;
+    p.master = CRYO_TRY(OpenMaster(index));
+    int unlock = 0;
+    if (::ioctl(p.master.get(), TIOCSPTLCK, &unlock) != 0) return ErrnoError("unlock pty {}", index);
+    std::string path = fmt::format("/dev/pts/{}", index);
+    p.slave = CRYO_TRY_CTX(Open(path, O_RDWR | O_NOCTTY | O_CLOEXEC), "pty {}", index);
+    by_index[index] = std::move(p);
+  }
+  for (const auto& [id, info] : s.tty_infos) {
+    Pty& p = by_index.at(info.pty().index());
+    bool master = info.rdev() == ((5u << 20) | 2u);
+    if (!master) continue;
+    termios t = TermiosFromImage(info.termios());
+    // The master's unread output, written through the slave as it was
+    // already processed, then the dumped termios.
+    if (auto d = s.tty_data.find(id); d != s.tty_data.end()) {
+      termios raw = t;
+      raw.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+      if (::tcsetattr(p.slave.get(), TCSANOW, &raw) != 0) return ErrnoError("pty {}: termios", info.pty().index());
+      CRYO_TRY_CTX(WriteAll(p.slave.get(), d->second), "pty {}: unread output", info.pty().index());
+    }
+    if (::tcsetattr(p.slave.get(), TCSANOW, &t) != 0) return ErrnoError("pty {}: termios", info.pty().index());
+    winsize ws{static_cast<unsigned short>(info.winsize().ws_row()), static_cast<unsigned short>(info.winsize().ws_col()),
+               static_cast<unsigned short>(info.winsize().ws_xpixel()),
+               static_cast<unsigned short>(info.winsize().ws_ypixel())};
+    if (::ioctl(p.slave.get(), TIOCSWINSZ, &ws) != 0) return ErrnoError("pty {}: window size", info.pty().index());
+    if (info.packet_mode()) {
+      int on = 1;
+      if (::ioctl(p.master.get(), TIOCPKT, &on) != 0) return ErrnoError("pty {}: packet mode", info.pty().index());
+    }
+  }
+  // Each end a task holds: masters share cryo's description, slaves are
+  // opened again with their own flags.
+  constexpr uint32_t kStatus = O_NONBLOCK | O_ASYNC | O_APPEND;
+  for (const auto& [id, tf] : s.ttys) {
+    const auto& info = s.tty_infos.at(tf.tty_info_id());
+    Pty& p = by_index.at(info.pty().index());
+    bool master = info.rdev() == ((5u << 20) | 2u);
+    UniqueFd fd;
+    if (master) {
+      fd = UniqueFd(::fcntl(p.master.get(), F_DUPFD_CLOEXEC, 0));
+      if (fd.get() < 0) return ErrnoError("dup pty master {}", info.pty().index());
+    } else {
+      std::string path = fmt::format("/dev/pts/{}", info.pty().index());
+      fd = CRYO_TRY_CTX(Open(path, static_cast<int>((tf.flags() & O_ACCMODE) | O_NOCTTY | O_CLOEXEC)), "pty {}",
+                        info.pty().index());
+    }
+    if (::fcntl(fd.get(), F_SETFL, tf.flags() & kStatus) != 0) return ErrnoError("flags of tty file {}", id);
+    out[id] = std::move(fd);
+  }
+  for (const auto& [id, info] : s.tty_infos) {
+    if (info.locked()) {
+      int lock = 1;
+      ::ioctl(by_index.at(info.pty().index()).master.get(), TIOCSPTLCK, &lock);
+    }
+  }
+  return {};
+}
+
+}  // namespace cryo
