@@ -61,6 +61,14 @@ Result<UniqueFd> Timerfd(const img::timerfd_entry& e, uint64_t elapsed_ns) {
   its.it_interval = {static_cast<time_t>(e.isec()), static_cast<long>(e.insec())};
   int flags = static_cast<int>(e.settime_flags()) & (TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET);
   bool armed = its.it_value.tv_sec || its.it_value.tv_nsec;
+  // A periodic timer that expired unread shows nothing remaining (it is
+  // moved on only when read): its next expiry is one interval away, its
+  // unread ticks are set below.
+  if (!armed && (its.it_interval.tv_sec || its.it_interval.tv_nsec)) {
+    its.it_value = its.it_interval;
+    armed = true;
+    flags &= ~TFD_TIMER_ABSTIME;
+  }
   if (armed && (flags & TFD_TIMER_ABSTIME)) {
     uint64_t left = uint64_t(its.it_value.tv_sec) * 1000000000ULL + uint64_t(its.it_value.tv_nsec);
     left = left > elapsed_ns ? left - elapsed_ns : 1;
