@@ -32,6 +32,8 @@
 #include "engine/base/steps.h"
 #include "engine/proc/proc.h"
 #include "engine/restore/fork_tree.h"
+#include "engine/restore/ghosts.h"
+#include "engine/restore/shared_memory.h"
 #include "engine/restore/shared_files.h"
 #include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
@@ -79,115 +81,6 @@ Result<uint64_t> MapTrampoline(const ImageSet& s) {
   }
   return MakeError(ENOMEM, "no room for the restore trampoline");
 }
-
-// Unlinked files of the dump, recreated from their ghost images next to
-// where they were, opened by the task, and unlinked again when the restore
-// is over, whatever its outcome.
-class Ghosts {
- public:
-  ~Ghosts() {
-    for (auto& [id, path] : paths_) ::unlink(path.c_str());
-  }
-  Result<> Create(const ImageSet& s, pid_t pid) {
-    for (auto [file_id, ghost_id] : s.ghosts) {
-      ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
-      img::ghost_file_entry g;
-      if (!r.present() || !CRYO_TRY(r.Next(g)))
-        return MakeError(0, "{} is missing", ImageFileName(ImageKind::kGhostFile, ghost_id));
-      if (g.chunks()) return MakeError(ENOTSUP, "{}: chunked ghost files are not supported yet", r.name());
-      std::string data = CRYO_TRY(r.ReadPayload(r.file_size() - r.offset()));
-      const auto* f = CRYO_TRY(s.File(file_id));
-      std::string dir = f->name().substr(0, f->name().rfind('/'));
-      if (dir.empty() || ::access(dir.c_str(), W_OK) != 0) dir = s.dir_path;
-      std::string path = fmt::format("{}/.cryo-ghost-{}-{}", dir, pid, file_id);
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, g.mode() & 07777);
-      if (fd < 0) return ErrnoError("create ghost file {}", path);
-      UniqueFd owned(fd);
-      paths_[file_id] = path;
-      CRYO_TRY_CTX(WriteAll(fd, data), "ghost file {}", path);
-      if (::fchown(fd, g.uid(), g.gid()) != 0) return ErrnoError("chown ghost file {}", path);
-    }
-    return {};
-  }
-  const std::string* PathOf(uint32_t file_id) const {
-    auto it = paths_.find(file_id);
-    return it == paths_.end() ? nullptr : &it->second;
-  }
-
- private:
-  std::map<uint32_t, std::string> paths_;
-};
-
-// Shared memory of the dump, recreated by cryo with its contents and
-// opened by the tasks through /proc/<cryo>/fd/N: memfd inodes (name, size,
-// owner; seals go on once the tasks have mapped and opened them), and the
-// objects behind MAP_SHARED|MAP_ANONYMOUS mappings (made by an anonymous
-// shared mmap of cryo's own, so they are "/dev/zero (deleted)" again).
-class Memfds {
- public:
-  Result<> Create(const ImageSet& s) {
-    for (const auto& [inode_id, e] : s.memfd_inodes) {
-      int fd = static_cast<int>(::syscall(SYS_memfd_create, e.name().c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
-      if (fd < 0) return ErrnoError("memfd_create {}", e.name());
-      fds_[inode_id] = UniqueFd(fd);
-      if (::ftruncate(fd, static_cast<off_t>(e.size())) != 0) return ErrnoError("size memfd {}", e.name());
-      CRYO_TRY_CTX(Fill(s, fd, e.shmid(), e.size()), "memfd {}", e.name());
-      if (::fchown(fd, e.uid(), e.gid()) != 0) return ErrnoError("chown memfd {}", e.name());
-    }
-    std::map<uint64_t, uint64_t> sizes;  // shmid -> size
-    for (const auto& t : s.tasks)
-      for (const auto& v : t.mm.vmas())
-        if (v.status() & kAnonShared) sizes[v.shmid()] = std::max(sizes[v.shmid()], v.pgoff() + v.end() - v.start());
-    for (auto [shmid, size] : sizes) {
-      void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) return ErrnoError("shared memory {} of {} bytes", shmid, size);
-      auto a = reinterpret_cast<uint64_t>(p);
-      auto fd = Open(fmt::format("/proc/self/map_files/{:x}-{:x}", a, a + size), O_RDWR | O_CLOEXEC);
-      ::munmap(p, size);
-      if (!fd) return std::unexpected(fd.error().context(fmt::format("shared memory {}", shmid)));
-      CRYO_TRY_CTX(Fill(s, fd->get(), shmid, size), "shared memory {}", shmid);
-      anon_[shmid] = std::move(*fd);
-    }
-    return {};
-  }
-  Result<std::string> PathOf(uint32_t inode_id) const {
-    auto it = fds_.find(inode_id);
-    if (it == fds_.end()) return MakeError(0, "no memfd inode {}", inode_id);
-    return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
-  }
-  Result<std::string> AnonPathOf(uint64_t shmid) const {
-    auto it = anon_.find(shmid);
-    if (it == anon_.end()) return MakeError(0, "no shared memory {}", shmid);
-    return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
-  }
-  Result<> Seal(const ImageSet& s) {
-    for (const auto& [inode_id, e] : s.memfd_inodes)
-      if (e.seals() != 0 && ::fcntl(fds_.at(inode_id).get(), F_ADD_SEALS, e.seals()) != 0)
-        return ErrnoError("seal memfd {}", e.name());
-    return {};
-  }
-
- private:
-  // Contents from pagemap-shmem-<shmid>.img, by offset; holes stay holes.
-  static Result<> Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size) {
-    ImageReader pm = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kShmemPagemap, shmid));
-    img::pagemap_head head;
-    if (!pm.present() || !CRYO_TRY(pm.Next(head))) return {};
-    ImageReader pages = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kPages, head.pages_id()));
-    img::pagemap_entry pe;
-    while (CRYO_TRY(pm.Next(pe))) {
-      uint64_t n = (pe.has_nr_pages_64() ? pe.nr_pages_64() : pe.nr_pages()) * kPage;
-      std::string data = CRYO_TRY(pages.ReadPayload(n));
-      uint64_t keep = std::min<uint64_t>(n, size > pe.vaddr() ? size - pe.vaddr() : 0);
-      if (::pwrite(fd, data.data(), keep, static_cast<off_t>(pe.vaddr())) != static_cast<ssize_t>(keep))
-        return ErrnoError("write {} bytes at {:#x}", keep, pe.vaddr());
-    }
-    return {};
-  }
-
-  std::map<uint32_t, UniqueFd> fds_;
-  std::map<uint64_t, UniqueFd> anon_;
-};
 
 // Builds the task: everything runs as syscalls inside it.
 class Builder {

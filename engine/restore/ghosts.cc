@@ -1,0 +1,39 @@
+#include "engine/restore/ghosts.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "engine/base/files.h"
+#include "engine/base/unique_fd.h"
+#include "engine/image/image_reader.h"
+#include "engine/image/image_type.h"
+
+namespace cryo {
+
+Ghosts::~Ghosts() {
+  for (auto& [id, path] : paths_) ::unlink(path.c_str());
+}
+
+Result<> Ghosts::Create(const ImageSet& s, pid_t pid) {
+  for (auto [file_id, ghost_id] : s.ghosts) {
+    ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
+    img::ghost_file_entry g;
+    if (!r.present() || !CRYO_TRY(r.Next(g)))
+      return MakeError(0, "{} is missing", ImageFileName(ImageKind::kGhostFile, ghost_id));
+    if (g.chunks()) return MakeError(ENOTSUP, "{}: chunked ghost files are not supported yet", r.name());
+    std::string data = CRYO_TRY(r.ReadPayload(r.file_size() - r.offset()));
+    const auto* f = CRYO_TRY(s.File(file_id));
+    std::string dir = f->name().substr(0, f->name().rfind('/'));
+    if (dir.empty() || ::access(dir.c_str(), W_OK) != 0) dir = s.dir_path;
+    std::string path = fmt::format("{}/.cryo-ghost-{}-{}", dir, pid, file_id);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, g.mode() & 07777);
+    if (fd < 0) return ErrnoError("create ghost file {}", path);
+    UniqueFd owned(fd);
+    paths_[file_id] = path;
+    CRYO_TRY_CTX(WriteAll(fd, data), "ghost file {}", path);
+    if (::fchown(fd, g.uid(), g.gid()) != 0) return ErrnoError("chown ghost file {}", path);
+  }
+  return {};
+}
+
+}  // namespace cryo

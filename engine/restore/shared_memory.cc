@@ -1,0 +1,84 @@
+#include "engine/restore/shared_memory.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "engine/base/files.h"
+#include "engine/image/image_reader.h"
+#include "engine/image/proto/mm.pb.h"
+
+namespace cryo {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint32_t kAnonShared = 1u << 8;  // VMA_ANON_SHARED
+
+}  // namespace
+
+Result<> Memfds::Create(const ImageSet& s) {
+  for (const auto& [inode_id, e] : s.memfd_inodes) {
+    int fd = static_cast<int>(::syscall(SYS_memfd_create, e.name().c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (fd < 0) return ErrnoError("memfd_create {}", e.name());
+    fds_[inode_id] = UniqueFd(fd);
+    if (::ftruncate(fd, static_cast<off_t>(e.size())) != 0) return ErrnoError("size memfd {}", e.name());
+    CRYO_TRY_CTX(Fill(s, fd, e.shmid(), e.size()), "memfd {}", e.name());
+    if (::fchown(fd, e.uid(), e.gid()) != 0) return ErrnoError("chown memfd {}", e.name());
+  }
+  std::map<uint64_t, uint64_t> sizes;  // shmid -> size
+  for (const auto& t : s.tasks)
+    for (const auto& v : t.mm.vmas())
+      if (v.status() & kAnonShared) sizes[v.shmid()] = std::max(sizes[v.shmid()], v.pgoff() + v.end() - v.start());
+  for (auto [shmid, size] : sizes) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return ErrnoError("shared memory {} of {} bytes", shmid, size);
+    auto a = reinterpret_cast<uint64_t>(p);
+    auto fd = Open(fmt::format("/proc/self/map_files/{:x}-{:x}", a, a + size), O_RDWR | O_CLOEXEC);
+    ::munmap(p, size);
+    if (!fd) return std::unexpected(fd.error().context(fmt::format("shared memory {}", shmid)));
+    CRYO_TRY_CTX(Fill(s, fd->get(), shmid, size), "shared memory {}", shmid);
+    anon_[shmid] = std::move(*fd);
+  }
+  return {};
+}
+
+Result<std::string> Memfds::PathOf(uint32_t inode_id) const {
+  auto it = fds_.find(inode_id);
+  if (it == fds_.end()) return MakeError(0, "no memfd inode {}", inode_id);
+  return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
+}
+
+Result<std::string> Memfds::AnonPathOf(uint64_t shmid) const {
+  auto it = anon_.find(shmid);
+  if (it == anon_.end()) return MakeError(0, "no shared memory {}", shmid);
+  return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
+}
+
+Result<> Memfds::Seal(const ImageSet& s) {
+  for (const auto& [inode_id, e] : s.memfd_inodes)
+    if (e.seals() != 0 && ::fcntl(fds_.at(inode_id).get(), F_ADD_SEALS, e.seals()) != 0)
+      return ErrnoError("seal memfd {}", e.name());
+  return {};
+}
+
+// Contents from pagemap-shmem-<shmid>.img, by offset; holes stay holes.
+Result<> Memfds::Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size) {
+  ImageReader pm = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kShmemPagemap, shmid));
+  img::pagemap_head head;
+  if (!pm.present() || !CRYO_TRY(pm.Next(head))) return {};
+  ImageReader pages = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kPages, head.pages_id()));
+  img::pagemap_entry pe;
+  while (CRYO_TRY(pm.Next(pe))) {
+    uint64_t n = (pe.has_nr_pages_64() ? pe.nr_pages_64() : pe.nr_pages()) * kPage;
+    std::string data = CRYO_TRY(pages.ReadPayload(n));
+    uint64_t keep = std::min<uint64_t>(n, size > pe.vaddr() ? size - pe.vaddr() : 0);
+    if (::pwrite(fd, data.data(), keep, static_cast<off_t>(pe.vaddr())) != static_cast<ssize_t>(keep))
+      return ErrnoError("write {} bytes at {:#x}", keep, pe.vaddr());
+  }
+  return {};
+}
+
+}  // namespace cryo

@@ -1,0 +1,35 @@
+// Shared memory of the dump, recreated by cryo with its contents and
+// opened by the tasks through /proc/<cryo>/fd/N: memfd inodes (name, size,
+// owner; seals go on once the tasks have mapped and opened them), and the
+// objects behind MAP_SHARED|MAP_ANONYMOUS mappings (made by an anonymous
+// shared mmap of cryo's own, so they are "/dev/zero (deleted)" again).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
+#include "engine/restore/image_set.h"
+
+namespace cryo {
+
+class Memfds {
+ public:
+  Result<> Create(const ImageSet& s);
+  // /proc/<cryo>/fd/N of memfd inode `inode_id`, for a task to open.
+  Result<std::string> PathOf(uint32_t inode_id) const;
+  // The same for the object behind anonymous shared mappings `shmid`.
+  Result<std::string> AnonPathOf(uint64_t shmid) const;
+  // Seals go on last, once the tasks have mapped and opened the memfds.
+  Result<> Seal(const ImageSet& s);
+
+ private:
+  static Result<> Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size);
+
+  std::map<uint32_t, UniqueFd> fds_;
+  std::map<uint64_t, UniqueFd> anon_;
+};
+
+}  // namespace cryo
