@@ -558,11 +558,20 @@ class Builder {
     };
     uint64_t bnd = mask(c.cap_bnd());
     if (c.cap_bnd_size() > 0) {
+      // Which of the caps to drop the task still has (one batch), then
+      // the drops (another).
+      SyscallBatch ask;
+      std::vector<int> caps;
       for (int cap = 0; cap < 64; cap++) {
         if (bnd & (1ULL << cap)) continue;
-        long r = CRYO_TRY(t_.Syscall(SYS_prctl, PR_CAPBSET_READ, static_cast<uint64_t>(cap)));
-        if (r == 1) CRYO_TRY(t_.Check("prctl(PR_CAPBSET_DROP)", SYS_prctl, PR_CAPBSET_DROP, static_cast<uint64_t>(cap)));
+        caps.push_back(cap);
+        ask.Add(SYS_prctl, PR_CAPBSET_READ, static_cast<uint64_t>(cap));
       }
+      std::vector<long> has = CRYO_TRY(RunBatch(ask));
+      SyscallBatch drop;
+      for (size_t k = 0; k < caps.size(); k++)
+        if (has[k] == 1) drop.Add(SYS_prctl, PR_CAPBSET_DROP, static_cast<uint64_t>(caps[k]));
+      CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(drop)), "prctl(PR_CAPBSET_DROP)"));
     }
     std::vector<gid_t> groups(c.groups().begin(), c.groups().end());
     ResetScratch();
