@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -159,35 +160,102 @@ class Builder {
     return {};
   }
 
+  // Every mapping, in three batches per group of mappings: the files they
+  // map are opened (each once), mapped (with madvise bits), closed.
   Result<> MapVmas() {
-    for (const auto& v : ti_.mm.vmas()) {
-      if (v.status() & (kVdsoBits | kVsyscall)) continue;
-      uint64_t len = v.end() - v.start();
-      uint32_t prot = v.prot();
-      uint32_t flags = (v.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN)) | MAP_FIXED;
-      bool file = v.status() & (kFileShared | kFilePrivate);
-      if (!(v.status() & kFileShared)) prot |= PROT_WRITE;  // pages are filled in, then mprotect
-      long fd = -1;
-      if (v.status() & kAnonShared) {
-        // The one shared object, whichever tasks map it.
-        flags &= ~static_cast<uint32_t>(MAP_ANONYMOUS);
-        fd = CRYO_TRY(Open(CRYO_TRY(memfds_->AnonPathOf(v.shmid())), O_RDWR));
-      } else if (file) {
-        uint32_t mode = (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY;
-        if (v.status() & kMemfd) {
-          fd = CRYO_TRY(Open(CRYO_TRY(memfds_->PathOf(static_cast<uint32_t>(v.shmid()))), mode));
+    struct Map {
+      const img::vma_entry* v;
+      uint32_t prot, flags;
+      int file;  // index in the group's opens, -1 for none
+    };
+    std::vector<Map> maps;
+    std::vector<std::pair<std::string, uint32_t>> opens;  // path, mode
+    size_t path_bytes = 0;
+    constexpr size_t kRoom = kTrampSize - kPage;
+    auto flush = [&]() -> Result<> {
+      if (maps.empty()) return {};
+      uint64_t at = scratch_ + ((opens.size() * sizeof(x86::BatchEntry) + 63) & ~uint64_t{63});
+      SyscallBatch ob;
+      for (const auto& [path, mode] : opens) {
+        CRYO_TRY(t_.Write(at, path.c_str(), path.size() + 1));
+        ob.Add(SYS_openat, static_cast<uint64_t>(AT_FDCWD), at, mode, 0);
+        at += path.size() + 1;
+      }
+      std::vector<long> fds = CRYO_TRY(RunBatch(ob));
+      Result<> r;
+      for (size_t i = 0; i < fds.size() && r; i++)
+        if (fds[i] < 0) r = MakeError(static_cast<int>(-fds[i]), "open {} in task {}", opens[i].first, t_.tid());
+      if (r) {
+        SyscallBatch mb;
+        std::vector<size_t> map_at;
+        for (const auto& m : maps) {
+          const auto& v = *m.v;
+          uint64_t len = v.end() - v.start();
+          long fd = m.file < 0 ? -1 : fds[static_cast<size_t>(m.file)];
+          map_at.push_back(mb.Add(SYS_mmap, v.start(), len, m.prot, m.flags, static_cast<uint64_t>(fd), v.pgoff()));
+          for (int adv = 0; adv < 64; adv++)
+            if (v.madv() & (1ULL << adv)) mb.Add(SYS_madvise, v.start(), len, static_cast<uint64_t>(adv));
+        }
+        auto res = RunBatch(mb);
+        if (!res) {
+          r = std::unexpected(res.error());
         } else {
-          const auto* f = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())));
-          fd = CRYO_TRY(Open(f->name(), mode));
+          for (size_t i = 0; i < maps.size() && r; i++) {
+            long got = (*res)[map_at[i]];
+            if (got < 0 && got > -4096)
+              r = MakeError(static_cast<int>(-got), "map {:#x}-{:#x} in task {}", maps[i].v->start(), maps[i].v->end(),
+                            t_.tid());
+          }
+          for (size_t i = 0; i < res->size() && r; i++)
+            if ((*res)[i] < 0 && (*res)[i] > -4096) r = MakeError(static_cast<int>(-(*res)[i]), "madvise in task {}", t_.tid());
         }
       }
-      auto r = t_.Check("mmap", SYS_mmap, v.start(), len, prot, flags, static_cast<uint64_t>(fd), v.pgoff());
-      if (fd >= 0) CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
-      if (!r) return std::unexpected(r.error().context(fmt::format("map {:#x}-{:#x}", v.start(), v.end())));
-      for (int adv = 0; adv < 64; adv++)
-        if (v.madv() & (1ULL << adv)) CRYO_TRY(t_.Check("madvise", SYS_madvise, v.start(), len, static_cast<uint64_t>(adv)));
+      SyscallBatch cb;
+      for (long fd : fds)
+        if (fd >= 0) cb.Add(SYS_close, static_cast<uint64_t>(fd));
+      auto closed = RunBatch(cb);
+      maps.clear();
+      opens.clear();
+      path_bytes = 0;
+      CRYO_TRY(std::move(r));
+      CRYO_TRY(std::move(closed));
+      return {};
+    };
+    for (const auto& v : ti_.mm.vmas()) {
+      if (v.status() & (kVdsoBits | kVsyscall)) continue;
+      Map m{&v, v.prot(), (v.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN)) | MAP_FIXED, -1};
+      if (!(v.status() & kFileShared)) m.prot |= PROT_WRITE;  // pages are filled in, then mprotect
+      std::string path;
+      uint32_t mode = O_RDONLY;
+      if (v.status() & kAnonShared) {
+        // The one shared object, whichever tasks map it.
+        m.flags &= ~static_cast<uint32_t>(MAP_ANONYMOUS);
+        path = CRYO_TRY(memfds_->AnonPathOf(v.shmid()));
+        mode = O_RDWR;
+      } else if (v.status() & (kFileShared | kFilePrivate)) {
+        mode = (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY;
+        if (v.status() & kMemfd)
+          path = CRYO_TRY(memfds_->PathOf(static_cast<uint32_t>(v.shmid())));
+        else
+          path = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())))->name();
+      }
+      if (!path.empty()) {
+        // Room for the calls (opens, maps and madvises, closes) and paths.
+        size_t need = (opens.size() + 1 + maps.size() + 1 + 64) * sizeof(x86::BatchEntry) + path_bytes + path.size() + 64;
+        if (need > kRoom) CRYO_TRY(flush());
+        auto it = std::find(opens.begin(), opens.end(), std::make_pair(path, mode));
+        if (it == opens.end()) {
+          opens.emplace_back(path, mode);
+          path_bytes += path.size() + 1;
+          it = opens.end() - 1;
+        }
+        m.file = static_cast<int>(it - opens.begin());
+      } else if ((maps.size() + 65) * sizeof(x86::BatchEntry) > kRoom) {
+        CRYO_TRY(flush());
+      }
+      maps.push_back(m);
     }
-    return {};
+    return flush();
   }
 
   // The task reads its own pages from pages-N.img: one copy, by the kernel.
