@@ -641,16 +641,15 @@ class Builder {
         if (has[k] == 1) drop.Add(SYS_prctl, PR_CAPBSET_DROP, static_cast<uint64_t>(caps[k]));
       CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(drop)), "prctl(PR_CAPBSET_DROP)"));
     }
+    // The rest in one batch, in that order; its arguments after the table.
     std::vector<gid_t> groups(c.groups().begin(), c.groups().end());
-    ResetScratch();
-    uint64_t g = groups.empty() ? 0 : CRYO_TRY(Put(groups.data(), groups.size() * sizeof(gid_t)));
-    CRYO_TRY(t_.Check("setgroups", SYS_setgroups, groups.size(), g));
-    constexpr uint32_t kKeepCaps = 1u << 4;  // SECBIT_KEEP_CAPS
-    CRYO_TRY(t_.Check("prctl(PR_SET_SECUREBITS)", SYS_prctl, PR_SET_SECUREBITS, c.secbits() | kKeepCaps));
-    CRYO_TRY(t_.Check("setresgid", SYS_setresgid, c.gid(), c.egid(), c.sgid()));
-    CRYO_TRY(t_.Syscall(SYS_setfsgid, c.fsgid()));
-    CRYO_TRY(t_.Check("setresuid", SYS_setresuid, c.uid(), c.euid(), c.suid()));
-    CRYO_TRY(t_.Syscall(SYS_setfsuid, c.fsuid()));
+    constexpr uint64_t kData = 8192;  // past the table (at most 128 calls)
+    uint64_t at = scratch_ + kData;
+    uint64_t g = at;
+    if (groups.size() * sizeof(gid_t) + kData + 256 > kTrampSize - kPage)
+      return MakeError(E2BIG, "{} supplementary groups", groups.size());
+    if (!groups.empty()) CRYO_TRY(t_.Write(g, groups.data(), groups.size() * sizeof(gid_t)));
+    at += (groups.size() * sizeof(gid_t) + 15) & ~uint64_t{15};
     struct {
       uint32_t version;
       int pid;
@@ -662,17 +661,30 @@ class Builder {
     for (int i = 0; i < 2; i++)
       data[i] = {static_cast<uint32_t>(eff >> (32 * i)), static_cast<uint32_t>(prm >> (32 * i)),
                  static_cast<uint32_t>(inh >> (32 * i))};
-    ResetScratch();
-    uint64_t h = CRYO_TRY(Put(&hdr, sizeof hdr));
-    uint64_t d = CRYO_TRY(Put(data, sizeof data));
-    CRYO_TRY(t_.Check("capset", SYS_capset, h, d));
+    uint64_t h = at, d = at + 16;
+    CRYO_TRY(t_.Write(h, &hdr, sizeof hdr));
+    CRYO_TRY(t_.Write(d, data, sizeof data));
+    constexpr uint32_t kKeepCaps = 1u << 4;  // SECBIT_KEEP_CAPS
+    SyscallBatch b;
+    std::vector<std::pair<size_t, const char*>> checked;
+    auto add = [&](const char* what, long nr, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0,
+                   uint64_t a5 = 0) { checked.push_back({b.Add(nr, a1, a2, a3, a4, a5), what}); };
+    add("setgroups", SYS_setgroups, groups.size(), groups.empty() ? 0 : g);
+    add("prctl(PR_SET_SECUREBITS)", SYS_prctl, PR_SET_SECUREBITS, c.secbits() | kKeepCaps);
+    add("setresgid", SYS_setresgid, c.gid(), c.egid(), c.sgid());
+    b.Add(SYS_setfsgid, c.fsgid());  // returns the old fsgid, never an error
+    add("setresuid", SYS_setresuid, c.uid(), c.euid(), c.suid());
+    b.Add(SYS_setfsuid, c.fsuid());
+    add("capset", SYS_capset, h, d);
     uint64_t amb = mask(c.cap_amb());
     for (int cap = 0; cap < 64; cap++)
       if (amb & (1ULL << cap))
-        CRYO_TRY(t_.Check("prctl(PR_CAP_AMBIENT_RAISE)", SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
-                          static_cast<uint64_t>(cap), 0, 0));
-    if (!(c.secbits() & kKeepCaps)) CRYO_TRY(t_.Check("prctl(PR_SET_KEEPCAPS)", SYS_prctl, PR_SET_KEEPCAPS, 0));
-    if (c.no_new_privs()) CRYO_TRY(t_.Check("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+        add("prctl(PR_CAP_AMBIENT_RAISE)", SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<uint64_t>(cap));
+    if (!(c.secbits() & kKeepCaps)) add("prctl(PR_SET_KEEPCAPS)", SYS_prctl, PR_SET_KEEPCAPS, 0);
+    if (c.no_new_privs()) add("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1);
+    std::vector<long> res = CRYO_TRY(RunBatch(b));
+    for (auto [i, what] : checked)
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, t_.tid());
     return {};
   }
 
