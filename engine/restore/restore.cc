@@ -496,24 +496,33 @@ class Builder {
   Result<> ThreadState(pid_t tid, const img::core_entry& core) {
     const auto& th = core.thread_core();
     const auto& ti = core.thread_info();
+    // Name, alternate stack, rseq, robust list, clear-tid address: one
+    // batch, arguments past its table.
+    uint64_t at = scratch_ + 4096;
+    SyscallBatch b;
+    std::vector<std::pair<size_t, const char*>> checked;
     if (th.has_comm()) {
-      ResetScratch();
-      uint64_t at = CRYO_TRY(Put(th.comm().c_str(), th.comm().size() + 1));
-      CRYO_TRY(t_.Check("prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, at));
+      if (th.comm().size() > 64) return MakeError(EINVAL, "thread name of {} bytes", th.comm().size());
+      CRYO_TRY(t_.Write(at, th.comm().c_str(), th.comm().size() + 1));
+      checked.push_back({b.Add(SYS_prctl, PR_SET_NAME, at), "prctl(PR_SET_NAME)"});
+      at += 80;
     }
     if (th.has_sas() && th.sas().ss_sp() != 0) {
       stack_t ss{reinterpret_cast<void*>(th.sas().ss_sp()), static_cast<int>(th.sas().ss_flags()), th.sas().ss_size()};
-      ResetScratch();
-      uint64_t at = CRYO_TRY(Put(&ss, sizeof ss));
-      CRYO_TRY(t_.Check("sigaltstack", SYS_sigaltstack, at, 0));
+      CRYO_TRY(t_.Write(at, &ss, sizeof ss));
+      checked.push_back({b.Add(SYS_sigaltstack, at, 0), "sigaltstack"});
+      at += 32;
     }
     if (th.has_rseq_entry()) {
       const auto& r = th.rseq_entry();
-      CRYO_TRY(t_.Check("rseq", SYS_rseq, r.rseq_abi_pointer(), r.rseq_abi_size(), 0, r.signature()));
+      checked.push_back({b.Add(SYS_rseq, r.rseq_abi_pointer(), r.rseq_abi_size(), 0, r.signature()), "rseq"});
     }
     if (th.futex_rla() != 0)
-      CRYO_TRY(t_.Check("set_robust_list", SYS_set_robust_list, th.futex_rla(), th.futex_rla_len()));
-    CRYO_TRY(t_.Check("set_tid_address", SYS_set_tid_address, ti.clear_tid_addr()));
+      checked.push_back({b.Add(SYS_set_robust_list, th.futex_rla(), th.futex_rla_len()), "set_robust_list"});
+    b.Add(SYS_set_tid_address, ti.clear_tid_addr());  // returns the tid
+    std::vector<long> res = CRYO_TRY(RunBatch(b));
+    for (auto [i, what] : checked)
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, tid);
     if (th.has_sched_nice()) ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), th.sched_nice());
     if (th.has_sched_policy() && th.sched_policy() != SCHED_OTHER) {
       sched_param sp{static_cast<int>(th.sched_prio())};
