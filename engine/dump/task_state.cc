@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <sstream>
 
@@ -154,7 +155,7 @@ void CapWords(const std::string& status, const char* key, google::protobuf::Repe
   out->Add(static_cast<uint32_t>(m >> 32));
 }
 
-Result<> DumpCreds(pid_t pid, pid_t tid, RemoteTask& t, img::creds_entry* c) {
+Result<> DumpCreds(pid_t pid, pid_t tid, long secbits, long nnp, img::creds_entry* c) {
   std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
   auto uids = Words(CRYO_TRY(StatusField(status, "Uid")));
   auto gids = Words(CRYO_TRY(StatusField(status, "Gid")));
@@ -173,9 +174,7 @@ Result<> DumpCreds(pid_t pid, pid_t tid, RemoteTask& t, img::creds_entry* c) {
   CapWords(status, "CapEff", c->mutable_cap_eff());
   CapWords(status, "CapBnd", c->mutable_cap_bnd());
   CapWords(status, "CapAmb", c->mutable_cap_amb());
-  long sb = CRYO_TRY(t.Check("prctl(PR_GET_SECUREBITS)", SYS_prctl, PR_GET_SECUREBITS));
-  c->set_secbits(static_cast<uint32_t>(sb));
-  long nnp = CRYO_TRY(t.Check("prctl(PR_GET_NO_NEW_PRIVS)", SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+  c->set_secbits(static_cast<uint32_t>(secbits));
   c->set_no_new_privs(static_cast<uint32_t>(nnp));
   return {};
 }
@@ -263,22 +262,34 @@ Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, img::seccom
   RemoteTask t = CRYO_TRY(RemoteTask::AtCurrentIp(tid));
   {
     Scratch s = CRYO_TRY(Scratch::Map(t));
-    CRYO_TRY(t.Check("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, PR_GET_TID_ADDRESS, s.addr()));
-    uint64_t tid_addr = 0;
-    CRYO_TRY(t.Read(s.addr(), &tid_addr, sizeof tid_addr));
-    ti->set_clear_tid_addr(tid_addr);
-    CRYO_TRY(t.Check("prctl(PR_GET_PDEATHSIG)", SYS_prctl, PR_GET_PDEATHSIG, s.addr()));
-    int pdeath = 0;
-    CRYO_TRY(t.Read(s.addr(), &pdeath, sizeof pdeath));
-    tc->set_pdeath_sig(static_cast<uint32_t>(pdeath));
-    CRYO_TRY(t.Check("sigaltstack", SYS_sigaltstack, 0, s.addr()));
-    stack_t ss{};
-    CRYO_TRY(t.Read(s.addr(), &ss, sizeof ss));
+    // One batch: clear-tid address, parent-death signal, alternate stack,
+    // securebits, no_new_privs.
+    uint64_t d = s.addr();
+    SyscallBatch b;
+    b.Add(SYS_prctl, PR_GET_TID_ADDRESS, d);
+    b.Add(SYS_prctl, PR_GET_PDEATHSIG, d + 8);
+    b.Add(SYS_sigaltstack, 0, d + 16);
+    b.Add(SYS_prctl, PR_GET_SECUREBITS);
+    b.Add(SYS_prctl, PR_GET_NO_NEW_PRIVS);
+    std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "thread state of {}", tid);
+    static constexpr const char* kWhat[] = {"prctl(PR_GET_TID_ADDRESS)", "prctl(PR_GET_PDEATHSIG)", "sigaltstack",
+                                            "prctl(PR_GET_SECUREBITS)", "prctl(PR_GET_NO_NEW_PRIVS)"};
+    for (size_t i = 0; i < res.size(); i++)
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in thread {}", kWhat[i], tid);
+    struct {
+      uint64_t tid_addr;
+      int pdeath, pad;
+      stack_t ss;
+    } out{};
+    static_assert(offsetof(decltype(out), ss) == 16);
+    CRYO_TRY(t.Read(d, &out, sizeof out));
+    ti->set_clear_tid_addr(out.tid_addr);
+    tc->set_pdeath_sig(static_cast<uint32_t>(out.pdeath));
     auto* sas = tc->mutable_sas();
-    sas->set_ss_sp(reinterpret_cast<uint64_t>(ss.ss_sp));
-    sas->set_ss_size(ss.ss_size);
-    sas->set_ss_flags(static_cast<uint32_t>(ss.ss_flags));
-    CRYO_TRY(DumpCreds(pid, tid, t, tc->mutable_creds()));
+    sas->set_ss_sp(reinterpret_cast<uint64_t>(out.ss.ss_sp));
+    sas->set_ss_size(out.ss.ss_size);
+    sas->set_ss_flags(static_cast<uint32_t>(out.ss.ss_flags));
+    CRYO_TRY(DumpCreds(pid, tid, res[3], res[4], tc->mutable_creds()));
   }
   if (!t.stray_signals().empty())
     log.Warn("thread {}: {} signal(s) arrived during the dump", tid, t.stray_signals().size());
