@@ -32,16 +32,19 @@ wait_free() {  # pids...: until none of them exists
   done
 }
 
-# Image directories are removed at the end: ext4 is slow to create files
-# for seconds after thousands were deleted, which would bill one run for
-# the last one's clean-up.
+# Images go to a tmpfs (CRYO_BENCH_DIR, default /dev/shm): this machine's
+# ext4 (no journal) spends seconds finding a free inode for each new file
+# while many were deleted recently (ext4's recently_deleted scan), which
+# would measure the disk's history, not cryo. Image directories are
+# removed at the end for the same reason.
+base=${CRYO_BENCH_DIR:-/dev/shm}
 dirs=()
 trap 'rm -rf "${dirs[@]}"' EXIT
 printf "%-6s %6s %10s %10s %12s %10s %12s %14s %16s\n" tool procs spawn_ms dump_ms dump_us/proc restore_ms restore_us/proc dump/spawn restore/spawn
 for t in "${tools[@]}"; do
   name=${t%%=*}; bin=${t#*=}
   for n in "${sizes[@]}"; do
-    w=$(mktemp -d /tmp/cryo-bench-tree.XXXXXX)
+    w=$(mktemp -d "$base/cryo-bench-tree.XXXXXX")
     dirs+=("$w")
     pid=$("$spawn" -o "$w/out" "$build/bench/treehog" "$n")
     for _ in $(seq 3000); do grep -q spawn_us "$w/out" 2>/dev/null && break; sleep 0.01; done
