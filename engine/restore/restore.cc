@@ -114,18 +114,18 @@ class Builder {
       uint64_t ptr;
       uint32_t size, sig, flags, pad;
     } rc{};
+    SyscallBatch b;
     if (ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), pid, sizeof rc, &rc) > 0 &&
         rc.ptr != 0)
-      CRYO_TRY(t_.Check("rseq unregister", SYS_rseq, rc.ptr, rc.size, 1, rc.sig));
+      b.Add(SYS_rseq, rc.ptr, rc.size, 1, rc.sig);
     // A table shared with an earlier task (CLONE_FILES) is that task's.
-    if (ti_.owns_files) CRYO_TRY(t_.Check("close_range", SYS_close_range, 0, ~0U, 0));
+    if (ti_.owns_files) b.Add(SYS_close_range, 0, ~0U, 0);
     // Everything of cryo's below and above the trampoline ([vsyscall] is
-    // not in user space and stays), in one batch.
+    // not in user space and stays): all in one batch.
     constexpr uint64_t kTaskSize = 0x7ffffffff000ULL;
-    SyscallBatch b;
     b.Add(SYS_munmap, 0, tramp);
     b.Add(SYS_munmap, tramp + kTrampSize, kTaskSize - tramp - kTrampSize);
-    CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(b)), "munmap"));
+    CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(b)), "rseq, close_range or munmap"));
     return {};
   }
 
@@ -274,6 +274,46 @@ class Builder {
     if (ti_.pagemap.empty()) return 0;
     std::string path = s_.dir_path + "/" + ImageFileName(ImageKind::kPages, ti_.pages_id);
     long fd = CRYO_TRY(Open(path, O_RDONLY));
+    // The preadvs and the close in one batch; the iovecs past its table.
+    constexpr size_t kIov = 256;
+    uint64_t room = kTrampSize - kPage;
+    size_t calls = (ti_.pagemap.size() + kIov - 1) / kIov + 1;
+    uint64_t at = scratch_ + ((calls * sizeof(x86::BatchEntry) + 63) & ~uint64_t{63});
+    if (at - scratch_ + ti_.pagemap.size() * sizeof(iovec) > room)
+      return ReadPagesOneByOne(path, fd);
+    SyscallBatch b;
+    std::vector<uint64_t> want;
+    uint64_t off = 0, pages = 0;
+    for (size_t i = 0; i < ti_.pagemap.size(); i += kIov) {
+      std::vector<iovec> iov;
+      uint64_t bytes = 0;
+      for (size_t j = i; j < std::min(i + kIov, ti_.pagemap.size()); j++) {
+        const auto& e = ti_.pagemap[j];
+        uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
+        iov.push_back({reinterpret_cast<void*>(e.vaddr()), n * kPage});
+        bytes += n * kPage;
+        pages += n;
+      }
+      CRYO_TRY(t_.Write(at, iov.data(), iov.size() * sizeof(iovec)));
+      b.Add(SYS_preadv, static_cast<uint64_t>(fd), at, iov.size(), off, 0);
+      want.push_back(bytes);
+      at += iov.size() * sizeof(iovec);
+      off += bytes;
+    }
+    b.Add(SYS_close, static_cast<uint64_t>(fd));
+    std::vector<long> res = CRYO_TRY(RunBatch(b));
+    off = 0;
+    for (size_t i = 0; i < want.size(); i++) {
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "preadv {} in task {}", path, t_.tid());
+      if (static_cast<uint64_t>(res[i]) != want[i])
+        return MakeError(EIO, "{}: {} bytes at offset {}, want {}", path, res[i], off, want[i]);
+      off += want[i];
+    }
+    return pages;
+  }
+
+  // The same, one preadv at a time, for more runs than the scratch holds.
+  Result<uint64_t> ReadPagesOneByOne(const std::string& path, long fd) {
     uint64_t off = 0, pages = 0;
     constexpr size_t kBatch = 256;
     for (size_t i = 0; i < ti_.pagemap.size(); i += kBatch) {
