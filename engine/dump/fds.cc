@@ -194,6 +194,17 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     *type = img::TTY;
     return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
   }
+  // A device keeps no state of its own only if it is one of the memory
+  // devices (null, zero, full, random, urandom) or a terminal (below):
+  // anything else (tun, kvm, a loop device, ...) would come back empty.
+  if (S_ISCHR(st.st_mode)) {
+    unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+    bool stateless = maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9);
+    bool terminal = link.starts_with("/dev/pts/") || link.starts_with("/dev/tty");
+    if (!stateless && !terminal)
+      return MakeError(ENOTSUP, "pid {} fd {}: device {} ({}:{}) is not supported by this build yet", pid, fd, link,
+                       maj, min);
+  }
   // A terminal outside the dump (the shell's) is reopened by path on
   // restore, with --shell-job only, as CRIU does.
   if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)

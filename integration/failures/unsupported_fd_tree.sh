@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A tree whose child holds an fd of a kind cryo cannot dump (an io_uring
-# instance from the raw io_uring_setup syscall; a netlink socket): the dump
+# instance from the raw io_uring_setup syscall; a netlink socket; the tun
+# device, whose state a reopen would lose): the dump
 # fails with one line naming the child's pid, the fd and the kind, writes
 # no inventory.img, and leaves the whole tree as it was: every process
 # alive, not stopped (state S or R, never T, t or Z), still making
@@ -27,7 +28,7 @@ one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 fds_of() { ls -l /proc/"$1"/fd | awk '{print $9, $10, $11}'; }
 
-# ARGV: dir kind (io_uring | netlink).
+# ARGV: dir kind (io_uring | netlink | tun).
 tree='
 use strict;
 my ($dir, $kind) = @ARGV;
@@ -39,8 +40,11 @@ sub beat {
 }
 my $pid = fork() // die "fork: $!";
 if ($pid == 0) {
-  my ($fd, $sock);
-  if ($kind eq "io_uring") {
+  my ($fd, $sock, $dev);
+  if ($kind eq "tun") {
+    open($dev, "+<", "/dev/net/tun") or die "open /dev/net/tun: $!";  # a device with state of its own
+    $fd = fileno($dev);
+  } elsif ($kind eq "io_uring") {
     my $params = "\0" x 120;            # struct io_uring_params
     $fd = syscall(425, 4, $params);     # io_uring_setup(4 entries)
     die "io_uring_setup: $!" if $fd < 0;
@@ -55,7 +59,7 @@ if ($pid == 0) {
 beat("root");
 '
 
-for kind in io_uring netlink; do
+for kind in io_uring netlink tun; do
   name=dump-refuses-$kind-in-tree
   d=$w/$kind; mkdir -p "$d/img"
   root=$("$spawn" -o "$d/out" /usr/bin/perl -e "$tree" "$d" "$kind")
