@@ -200,9 +200,11 @@ Result<> UnixSockets::Finish(int dir, FileTable& files) {
     if (peer == 0 || by_ino_.count(peer) || external.count(peer)) continue;
     auto d = diag_->find(peer);
     bool named = d != diag_->end() && !d->second.name.empty();
-    if (opts_.ext_unix_sk && named && u->type() == SOCK_DGRAM) {
-      // The peer goes in as an entry no task holds, marked external: the
-      // client is connected to its name again on restore.
+    // With --ext-unix-sk: a datagram socket is connected to the peer's
+    // name again on restore; a stream or seqpacket one must be handed to
+    // the restore (--inherit-fd fd[N]:socket:[INO]).
+    if (opts_.ext_unix_sk && (named || u->type() != SOCK_DGRAM)) {
+      // The peer goes in as an entry no task holds, marked external.
       uint32_t id = files.NextId();
       img::file_entry fe;
       fe.set_type(img::UNIXSK);
@@ -211,19 +213,23 @@ Result<> UnixSockets::Finish(int dir, FileTable& files) {
       *e = *u;
       e->set_id(id);
       e->set_ino(peer);
-      e->set_state(d->second.state);
-      e->set_type(d->second.type);
+      if (d != diag_->end()) {
+        e->set_state(d->second.state);
+        e->set_type(d->second.type);
+        e->set_name(d->second.name);
+      } else {
+        e->set_name("");
+      }
       e->set_flags(0);
       e->set_uflags(1);  // USK_EXTERN
       e->set_peer(0);
-      e->set_name(d->second.name);
       e->clear_shutdown();
       external[peer] = std::move(fe);
       continue;
     }
     return MakeError(ENOTSUP, "pid {} fd {}: unix socket {} is connected to {}, outside the tree{}", s.pid, s.fd,
                      ino, named ? d->second.name : fmt::format("socket {}", peer),
-                     u->type() == SOCK_DGRAM && named ? " (dump with --ext-unix-sk)" : ": not supported");
+                     " (dump with --ext-unix-sk)");
   }
   for (auto& [ino, e] : external) files.Add(std::move(e));
   for (auto& [ino, s] : by_ino_) files.Add(std::move(s.entry));

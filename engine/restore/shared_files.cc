@@ -124,16 +124,24 @@ Result<> SharedFiles::Inherit(const ImageSet& s, const std::vector<InheritFd>& i
   for (const auto& in : inherit) {
     if (::fcntl(in.fd, F_GETFD) < 0) return ErrnoError("--inherit-fd fd[{}]:{}: fd {} is not open", in.fd, in.key, in.fd);
     uint32_t ino = 0;
-    if (std::sscanf(in.key.c_str(), "pipe:[%u]", &ino) != 1) continue;  // other keys: not files of this kind
-    bool used = false;
-    for (const auto& [id, p] : s.pipes) {
-      if (p.pipe_id() != ino) continue;
+    bool pipe = std::sscanf(in.key.c_str(), "pipe:[%u]", &ino) == 1;
+    bool socket = !pipe && std::sscanf(in.key.c_str(), "socket:[%u]", &ino) == 1;
+    if (!pipe && !socket) continue;  // other keys: not files of these kinds
+    std::vector<uint32_t> ids;
+    if (pipe)
+      for (const auto& [id, p] : s.pipes)
+        if (p.pipe_id() == ino) ids.push_back(id);
+    if (socket)
+      for (const auto& [id, u] : s.unix_sks)
+        if (u.ino() == ino && !(u.uflags() & 1)) ids.push_back(id);
+    if (ids.empty())
+      return MakeError(ENOENT, "--inherit-fd fd[{}]:{}: the dump has no such {}", in.fd, in.key, pipe ? "pipe" : "socket");
+    for (uint32_t id : ids) {
       UniqueFd fd(::fcntl(in.fd, F_DUPFD_CLOEXEC, 0));
       if (fd.get() < 0) return ErrnoError("dup fd {}", in.fd);
       fds_[id] = std::move(fd);
-      used = true;
+      inherited_.insert(id);
     }
-    if (!used) return MakeError(ENOENT, "--inherit-fd fd[{}]:{}: the dump has no such pipe", in.fd, in.key);
   }
   return {};
 }
@@ -145,7 +153,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreateFifos(s), "FIFOs");
   CRYO_TRY_CTX(CreateEventFiles(s, fds_), "event files");
   CRYO_TRY_CTX(CreatePtys(s, fds_), "ptys");
-  CRYO_TRY_CTX(CreateUnixSockets(s, fds_), "unix sockets");
+  CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_), "unix sockets");
   return {};
 }
 

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,8 @@ class SharedFiles {
   // are recreated elsewhere).
   using PathOf = std::function<Result<std::string>(uint32_t id)>;
   // `inherit`: --inherit-fd: cryo's own fds standing for files outside the
-  // dump ("pipe:[INO]": every end of that pipe the tasks had).
+  // dump ("pipe:[INO]": every end of that pipe the tasks had;
+  // "socket:[INO]": that unix socket, whose peer was outside).
   Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit);
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s);
@@ -44,6 +46,7 @@ class SharedFiles {
 
   std::map<uint32_t, UniqueFd> fds_;   // by file id
   std::map<uint32_t, UniqueFd> holds_;  // by FIFO inode: keeps it open, both ends
+  std::set<uint32_t> inherited_;        // file ids --inherit-fd gave
 };
 
 }  // namespace cryo

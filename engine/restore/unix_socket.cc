@@ -68,7 +68,7 @@ Result<> Connect(int fd, const std::string& name, uint32_t id) {
 
 }  // namespace
 
-Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited) {
   std::map<uint32_t, uint32_t> id_of;  // inode -> file id
   for (const auto& [id, u] : s.unix_sks)
     if (!id_of.emplace(u.ino(), id).second) return MakeError(0, "files.img: unix socket inode {} twice", u.ino());
@@ -81,7 +81,15 @@ Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out)
     return p != nullptr && p->peer() == u.ino() && u.state() != kListen && p->state() != kListen;
   };
   auto fd_of = [&](uint32_t id) { return out.at(id).get(); };
-  auto external = [](const img::unix_sk_entry& u) { return (u.uflags() & 1) != 0; };
+  auto external = [&](const img::unix_sk_entry& u) { return (u.uflags() & 1) != 0 || inherited.count(u.id()) > 0; };
+  // A socket whose peer is an external stream socket can only be handed in.
+  for (const auto& [id, u] : s.unix_sks) {
+    if (external(u) || u.peer() == 0) continue;
+    const auto* p = entry_of(u.peer());
+    if (p != nullptr && (p->uflags() & 1) && u.type() != SOCK_DGRAM)
+      return MakeError(ENOENT, "unix socket {} was connected to a socket outside the dump: restore with --inherit-fd fd[N]:socket:[{}]",
+                       id, u.ino());
+  }
 
   // Sockets without a peer of their own in the dump first: bound (and
   // listening) as they were.
@@ -148,6 +156,7 @@ Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out)
   // socket, from anyone).
   for (const auto& [id, packets] : s.sk_queues) {
     const auto& u = s.unix_sks.at(id);
+    if (inherited.count(id)) continue;  // the real socket, with its own queue
     const auto* p = entry_of(u.peer());
     UniqueFd temp;
     int via = -1;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
@@ -12,7 +13,8 @@
 
 namespace cryo {
 
-// Adds one fd per unix socket file id to `out`.
-Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
+// Adds one fd per unix socket file id to `out`; those in `inherited` are
+// there already (--inherit-fd) and are left as they are.
+Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited);
 
 }  // namespace cryo

@@ -49,3 +49,59 @@ if [ $rc -eq 0 ] && [ $rrc -ne 0 ] && [ "$(wc -l <"$w/rerr")" -eq 1 ] && grep -q
 else
   echo "FAIL inherit-fd-unknown-key: rc=$rc rrc=$rrc $(cat "$w/err2" "$w/rerr")"
 fi
+
+# A stream socket whose peer is outside the tree: dumped with --ext-unix-sk,
+# handed back with --inherit-fd fd[N]:socket:[INO] (the same socket, which
+# its other holder kept); refused on restore without it. The outside end is held by a python3 script that also runs
+# cryo, so it can pass its socket down.
+cat >"$w/sock.py" <<'PY'
+import os, socket, subprocess, sys, time
+cryo, counter, d = sys.argv[1:4]
+ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+os.set_inheritable(theirs.fileno(), True)
+# As spawn would (a socket cannot be opened by path): own session, no
+# other fds, stdin from /dev/null.
+child = subprocess.Popen([counter], stdin=subprocess.DEVNULL, stdout=theirs.fileno(), stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True)
+pid = child.pid
+ino = os.fstat(theirs.fileno()).st_ino
+# Kept: after the dump it is the socket the restore is handed, still
+# connected to ours.
+ours.settimeout(5)
+def lines(n):
+    buf = b""
+    while buf.count(b"\n") < n:
+        buf += ours.recv(4096)
+    return [int(x) for x in buf.split()]
+before = lines(3)
+dump = subprocess.run([cryo, "dump", "-t", str(pid), "-D", d, "--ext-unix-sk"], capture_output=True, text=True)
+if dump.returncode != 0:
+    print("FAIL inherit-fd-socket: dump: " + dump.stderr.strip()); sys.exit(0)
+child.wait()
+try:
+    rest = ours.recv(65536, socket.MSG_DONTWAIT)
+except (BlockingIOError, TimeoutError):
+    rest = b""
+before += [int(x) for x in rest.split()]
+last = before[-1]
+bad = subprocess.run([cryo, "restore", "-D", d, "-d"], capture_output=True, text=True)
+if bad.returncode == 0 or "--inherit-fd" not in bad.stderr or os.path.exists("/proc/%d" % pid):
+    print("FAIL inherit-fd-socket-needed: rc=%d %s" % (bad.returncode, bad.stderr.strip()))
+else:
+    print("PASS inherit-fd-socket-needed")
+dup = os.dup(theirs.fileno())
+os.set_inheritable(dup, True)
+ok = subprocess.run([cryo, "restore", "-D", d, "-d", "--inherit-fd", "fd[%d]:socket:[%d]" % (dup, ino)],
+                    pass_fds=[dup], capture_output=True, text=True)
+os.close(dup)
+if ok.returncode != 0:
+    print("FAIL inherit-fd-socket: restore: " + ok.stderr.strip()); sys.exit(0)
+after = lines(3)
+os.kill(pid, 9)
+if after[0] == last + 1 and all(b == a + 1 for a, b in zip(after, after[1:])):
+    print("PASS inherit-fd-socket")
+else:
+    print("FAIL inherit-fd-socket: before %s last %d after %s" % (before, last, after))
+PY
+mkdir -p "$w/sock-img"
+/usr/bin/python3 "$w/sock.py" "$cryo" "$counter" "$w/sock-img"
