@@ -342,8 +342,11 @@ class Builder {
     const auto* exe = CRYO_TRY(s_.File(mm.exe_file_id()));
     long exe_fd = CRYO_TRY(Open(exe->name(), O_RDONLY));
     std::vector<uint64_t> auxv(mm.mm_saved_auxv().begin(), mm.mm_saved_auxv().end());
-    ResetScratch();
-    uint64_t auxv_at = CRYO_TRY(Put(auxv.data(), auxv.size() * 8));
+    if (auxv.size() > 512) return MakeError(E2BIG, "mm.img: an auxv of {} words", auxv.size());
+    // The map, the exe's close and dumpable in one batch, arguments past
+    // its table.
+    uint64_t auxv_at = scratch_ + 4096;
+    CRYO_TRY(t_.Write(auxv_at, auxv.data(), auxv.size() * 8));
     prctl_mm_map m{};
     m.start_code = mm.mm_start_code();
     m.end_code = mm.mm_end_code();
@@ -359,11 +362,16 @@ class Builder {
     m.auxv = reinterpret_cast<__u64*>(auxv_at);
     m.auxv_size = static_cast<__u32>(auxv.size() * 8);
     m.exe_fd = static_cast<__u32>(exe_fd);
-    uint64_t at = CRYO_TRY(Put(&m, sizeof m));
-    CRYO_TRY(t_.Check("prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, at, sizeof m, 0));
-    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(exe_fd)));
-    if (mm.has_dumpable())
-      CRYO_TRY(t_.Check("prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE, static_cast<uint64_t>(mm.dumpable())));
+    uint64_t at = auxv_at + ((auxv.size() * 8 + 15) & ~size_t{15});
+    CRYO_TRY(t_.Write(at, &m, sizeof m));
+    SyscallBatch b;
+    b.Add(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, at, sizeof m, 0);
+    b.Add(SYS_close, static_cast<uint64_t>(exe_fd));
+    if (mm.has_dumpable()) b.Add(SYS_prctl, PR_SET_DUMPABLE, static_cast<uint64_t>(mm.dumpable()));
+    std::vector<long> res = CRYO_TRY(RunBatch(b));
+    static constexpr const char* kWhat[] = {"prctl(PR_SET_MM_MAP)", "close", "prctl(PR_SET_DUMPABLE)"};
+    for (size_t i = 0; i < res.size(); i++)
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", kWhat[i], t_.tid());
     return {};
   }
 
@@ -425,15 +433,26 @@ class Builder {
     }
     const auto* cwd = CRYO_TRY(s_.File(ti_.fs.cwd_id()));
     const auto* root = CRYO_TRY(s_.File(ti_.fs.root_id()));
+    // Root, cwd and umask in one batch, the paths past its table.
+    if (root->name().size() + cwd->name().size() + 4096 + 64 > kTrampSize - kPage)
+      return MakeError(ENAMETOOLONG, "cwd {} / root {}", cwd->name(), root->name());
+    uint64_t at = scratch_ + 4096;
+    SyscallBatch b;
+    std::vector<std::string> what;
     if (root->name() != "/") {
-      ResetScratch();
-      uint64_t p = CRYO_TRY(Put(root->name().c_str(), root->name().size() + 1));
-      CRYO_TRY(t_.Check("chroot", SYS_chroot, p));
+      CRYO_TRY(t_.Write(at, root->name().c_str(), root->name().size() + 1));
+      b.Add(SYS_chroot, at);
+      what.push_back("chroot " + root->name());
+      at += (root->name().size() + 16) & ~size_t{15};
     }
-    ResetScratch();
-    uint64_t p = CRYO_TRY(Put(cwd->name().c_str(), cwd->name().size() + 1));
-    CRYO_TRY_CTX(t_.Check("chdir", SYS_chdir, p), "cwd {}", cwd->name());
-    CRYO_TRY(t_.Check("umask", SYS_umask, ti_.fs.umask()));
+    CRYO_TRY(t_.Write(at, cwd->name().c_str(), cwd->name().size() + 1));
+    b.Add(SYS_chdir, at);
+    what.push_back("chdir to cwd " + cwd->name());
+    b.Add(SYS_umask, ti_.fs.umask());  // returns the old mask
+    what.push_back("umask");
+    std::vector<long> res = CRYO_TRY(RunBatch(b));
+    for (size_t i = 0; i + 1 < res.size(); i++)
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what[i], t_.tid());
     return {};
   }
 
