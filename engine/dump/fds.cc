@@ -65,11 +65,10 @@ bool SameFile(pid_t pid, int a, int b) {
 
 // What a socket is, for an error message.
 std::string SocketKind(pid_t pid, int fd) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  UniqueFd sk(pidfd.get() < 0 ? -1 : static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  auto sk = TakeTaskFd(pid, fd);
   int domain = -1;
   socklen_t len = sizeof domain;
-  if (sk.get() < 0 || ::getsockopt(sk.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return "a socket";
+  if (!sk || ::getsockopt(sk->get(), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return "a socket";
   switch (domain) {
     case AF_NETLINK: return "a netlink socket";
     case AF_INET: return "an IPv4 socket";
@@ -132,10 +131,9 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   };
   if (link == "anon_inode:inotify") {
     // Queued events cannot be read without taking them away.
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    UniqueFd ours(pidfd.get() < 0 ? -1 : static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+    UniqueFd ours = CRYO_TRY_CTX(TakeTaskFd(pid, fd), "inotify");
     int queued = 0;
-    if (ours.get() < 0 || ::ioctl(ours.get(), FIONREAD, &queued) != 0) return ErrnoError("pid {} fd {}: inotify", pid, fd);
+    if (::ioctl(ours.get(), FIONREAD, &queued) != 0) return ErrnoError("pid {} fd {}: inotify", pid, fd);
     if (queued > 0)
       return MakeError(ENOTSUP, "pid {} fd {}: inotify holds {} bytes of unread events: not supported", pid, fd, queued);
     std::string info = CRYO_TRY(ReadFile(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));

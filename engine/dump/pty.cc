@@ -18,14 +18,6 @@ namespace {
 
 constexpr unsigned kPtsMajorFirst = 136, kPtsMajorLast = 143;
 
-Result<UniqueFd> TakeFd(pid_t pid, int fd) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (pidfd.get() < 0) return ErrnoError("pidfd_open {}", pid);
-  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (ours.get() < 0) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
-  return ours;
-}
-
 uint32_t KernelDev(dev_t d) { return static_cast<uint32_t>((major(d) << 20) | minor(d)); }
 
 void TermiosToImage(const termios& t, img::termios_entry* e) {
@@ -56,7 +48,7 @@ Result<> Ptys::Find(const std::vector<pid_t>& pids) {
       if (::stat(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), &st) != 0 || !S_ISCHR(st.st_mode) ||
           !IsMaster(st.st_rdev))
         continue;
-      UniqueFd m = CRYO_TRY(TakeFd(pid, fd));
+      UniqueFd m = CRYO_TRY(TakeTaskFd(pid, fd));
       unsigned index = 0;
       if (::ioctl(m.get(), TIOCGPTN, &index) != 0) return ErrnoError("pid {} fd {}: pty index", pid, fd);
       // Asked through the master: on the slave only its own session may.
@@ -73,7 +65,7 @@ Result<uint32_t> Ptys::Info(uint32_t index, bool master, pid_t pid, int fd) {
   if (auto it = info_ids_.find({index, master}); it != info_ids_.end()) return it->second;
   std::string slave_path = fmt::format("/dev/pts/{}", index);
   UniqueFd slave = CRYO_TRY_CTX(Open(slave_path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), "pty {}", index);
-  UniqueFd end = CRYO_TRY(TakeFd(pid, fd));
+  UniqueFd end = CRYO_TRY(TakeTaskFd(pid, fd));
   img::tty_info_entry e;
   uint32_t id = next_info_++;
   e.set_id(id);
@@ -148,7 +140,7 @@ Result<uint32_t> Ptys::Dump(pid_t pid, int fd, dev_t rdev, uint32_t flags, FileT
   bool master = IsMaster(rdev);
   uint32_t index = 0;
   if (master) {
-    UniqueFd m = CRYO_TRY(TakeFd(pid, fd));
+    UniqueFd m = CRYO_TRY(TakeTaskFd(pid, fd));
     if (::ioctl(m.get(), TIOCGPTN, &index) != 0) return ErrnoError("pid {} fd {}: pty index", pid, fd);
   } else {
     index = (major(rdev) - kPtsMajorFirst) * 256 + minor(rdev);

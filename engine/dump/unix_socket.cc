@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/base/unique_fd.h"
+#include "engine/proc/proc.h"
 #include "engine/image/image_writer.h"
 
 namespace cryo {
@@ -16,15 +17,6 @@ namespace {
 
 constexpr int kListen = 10;  // TCP_LISTEN, as unix sockets report it
 constexpr size_t kMaxPacket = 1 << 20;
-
-// The task's very socket, as an fd of ours.
-Result<UniqueFd> TakeFd(pid_t pid, int fd) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (pidfd.get() < 0) return ErrnoError("pidfd_open {}", pid);
-  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (ours.get() < 0) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
-  return ours;
-}
 
 Result<> ReadOpts(int fd, img::sk_opts_entry* o) {
   auto get_int = [&](int name) -> Result<int> {
@@ -70,7 +62,7 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
                                    const FileOf& file_of) {
   CRYO_TRY(Load());
   const UnixDiag& d = diag_->at(ino);
-  UniqueFd sk = CRYO_TRY(TakeFd(pid, fd));
+  UniqueFd sk = CRYO_TRY(TakeTaskFd(pid, fd));
   uint32_t id = files.NextId();
   Dumped out{{}, pid, fd};
   out.entry.set_type(img::UNIXSK);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -204,6 +205,14 @@ Result<FdInfo> ParseFdInfo(std::string_view text) {
   fi.flags = static_cast<uint32_t>(std::strtoul(flags->c_str(), nullptr, 8));
   if (auto m = StatusField(text, "mnt_id")) fi.mnt_id = std::atoi(m->c_str());
   return fi;
+}
+
+Result<UniqueFd> TakeTaskFd(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (pidfd.get() < 0) return ErrnoError("pidfd_open {}", pid);
+  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (ours.get() < 0) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
+  return ours;
 }
 
 }  // namespace cryo

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
 
 namespace cryo {
 
@@ -50,6 +51,10 @@ Result<std::string> StatusField(std::string_view status, std::string_view key);
 std::vector<pid_t> ListThreads(pid_t pid);
 std::vector<int> ListFds(pid_t pid);
 Result<std::string> ReadLink(const std::string& path);
+
+// The very open file description behind fd `fd` of `pid`, as an fd of the
+// caller's (pidfd_getfd; the caller must be allowed to ptrace `pid`).
+Result<UniqueFd> TakeTaskFd(pid_t pid, int fd);
 
 // /proc/PID/fdinfo/FD: pos and flags (octal).
 struct FdInfo {
