@@ -270,70 +270,47 @@ class Builder {
     return pages;
   }
 
+  // The preadvs in rounds of as many as the scratch holds (a table entry
+  // and up to kIov iovecs each), the close with the last round.
   Result<uint64_t> ReadPages() {
     if (ti_.pagemap.empty()) return 0;
     std::string path = s_.dir_path + "/" + ImageFileName(ImageKind::kPages, ti_.pages_id);
     long fd = CRYO_TRY(Open(path, O_RDONLY));
-    // The preadvs and the close in one batch; the iovecs past its table.
     constexpr size_t kIov = 256;
-    uint64_t room = kTrampSize - kPage;
-    size_t calls = (ti_.pagemap.size() + kIov - 1) / kIov + 1;
-    uint64_t at = scratch_ + ((calls * sizeof(x86::BatchEntry) + 63) & ~uint64_t{63});
-    if (at - scratch_ + ti_.pagemap.size() * sizeof(iovec) > room)
-      return ReadPagesOneByOne(path, fd);
-    SyscallBatch b;
-    std::vector<uint64_t> want;
+    constexpr size_t kPerRound = (kTrampSize - kPage) / (sizeof(x86::BatchEntry) + kIov * sizeof(iovec));
+    constexpr uint64_t kTable = ((kPerRound + 1) * sizeof(x86::BatchEntry) + 63) & ~uint64_t{63};
+    static_assert(kTable + kPerRound * kIov * sizeof(iovec) <= kTrampSize - kPage);
     uint64_t off = 0, pages = 0;
-    for (size_t i = 0; i < ti_.pagemap.size(); i += kIov) {
-      std::vector<iovec> iov;
-      uint64_t bytes = 0;
-      for (size_t j = i; j < std::min(i + kIov, ti_.pagemap.size()); j++) {
-        const auto& e = ti_.pagemap[j];
-        uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
-        iov.push_back({reinterpret_cast<void*>(e.vaddr()), n * kPage});
-        bytes += n * kPage;
-        pages += n;
+    size_t i = 0;
+    while (i < ti_.pagemap.size()) {
+      SyscallBatch b;
+      std::vector<uint64_t> want;
+      uint64_t at = scratch_ + kTable, next = off;
+      for (size_t k = 0; k < kPerRound && i < ti_.pagemap.size(); k++) {
+        std::vector<iovec> iov;
+        uint64_t bytes = 0;
+        for (; iov.size() < kIov && i < ti_.pagemap.size(); i++) {
+          const auto& e = ti_.pagemap[i];
+          uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
+          iov.push_back({reinterpret_cast<void*>(e.vaddr()), n * kPage});
+          bytes += n * kPage;
+          pages += n;
+        }
+        CRYO_TRY(t_.Write(at, iov.data(), iov.size() * sizeof(iovec)));
+        b.Add(SYS_preadv, static_cast<uint64_t>(fd), at, iov.size(), next, 0);
+        want.push_back(bytes);
+        next += bytes;
+        at += iov.size() * sizeof(iovec);
       }
-      CRYO_TRY(t_.Write(at, iov.data(), iov.size() * sizeof(iovec)));
-      b.Add(SYS_preadv, static_cast<uint64_t>(fd), at, iov.size(), off, 0);
-      want.push_back(bytes);
-      at += iov.size() * sizeof(iovec);
-      off += bytes;
-    }
-    b.Add(SYS_close, static_cast<uint64_t>(fd));
-    std::vector<long> res = CRYO_TRY(RunBatch(b));
-    off = 0;
-    for (size_t i = 0; i < want.size(); i++) {
-      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "preadv {} in task {}", path, t_.tid());
-      if (static_cast<uint64_t>(res[i]) != want[i])
-        return MakeError(EIO, "{}: {} bytes at offset {}, want {}", path, res[i], off, want[i]);
-      off += want[i];
-    }
-    return pages;
-  }
-
-  // The same, one preadv at a time, for more runs than the scratch holds.
-  Result<uint64_t> ReadPagesOneByOne(const std::string& path, long fd) {
-    uint64_t off = 0, pages = 0;
-    constexpr size_t kBatch = 256;
-    for (size_t i = 0; i < ti_.pagemap.size(); i += kBatch) {
-      std::vector<iovec> iov;
-      uint64_t bytes = 0;
-      for (size_t j = i; j < std::min(i + kBatch, ti_.pagemap.size()); j++) {
-        const auto& e = ti_.pagemap[j];
-        uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
-        iov.push_back({reinterpret_cast<void*>(e.vaddr()), n * kPage});
-        bytes += n * kPage;
-        pages += n;
+      if (i >= ti_.pagemap.size()) b.Add(SYS_close, static_cast<uint64_t>(fd));
+      std::vector<long> res = CRYO_TRY(RunBatch(b));
+      for (size_t k = 0; k < want.size(); k++) {
+        if (res[k] < 0 && res[k] > -4096) return MakeError(static_cast<int>(-res[k]), "preadv {} in task {}", path, t_.tid());
+        if (static_cast<uint64_t>(res[k]) != want[k])
+          return MakeError(EIO, "{}: {} bytes at offset {}, want {}", path, res[k], off, want[k]);
+        off += want[k];
       }
-      ResetScratch();
-      uint64_t a = CRYO_TRY(Put(iov.data(), iov.size() * sizeof(iovec)));
-      long got = CRYO_TRY(t_.Check("preadv pages", SYS_preadv, static_cast<uint64_t>(fd), a, iov.size(), off, 0));
-      if (static_cast<uint64_t>(got) != bytes)
-        return MakeError(EIO, "{}: {} bytes at offset {}, want {}", path, got, off, bytes);
-      off += bytes;
     }
-    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
     return pages;
   }
 
