@@ -42,7 +42,7 @@ Result<ExtMountMap> ParseExtMountMap(std::string_view s) {
 Result<CgroupRoot> ParseCgroupRoot(std::string_view s) {
   if (s.empty()) return MakeError(EINVAL, "--cgroup-root: empty");
   size_t colon = s.find(':');
-  if (colon == std::string_view::npos) return CgroupRoot{"", std::string(s)};
+  if (colon == std::string_view::npos) return CgroupRoot{std::nullopt, std::string(s)};
   if (colon + 1 == s.size()) return MakeError(EINVAL, "--cgroup-root '{}': empty path", s);
   return CgroupRoot{std::string(s.substr(0, colon)), std::string(s.substr(colon + 1))};
 }

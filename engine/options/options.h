@@ -29,7 +29,9 @@ struct ExtMountMap {
 };
 // --cgroup-root [CTRL:]PATH
 struct CgroupRoot {
-  std::string ctrl;  // empty: every controller
+  // Absent: every controller not named by another root. "" is the cgroup2
+  // hierarchy (runc sends it so, for the unified line).
+  std::optional<std::string> ctrl;
   std::string path;
 };
 // --join-ns NS:PID|FILE[,EXTRA]

@@ -27,7 +27,7 @@ TEST(Options, ExtMountMap) {
 
 TEST(Options, CgroupRoot) {
   auto all = ParseCgroupRoot("/lxc/a").value();
-  EXPECT_EQ(all.ctrl, "");
+  EXPECT_FALSE(all.ctrl.has_value());
   EXPECT_EQ(all.path, "/lxc/a");
   auto one = ParseCgroupRoot("name=systemd:/lxc.payload.c").value();
   EXPECT_EQ(one.ctrl, "name=systemd");
