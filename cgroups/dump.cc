@@ -139,8 +139,9 @@ Result<> CgroupDumper::Write(int dir, Log& log) const {
     ctl->set_is_threaded(false);
     if (opts_->manage_cgroups_mode == CgroupMode::kIgnore) continue;
     // Where to walk from: each set's cgroup in this hierarchy (or the
-    // --cgroup-root given for it). The hierarchy's root is not walked: it
-    // is the host's, not the tasks' own.
+    // --cgroup-root given for it). Neither the hierarchy's root nor the
+    // cgroup cryo itself is in is walked: they are the host's, not the
+    // tasks' own.
     std::set<std::string> roots;
     for (size_t i = 1; i < sets_.size(); i++)
       for (const auto& m : sets_[i]) {
@@ -148,7 +149,9 @@ Result<> CgroupDumper::Write(int dir, Log& log) const {
         std::string root = m.path;
         for (const auto& o : opts_->cgroup_root)
           if (!o.ctrl || *o.ctrl == m.name) root = o.path;
-        if (root != "/") roots.insert(root);
+        bool own = std::any_of(sets_[0].begin(), sets_[0].end(),
+                               [&](const CgMember& c) { return c.name == m.name && c.path == root; });
+        if (root != "/" && !own) roots.insert(root);
       }
     std::vector<std::string> heads;
     for (const auto& r : roots)

@@ -145,7 +145,8 @@ Result<> CgroupRestorer::RewriteRoots() {
         if (UnderDir(m.path, d.dir_name())) return d.dir_name().empty() ? std::string("/") : "/" + d.dir_name();
       return m.path;
     };
-    for (auto& d : *ctl.mutable_dirs()) {
+    std::vector<std::string> moved_dirs;
+    for (const auto& d : ctl.dirs()) {
       std::string head = d.dir_name().empty() ? "/" : "/" + d.dir_name();
       std::string moved = root;
       for (const auto& [id, set] : sets_)
@@ -153,7 +154,7 @@ Result<> CgroupRestorer::RewriteRoots() {
           if (NamesHierarchy(cnames, m.name) && m.cgns_prefix > 0 && UnderDir(m.path, d.dir_name()) &&
               m.cgns_prefix <= head.size())
             moved = Rebase(root, std::string_view(head).substr(m.cgns_prefix));
-      d.set_dir_name(moved.substr(1));
+      moved_dirs.push_back(moved.substr(1));
     }
     for (auto& [id, set] : sets_)
       for (auto& m : set) {
@@ -163,6 +164,7 @@ Result<> CgroupRestorer::RewriteRoots() {
         if (m.path.size() > 1 && m.path.back() == '/') m.path.pop_back();
         if (m.cgns_prefix > 0) m.cgns_prefix = static_cast<uint32_t>(root == "/" ? 0 : root.size());
       }
+    for (int i = 0; i < ctl.dirs_size(); i++) ctl.mutable_dirs(i)->set_dir_name(moved_dirs[static_cast<size_t>(i)]);
   }
   return {};
 }

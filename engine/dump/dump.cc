@@ -11,9 +11,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
+#include "cgroups/dump.h"
+#include "cgroups/freezer.h"
 #include "engine/base/cpu_pin.h"
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
@@ -96,9 +99,11 @@ Result<> CheckSessions(const std::vector<TreeTask>& tasks) {
 // Everything the processes of one dump share: files.img, memfd inodes,
 // seccomp.img, page image numbers.
 struct TreeDump {
-  TreeDump(const Options& o, int d) : opts(o), dir(d), fds(o, d, files, memfds) {}
+  TreeDump(const Options& o, int d, cgroups::CgroupDumper c)
+      : opts(o), dir(d), cgroups(std::move(c)), fds(o, d, files, memfds) {}
   const Options& opts;
   int dir;
+  cgroups::CgroupDumper cgroups;
   FileTable files;
   MemfdTable memfds;
   FdDumper fds;
@@ -165,6 +170,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
       if (sp.was_stopped()) core.mutable_tc()->set_task_state(3);
     }
     CRYO_TRY_CTX(DumpThreadCore(pid, tid, core, &d.seccomp, log), "dump thread {}", tid);
+    core.mutable_thread_core()->set_cg_set(CRYO_TRY(d.cgroups.SetOf(pid, tid)));
     CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kCore, static_cast<uint64_t>(tid), core));
   }
 
@@ -223,7 +229,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
 }
 
 Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, int dir, Log& log,
-                                       uint64_t t_start) {
+                                       uint64_t t_start, const cgroups::Freezer* freezer) {
   img::dump_stats_entry stats;
   uint64_t t_frozen = NowUs();
   timespec boot{};
@@ -233,7 +239,8 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   const auto& tasks = tree.tasks();
   CRYO_TRY(CheckSessions(tasks));
   uint64_t t_mem = NowUs();
-  TreeDump d(opts, dir);
+  TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)));
+  if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
   {
     std::vector<pid_t> live;
     for (const auto& t : tasks)
@@ -269,6 +276,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   CRYO_TRY(d.fds.Finish());
   CRYO_TRY(d.memfds.Write(dir, d.next_pages_id));
   CRYO_TRY(d.files.Write(dir));
+  CRYO_TRY(d.cgroups.Write(dir, log));
   {
     ImageWriter w(dir, ImageKind::kPstree);
     for (const auto& pe : pstree) CRYO_TRY(w.Write(pe));
@@ -283,6 +291,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   inv.set_fdinfo_per_id(true);
   inv.set_ns_per_id(true);
   *inv.mutable_root_ids() = ids;
+  inv.set_root_cg_set(cgroups::CgroupDumper::kOwnSet);
   inv.set_lsmtype(img::NO_LSM);
   inv.set_dump_uptime(frozen_uptime);
   inv.set_network_lock_method(opts.network_lock == NetworkLock::kNftables ? 1
@@ -305,17 +314,39 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   uint64_t t_start = NowUs();
   UniqueFd dir = CRYO_TRY(OpenImageDir(opts.images_dir));
   CpuPin pin;
-  SeizedTree tree = CRYO_TRY(SeizedTree::Seize(opts.pid, log, pin.ok() ? pin.cpu() : -1));
-  auto stats = DumpTree(opts, tree, dir.get(), log, t_start);
+  // With --freeze-cgroup the whole cgroup stops at once and its threads
+  // are held before the tree is walked; without, a task in a frozen cgroup
+  // is an error (ptrace alone would wait for it for ever).
+  std::optional<cgroups::Freezer> freezer;
+  cgroups::FrozenCheck frozen;
+  SeizeHelp help;
+  if (!opts.freeze_cgroup.empty()) {
+    freezer.emplace(CRYO_TRY(cgroups::Freezer::FreezeAndSeize(opts.freeze_cgroup, opts.timeout, log)));
+    help.held = &freezer->held();
+  } else {
+    help.frozen = &frozen;
+  }
+  auto seized = SeizedTree::Seize(opts.pid, log, pin.ok() ? pin.cpu() : -1, help);
+  if (!seized) return std::unexpected(seized.error());  // the freezer puts the cgroup back
+  SeizedTree tree = std::move(*seized);
+  if (freezer) {
+    for (const auto& t : tree.tasks())
+      if (!t.zombie())
+        for (pid_t tid : t.live->threads()) freezer->TakenOver(tid);
+    CRYO_TRY(freezer->HoldOthers());
+  }
+  auto stats = DumpTree(opts, tree, dir.get(), log, t_start, freezer ? &*freezer : nullptr);
   if (!stats) {
-    // The tree goes on as it was; the images dir has no inventory, so
-    // nobody mistakes it for a dump.
+    // The tree goes on as it was (a frozen cgroup frozen again first); the
+    // images dir has no inventory, so nobody mistakes it for a dump.
+    if (freezer) (void)freezer->Finish(true);
     (void)tree.Release(ReleaseMode::kResume);
     return std::unexpected(stats.error());
   }
   ReleaseMode mode = opts.leave_running   ? ReleaseMode::kResume
                      : opts.leave_stopped ? ReleaseMode::kStop
                                           : ReleaseMode::kKill;
+  if (freezer) CRYO_TRY(freezer->Finish(mode != ReleaseMode::kKill));
   CRYO_TRY(tree.Release(mode));
   log.Info("dumped {} into {}", opts.pid, opts.images_dir);
   return stats;

@@ -23,8 +23,8 @@ SeizedProcess::~SeizedProcess() {
   if (!released_) (void)Release(ReleaseMode::kResume);
 }
 
-Result<> SeizedProcess::SeizeThread(pid_t tid) {
-  if (ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_TRACESYSGOOD) != 0) {
+Result<> SeizedProcess::SeizeThread(pid_t tid, bool held) {
+  if (!held && ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_TRACESYSGOOD) != 0) {
     // A thread that exited after we listed it is simply not there.
     if (errno == ESRCH && tid != pid_) return {};
     return ErrnoError("seize thread {} of {}", tid, pid_);
@@ -36,7 +36,7 @@ Result<> SeizedProcess::SeizeThread(pid_t tid) {
     masks_.push_back(m);
     PinThread(tid, cpu_);
   }
-  if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno != ESRCH)
+  if (!held && ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno != ESRCH)
     return ErrnoError("interrupt thread {} of {}", tid, pid_);
   for (;;) {
     int status;
@@ -62,7 +62,7 @@ Result<> SeizedProcess::SeizeThread(pid_t tid) {
   }
 }
 
-Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log, int cpu) {
+Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log, int cpu, const std::set<pid_t>* held) {
   if (pid <= 0 || ::kill(pid, 0) != 0) return ErrnoError("pid {}", pid);
   auto st = ReadStat(pid);
   if (!st) return MakeError(ESRCH, "pid {}: no such process", pid);
@@ -79,7 +79,7 @@ Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log, int cpu) {
       if (std::find(sp.threads_.begin(), sp.threads_.end(), tid) != sp.threads_.end()) continue;
       if (std::find(sp.gone_.begin(), sp.gone_.end(), tid) != sp.gone_.end()) continue;
       size_t before = sp.threads_.size();
-      CRYO_TRY(sp.SeizeThread(tid));
+      CRYO_TRY(sp.SeizeThread(tid, held != nullptr && held->count(tid) > 0));
       if (sp.threads_.size() == before) sp.gone_.push_back(tid);
       added = true;
     }

@@ -8,6 +8,7 @@
 
 #include <sched.h>
 
+#include <set>
 #include <vector>
 
 #include "engine/base/log.h"
@@ -20,8 +21,10 @@ enum class ReleaseMode { kResume, kKill, kStop };
 class SeizedProcess {
  public:
   // `cpu` >= 0: each thread is kept on that CPU (cryo's) while held, and
-  // gets its own CPU mask back on release.
-  static Result<SeizedProcess> Seize(pid_t pid, Log& log, int cpu = -1);
+  // gets its own CPU mask back on release. Threads in `held` are already
+  // seized and interrupted (the cgroup freezer did it): only their stops
+  // are waited for.
+  static Result<SeizedProcess> Seize(pid_t pid, Log& log, int cpu = -1, const std::set<pid_t>* held = nullptr);
   SeizedProcess(SeizedProcess&& o) noexcept;
   SeizedProcess& operator=(SeizedProcess&&) = delete;
   // Resumes whatever is still held (a failed dump leaves the process running).
@@ -40,7 +43,7 @@ class SeizedProcess {
 
  private:
   SeizedProcess(pid_t pid, Log& log) : pid_(pid), log_(&log) {}
-  Result<> SeizeThread(pid_t tid);
+  Result<> SeizeThread(pid_t tid, bool held);
 
   struct Pending {
     pid_t tid;

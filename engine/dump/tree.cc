@@ -49,7 +49,14 @@ Result<> SeizedTree::Add(pid_t pid, int parent) {
   t.ppid = st.ppid;
   t.parent = parent;
   if (st.state != 'Z' && st.state != 'X') {
-    auto sp = SeizedProcess::Seize(pid, *log_, cpu_);
+    bool held = help_.held != nullptr && help_.held->count(pid) > 0;
+    if (help_.frozen != nullptr && !held) {
+      std::string frozen = help_.frozen->FrozenCgroupOf(pid);
+      if (!frozen.empty())
+        return MakeError(EBUSY, "pid {} is in a frozen cgroup ({}): dump it with --freeze-cgroup naming that cgroup",
+                         pid, frozen);
+    }
+    auto sp = SeizedProcess::Seize(pid, *log_, cpu_, help_.held);
     if (sp) {
       t.live.emplace(std::move(*sp));
       // Read again now that it cannot change: it may have moved group.
@@ -75,8 +82,8 @@ Result<> SeizedTree::Add(pid_t pid, int parent) {
   return {};
 }
 
-Result<SeizedTree> SeizedTree::Seize(pid_t root, Log& log, int cpu) {
-  SeizedTree tree(log, cpu);
+Result<SeizedTree> SeizedTree::Seize(pid_t root, Log& log, int cpu, SeizeHelp help) {
+  SeizedTree tree(log, cpu, help);
   CRYO_TRY(tree.Add(root, -1));
   if (tree.tasks_.size() > 1) log.Info("seized a tree of {} processes under {}", tree.tasks_.size(), root);
   return tree;

@@ -7,8 +7,10 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <set>
 #include <vector>
 
+#include "cgroups/freezer.h"
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/dump/seize.h"
@@ -23,10 +25,19 @@ struct TreeTask {
   bool zombie() const { return !live.has_value(); }
 };
 
+// How the tree is to be stopped besides ptrace itself.
+struct SeizeHelp {
+  // Threads the cgroup freezer already seized and interrupted.
+  const std::set<pid_t>* held = nullptr;
+  // Without the freezer: a task in a frozen cgroup would never stop for
+  // ptrace; this finds it first, so the dump fails instead of hanging.
+  cgroups::FrozenCheck* frozen = nullptr;
+};
+
 class SeizedTree {
  public:
   // `cpu`: as SeizedProcess::Seize.
-  static Result<SeizedTree> Seize(pid_t root, Log& log, int cpu = -1);
+  static Result<SeizedTree> Seize(pid_t root, Log& log, int cpu = -1, SeizeHelp help = {});
   SeizedTree(SeizedTree&&) noexcept = default;
   SeizedTree& operator=(SeizedTree&&) = delete;
   // Whatever is still held is resumed by the tasks' own destructors.
@@ -40,11 +51,12 @@ class SeizedTree {
   Result<> Release(ReleaseMode mode);
 
  private:
-  SeizedTree(Log& log, int cpu) : log_(&log), cpu_(cpu) {}
+  SeizedTree(Log& log, int cpu, SeizeHelp help) : log_(&log), cpu_(cpu), help_(help) {}
   Result<> Add(pid_t pid, int parent);
 
   Log* log_;
   int cpu_;
+  SeizeHelp help_;
   std::vector<TreeTask> tasks_;
 };
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "engine/proc/proc.h"
 #include "engine/restore/clone_pid.h"
 
 namespace cryo {
@@ -109,7 +110,8 @@ Result<> TakeTerminal(RemoteTask& leader, uint64_t scratch, uint32_t index, uint
 
 }  // namespace
 
-Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log) {
+Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
+                                        const Placed& placed) {
   RestoredTree tree;
   tree.leaders_.resize(s.tasks.size());
   pid_t root = s.tasks[0].pid();
@@ -118,6 +120,7 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   tree.created_.push_back(root);
   CRYO_TRY(WaitStopped(root));
   tree.leaders_[0].emplace(CRYO_TRY(RemoteTask::AtTrampoline(root, tramp)));
+  if (placed) CRYO_TRY(placed(0, root));
 
   // Sessions and groups whose leader is gone come back through helpers:
   // a process with the leader's pid that leads the session (or group),
@@ -170,6 +173,7 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
       tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(t.pid(), tramp)));
       // Until it is built: cryo's death, or its parent's, ends it.
       CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
+      if (placed) CRYO_TRY(placed(i, t.pid()));
     }
     if (sid == pid) {
       CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
@@ -231,7 +235,13 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
 void RestoredTree::KillAll() {
   for (pid_t pid : created_) ::kill(pid, SIGKILL);
   for (auto& l : leaders_) l.reset();  // before the waits: their destructors touch the tasks
-  for (pid_t pid : created_) ::waitpid(pid, nullptr, __WALL);
+  for (pid_t pid : created_) {
+    // Threads cryo traces report their deaths to it first; until it has
+    // heard them, their leader cannot be reaped.
+    for (pid_t tid : ListThreads(pid))
+      if (tid != pid) ::waitpid(tid, nullptr, __WALL);
+    ::waitpid(pid, nullptr, __WALL);
+  }
 }
 
 RestoredTree::~RestoredTree() {

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -23,7 +24,11 @@ namespace cryo {
 class RestoredTree {
  public:
   // `scratch` is memory in the trampoline area for syscall arguments.
-  static Result<RestoredTree> Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log);
+  // `placed(i, pid)` runs as soon as task i exists, before it has children
+  // (cgroups: they are born where it is).
+  using Placed = std::function<Result<>(size_t index, pid_t pid)>;
+  static Result<RestoredTree> Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
+                                   const Placed& placed = {});
   RestoredTree(RestoredTree&&) noexcept = default;
   RestoredTree& operator=(RestoredTree&&) = delete;
   // Kills every process created unless Release() ran: a failed restore

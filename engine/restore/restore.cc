@@ -28,6 +28,7 @@
 #include <set>
 
 #include "arch/x86_64/regs.h"
+#include "cgroups/restore.h"
 #include "engine/base/cpu_pin.h"
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
@@ -777,7 +778,25 @@ struct Common {
   const SharedFiles& shared;
   std::set<uint32_t>& epolls_done;
   const CpuPin& pin;
+  cgroups::CgroupRestorer& cgroups;
 };
+
+// The cgroup set a thread was dumped in (0: none recorded, a zombie).
+uint32_t CgSetOf(const img::core_entry& core) {
+  if (core.has_thread_core() && core.thread_core().has_cg_set()) return core.thread_core().cg_set();
+  if (core.has_tc() && core.tc().has_cg_set()) return core.tc().cg_set();
+  return 0;
+}
+
+// The set task i was born in: its nearest ancestor's with one, or the set
+// the dumping cryo was in (where this cryo is) for the root.
+uint32_t BornIn(const ImageSet& s, size_t i) {
+  for (int p = s.tasks[i].parent; p >= 0; p = s.tasks[static_cast<size_t>(p)].parent) {
+    const auto& t = s.tasks[static_cast<size_t>(p)];
+    if (!t.zombie && CgSetOf(t.cores[0]) != 0) return CgSetOf(t.cores[0]);
+  }
+  return s.inventory.root_cg_set();
+}
 
 // Builds one process of the tree, stopped at the trampoline, into what was
 // dumped: memory, files, state, its threads; registers last.
@@ -802,6 +821,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   for (size_t i = 1; i < ti.cores.size(); i++) {
     pid_t tid = static_cast<pid_t>(ti.task.threads(static_cast<int>(i)));
     threads.push_back(CRYO_TRY_CTX(CreateThread(t, b, tid, tramp), "create thread {}", tid));
+    CRYO_TRY(c.cgroups.MoveThread(tid, CgSetOf(ti.cores[i]), CgSetOf(ti.cores[0])));
     if (ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
     Builder tb(threads.back(), c.s, ti, tramp, c.log);
     CRYO_TRY_CTX(tb.ThreadState(tid, ti.cores[i]), "thread {} state", tid);
@@ -856,18 +876,30 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     if (ghost) return *ghost;
     return std::string(CRYO_TRY(s.File(id))->name());
   }, opts.inherit_fd));
-  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log));
+  // Cgroups made (or checked) before the first task exists; each task is
+  // moved into its own as soon as it is born.
+  auto cg = CRYO_TRY(cgroups::CgroupRestorer::Prepare(opts, s.dir.get(), s.inventory.root_cg_set(), log));
+  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, [&](size_t i, pid_t pid) -> Result<> {
+    if (s.tasks[i].zombie) return {};
+    CRYO_TRY_CTX(cg.MoveProcess(pid, CgSetOf(s.tasks[i].cores[0]), BornIn(s, i)), "cgroups of {}", pid);
+    return {};
+  }));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
   CRYO_TRY(shared.CreateAfterFork(s));
   std::set<uint32_t> epolls_done;
-  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin};
+  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;
     CRYO_TRY_CTX(Build(c, ti, tree.leader(i), out.stats), "restore {}", ti.pid());
   }
   CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
+  CRYO_TRY(FaultPoint("restore-cgroups"));
+  CRYO_TRY_CTX(cg.ApplyProperties(), "cgroup properties");
+  // Frozen cgroups freeze with their tasks still held: they stay frozen.
+  CRYO_TRY_CTX(cg.ApplyFreezer(), "cgroup freezer state");
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
+  cg.Commit();
   out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));
   return out;
 }
