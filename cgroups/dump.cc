@@ -2,7 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -100,8 +103,65 @@ bool CgroupDumper::Keep(std::string_view name) const {
   return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
 }
 
+namespace {
+
+// /proc/PID/cgroup as a process in PID's cgroup namespace reads it (paths
+// from that namespace's root): read by a child of cryo that joins it.
+Result<std::string> ReadFromInside(pid_t pid) {
+  UniqueFd ns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/cgroup", pid), O_RDONLY | O_CLOEXEC));
+  std::string path = fmt::format("/proc/{}/cgroup", pid);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd rd(p[0]), wr(p[1]);
+  pid_t child = ::fork();
+  if (child < 0) return ErrnoError("fork");
+  if (child == 0) {
+    // Only raw syscalls here: a stack buffer, no allocation.
+    char buf[8192];
+    if (::setns(ns.get(), CLONE_NEWCGROUP) != 0) ::_exit(1);
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) ::_exit(2);
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0 || ::write(wr.get(), buf, static_cast<size_t>(n)) != n) ::_exit(3);
+    ::_exit(0);
+  }
+  wr.reset();
+  std::string out(8192, '\0');
+  auto n = ReadFull(rd.get(), out.data(), out.size());
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!n || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return MakeError(EIO, "read the cgroups of {} from inside its cgroup namespace (step {})", pid,
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  out.resize(*n);
+  return out;
+}
+
+}  // namespace
+
+Result<> CgroupDumper::SetRoot(pid_t root) {
+  struct stat theirs, ours;
+  if (::stat(fmt::format("/proc/{}/ns/cgroup", root).c_str(), &theirs) != 0) return {};
+  if (::stat("/proc/self/ns/cgroup", &ours) != 0 || theirs.st_ino == ours.st_ino) return {};
+  auto keep = [&](std::string_view n) { return Keep(n); };
+  CgSet outside = CRYO_TRY(ReadTaskCgroups(root, root, keep));
+  CgSet inside = CRYO_TRY_CTX(ParseCgroupFile(CRYO_TRY(ReadFromInside(root)), keep), "cgroup namespace of {}", root);
+  CRYO_TRY_CTX(SetNamespacePrefixes(outside, inside), "cgroup namespace of {}", root);
+  ns_roots_ = outside;
+  return {};
+}
+
 Result<uint32_t> CgroupDumper::SetOf(pid_t pid, pid_t tid) {
   CgSet set = CRYO_TRY(ReadTaskCgroups(pid, tid, [&](std::string_view n) { return Keep(n); }));
+  // One cgroup namespace for the whole tree: the root's boundary for all.
+  for (auto& m : set)
+    for (const auto& r : ns_roots_) {
+      if (r.name != m.name || r.cgns_prefix == 0) continue;
+      std::string_view prefix = std::string_view(r.path).substr(0, r.cgns_prefix);
+      if (!std::string_view(m.path).starts_with(prefix))
+        return MakeError(ENOTSUP, "thread {}: cgroup {} is outside its cgroup namespace ({})", tid, m.path, prefix);
+      m.cgns_prefix = r.cgns_prefix;
+    }
   for (size_t i = 0; i < sets_.size(); i++)
     if (sets_[i] == set) return static_cast<uint32_t>(i + 1);
   sets_.push_back(std::move(set));

@@ -27,6 +27,9 @@ class CgroupDumper {
   static Result<CgroupDumper> Make(const Options& opts);
 
   static constexpr uint32_t kOwnSet = 1;
+  // The dump's root: in a cgroup namespace of its own, where that
+  // namespace's root is in each hierarchy (cgns_prefix), for every set.
+  Result<> SetRoot(pid_t root);
   // The set of thread `tid` of process `pid`, added when new.
   Result<uint32_t> SetOf(pid_t pid, pid_t tid);
   // The --freeze-cgroup cgroup and whether it was frozen before the dump:
@@ -45,6 +48,7 @@ class CgroupDumper {
   const Options* opts_;
   PropertyLists props_;
   std::vector<CgSet> sets_;  // set id i+1
+  CgSet ns_roots_;           // per hierarchy: the root's cgroup namespace root (in cgns_prefix)
   std::optional<CgroupLocation> freezer_;
   bool was_frozen_ = false;
 };

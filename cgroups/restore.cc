@@ -228,19 +228,40 @@ Result<const CgSet*> CgroupRestorer::Set(uint32_t id) const {
   return &it->second;
 }
 
+Result<> CgroupRestorer::Enter(pid_t pid, const std::string& name, const std::string& path, const char* file) {
+  int hfd = CRYO_TRY(HierarchyFd(name));
+  std::string rel = Relative(path) + "/" + file;
+  std::string text = std::to_string(pid);
+  UniqueFd fd(::openat(hfd, rel.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) < 0)
+    return ErrnoError("move {} into cgroup {} of {}", pid, path, name.empty() ? "cgroup2" : name);
+  return {};
+}
+
 Result<> CgroupRestorer::MoveProcess(pid_t pid, uint32_t set, uint32_t born_in) {
   if (!active_ || set == 0 || set == born_in) return {};
   const CgSet* to = CRYO_TRY(Set(set));
   const CgSet* from = born_in == 0 ? nullptr : CRYO_TRY(Set(born_in));
-  std::string text = std::to_string(pid);
   for (const auto& m : *to) {
     if (from && std::find(from->begin(), from->end(), m) != from->end()) continue;
-    int hfd = CRYO_TRY(HierarchyFd(m.name));
-    std::string procs = Relative(m.path) + "/cgroup.procs";
-    UniqueFd fd(::openat(hfd, procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), text.data(), text.size()) < 0)
-      return ErrnoError("move {} into cgroup {} of {}", pid, m.path, m.name.empty() ? "cgroup2" : m.name);
+    CRYO_TRY(Enter(pid, m.name, m.path, "cgroup.procs"));
   }
+  return {};
+}
+
+Result<> CgroupRestorer::MoveRoot(pid_t pid, uint32_t set, uint32_t born_in,
+                                  const std::function<Result<>()>& unshare) {
+  if (!active_ || set == 0) return {};
+  const CgSet* to = CRYO_TRY(Set(set));
+  if (std::none_of(to->begin(), to->end(), [](const CgMember& m) { return m.cgns_prefix > 0; }))
+    return MoveProcess(pid, set, born_in);
+  for (const auto& m : *to) {
+    std::string at = m.cgns_prefix > 0 ? m.path.substr(0, std::min<size_t>(m.cgns_prefix, m.path.size())) : m.path;
+    CRYO_TRY(Enter(pid, m.name, at.empty() ? "/" : at, "cgroup.procs"));
+  }
+  CRYO_TRY_CTX(unshare(), "cgroup namespace");
+  for (const auto& m : *to)
+    if (m.cgns_prefix > 0 && m.cgns_prefix < m.path.size()) CRYO_TRY(Enter(pid, m.name, m.path, "cgroup.procs"));
   return {};
 }
 
@@ -248,14 +269,9 @@ Result<> CgroupRestorer::MoveThread(pid_t tid, uint32_t set, uint32_t leader_set
   if (!active_ || set == 0 || set == leader_set) return {};
   const CgSet* to = CRYO_TRY(Set(set));
   const CgSet* leader = CRYO_TRY(Set(leader_set));
-  std::string text = std::to_string(tid);
   for (const auto& m : *to) {
     if (std::find(leader->begin(), leader->end(), m) != leader->end()) continue;
-    int hfd = CRYO_TRY(HierarchyFd(m.name));
-    std::string file = Relative(m.path) + (m.name.empty() ? "/cgroup.threads" : "/tasks");
-    UniqueFd fd(::openat(hfd, file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), text.data(), text.size()) < 0)
-      return ErrnoError("move thread {} into cgroup {} of {}", tid, m.path, m.name.empty() ? "cgroup2" : m.name);
+    CRYO_TRY(Enter(tid, m.name, m.path, m.name.empty() ? "cgroup.threads" : "tasks"));
   }
   return {};
 }

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,6 +44,10 @@ class CgroupRestorer {
   // Moves process `pid` into set `set`; `born_in` is the set it was born
   // in (its parent's), where nothing needs moving. Set 0: leave it.
   Result<> MoveProcess(pid_t pid, uint32_t set, uint32_t born_in);
+  // The same for the root, which also gets the dumped cgroup namespace:
+  // moved into the namespace's root cgroups first, `unshare` run (it
+  // unshares the root's cgroup namespace there), then moved on below.
+  Result<> MoveRoot(pid_t pid, uint32_t set, uint32_t born_in, const std::function<Result<>()>& unshare);
   // Moves thread `tid` where it differs from its leader's set.
   Result<> MoveThread(pid_t tid, uint32_t set, uint32_t leader_set);
   // Every property still to write, but the freezer's.
@@ -65,6 +70,7 @@ class CgroupRestorer {
   Result<const CgSet*> Set(uint32_t id) const;
   Result<> PrepareDir(const std::string& hname, int hfd, const std::string& path, const img::cgroup_dir_entry& e);
   Result<> Write(const Prop& p);
+  Result<> Enter(pid_t pid, const std::string& name, const std::string& path, const char* file);
 
   const Options* opts_;
   Log* log_;

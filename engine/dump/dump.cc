@@ -38,15 +38,20 @@ namespace cryo {
 namespace {
 
 // What this build cannot bring back yet must stop the dump, not be
-// silently dropped: namespaces of the tree's own.
-Result<> CheckNamespaces(pid_t pid) {
+// silently dropped: namespaces of the tree's own. A cgroup namespace is
+// fine when the whole tree shares the root's.
+Result<> CheckNamespaces(pid_t pid, pid_t root) {
   for (const char* ns : {"pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time"}) {
+    bool cgroup = std::string_view(ns) == "cgroup";
     struct stat theirs, ours;
     if (::stat(fmt::format("/proc/{}/ns/{}", pid, ns).c_str(), &theirs) != 0) continue;
-    if (::stat(fmt::format("/proc/self/ns/{}", ns).c_str(), &ours) != 0) continue;
-    if (theirs.st_ino != ours.st_ino)
-      return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: namespaces are not supported by this build yet",
-                       pid, ns);
+    std::string other = cgroup ? fmt::format("/proc/{}/ns/cgroup", root) : fmt::format("/proc/self/ns/{}", ns);
+    if (::stat(other.c_str(), &ours) != 0) continue;
+    if (theirs.st_ino == ours.st_ino) continue;
+    if (cgroup)
+      return MakeError(ENOTSUP, "pid {} is in another cgroup namespace than the root {}: not supported", pid, root);
+    return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: namespaces are not supported by this build yet",
+                     pid, ns);
   }
   return {};
 }
@@ -136,7 +141,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   const TreeTask& t = tasks[index];
   pid_t pid = t.pid;
   const SeizedProcess& sp = *t.live;
-  CRYO_TRY(CheckNamespaces(pid));
+  CRYO_TRY(CheckNamespaces(pid, tasks[0].pid));
   // What it shares with its parent (CLONE_FILES, CLONE_FS) is dumped once.
   img::task_kobj_ids_entry ids;
   ids.set_vm_id(static_cast<uint32_t>(pid));
@@ -241,6 +246,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   uint64_t t_mem = NowUs();
   TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)));
   if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
+  CRYO_TRY(d.cgroups.SetRoot(tasks[0].pid));
   {
     std::vector<pid_t> live;
     for (const auto& t : tasks)

@@ -120,7 +120,7 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   tree.created_.push_back(root);
   CRYO_TRY(WaitStopped(root));
   tree.leaders_[0].emplace(CRYO_TRY(RemoteTask::AtTrampoline(root, tramp)));
-  if (placed) CRYO_TRY(placed(0, root));
+  if (placed) CRYO_TRY(placed(0, *tree.leaders_[0]));
 
   // Sessions and groups whose leader is gone come back through helpers:
   // a process with the leader's pid that leads the session (or group),
@@ -173,7 +173,7 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
       tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(t.pid(), tramp)));
       // Until it is built: cryo's death, or its parent's, ends it.
       CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
-      if (placed) CRYO_TRY(placed(i, t.pid()));
+      if (placed) CRYO_TRY(placed(i, *tree.leaders_[i]));
     }
     if (sid == pid) {
       CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());

@@ -26,7 +26,7 @@ class RestoredTree {
   // `scratch` is memory in the trampoline area for syscall arguments.
   // `placed(i, pid)` runs as soon as task i exists, before it has children
   // (cgroups: they are born where it is).
-  using Placed = std::function<Result<>(size_t index, pid_t pid)>;
+  using Placed = std::function<Result<>(size_t index, RemoteTask& task)>;
   static Result<RestoredTree> Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
                                    const Placed& placed = {});
   RestoredTree(RestoredTree&&) noexcept = default;

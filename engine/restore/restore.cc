@@ -879,11 +879,20 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // Cgroups made (or checked) before the first task exists; each task is
   // moved into its own as soon as it is born.
   auto cg = CRYO_TRY(cgroups::CgroupRestorer::Prepare(opts, s.dir.get(), s.inventory.root_cg_set(), log));
-  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, [&](size_t i, pid_t pid) -> Result<> {
+  auto placed = [&](size_t i, RemoteTask& t) -> Result<> {
     if (s.tasks[i].zombie) return {};
-    CRYO_TRY_CTX(cg.MoveProcess(pid, CgSetOf(s.tasks[i].cores[0]), BornIn(s, i)), "cgroups of {}", pid);
+    uint32_t set = CgSetOf(s.tasks[i].cores[0]);
+    if (i > 0) {
+      CRYO_TRY_CTX(cg.MoveProcess(t.tid(), set, BornIn(s, i)), "cgroups of {}", t.tid());
+      return {};
+    }
+    CRYO_TRY_CTX(cg.MoveRoot(t.tid(), set, BornIn(s, i), [&]() -> Result<> {
+      CRYO_TRY(t.Check("unshare(CLONE_NEWCGROUP)", SYS_unshare, CLONE_NEWCGROUP));
+      return {};
+    }), "cgroups of {}", t.tid());
     return {};
-  }));
+  };
+  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
   CRYO_TRY(shared.CreateAfterFork(s));
   std::set<uint32_t> epolls_done;

@@ -270,6 +270,34 @@ case_v2_threaded() {
 }
 run_case v2-threaded case_v2_threaded
 
+# A cgroup namespace rooted at T: the tree sees T as "/" and child 0 in
+# "/b". Restored, it is in a cgroup namespace rooted at T again.
+case_cgroup_ns() {
+  make_layout || return
+  w=$top_w/cgroup-ns; mkdir -p "$w/run" "$w/img"
+  local dirs=() h pid
+  for h in cpu memory pids unified; do dirs+=("$(cg $h)/cgroup.procs"); done
+  pid=$( (for f in "${dirs[@]}"; do echo $BASHPID >"$f"; done
+          cd "$w/run" && CRYO_PROG_DIR=$w/run exec unshare -C "$spawn" -o "$w/out" "$prog") )
+  started+=("$pid")
+  wait_file "$w/run/ready" || { echo "never ready: $(cat "$w/out")"; return; }
+  read -r _ R RT <"$w/run/ids-root"; read -r _ C0 C0T <"$w/run/ids-c0"; read -r _ C1 C1T <"$w/run/ids-c1"
+  place || return
+  inside() { local p t; for p in "$R" "$C0"; do for t in /proc/"$p"/task/*; do
+    echo "$(basename "$t"): $(nsenter -C -t "$R" sort "$t/cgroup" | tr '\n' ' ')"; done; done; }
+  local before in_before
+  before=$(membership); in_before=$(inside)
+  [[ $in_before == *"1:cpu:/b "* ]] || { echo "the namespace is not rooted at T: $in_before"; return; }
+  dump || return
+  rm_cgroups
+  restore || return
+  [ "$(membership)" = "$before" ] || echo "membership: want [$before] got [$(membership)]"
+  [ "$(inside)" = "$in_before" ] || echo "seen from inside: want [$in_before] got [$(inside)]"
+  [ "$(readlink /proc/"$R"/ns/cgroup)" != "$(readlink /proc/self/ns/cgroup)" ] || echo "not in a cgroup namespace of its own"
+  finish
+}
+run_case cgroup-ns case_cgroup_ns
+
 # The freezer, v1 and v2, with a tree that keeps forking: --leave-running
 # thaws it and the tree runs on; a second dump kills it; the restore runs.
 freeze_case() {  # name hierarchy state-file thawed-value
