@@ -50,10 +50,24 @@ Result<FreezerState> ReadState(int at, const std::string& dir, bool v2) {
     if (s.starts_with("THAWED")) return FreezerState::kThawed;
     return MakeError(EINVAL, "{}/freezer.state: unknown state '{}'", dir, s);
   }
+  // cgroup.freeze is what was asked of this cgroup; cgroup.events says
+  // whether it is frozen (an ancestor's freeze counts too).
   std::string want = CRYO_TRY(ReadFileAt(at, dir + "/cgroup.freeze", 64));
-  if (want.starts_with("0")) return FreezerState::kThawed;
   std::string events = CRYO_TRY(ReadFileAt(at, dir + "/cgroup.events", 4096));
-  return events.find("frozen 1") != std::string::npos ? FreezerState::kFrozen : FreezerState::kFreezing;
+  if (events.find("frozen 1") != std::string::npos) return FreezerState::kFrozen;
+  return want.starts_with("1") ? FreezerState::kFreezing : FreezerState::kThawed;
+}
+
+// v1 reports a frozen ancestor in freezer.parent_freezing; v2 freezes a
+// cgroup without its own cgroup.freeze saying so.
+Result<bool> FrozenByAncestor(const std::string& dir, bool v2) {
+  if (!v2) {
+    auto p = ReadFile(dir + "/freezer.parent_freezing", 64);
+    return p && p->starts_with("1");
+  }
+  std::string want = CRYO_TRY(ReadFile(dir + "/cgroup.freeze", 64));
+  std::string events = CRYO_TRY(ReadFile(dir + "/cgroup.events", 4096));
+  return want.starts_with("0") && events.find("frozen 1") != std::string::npos;
 }
 
 }  // namespace
@@ -110,6 +124,9 @@ Result<Freezer> Freezer::FreezeAndSeize(const std::string& path, unsigned timeou
   where.v2 = !v1_file;
   Freezer f(std::move(where), log);
   f.finished_ = true;  // nothing to undo until it is frozen
+  if (CRYO_TRY(FrozenByAncestor(f.where_.fs_path, f.where_.v2)))
+    return MakeError(EBUSY, "--freeze-cgroup {}: frozen by a parent cgroup, which cryo would not thaw: name that one",
+                     path);
   FreezerState s = CRYO_TRY(f.State());
   f.was_frozen_ = s != FreezerState::kThawed;
   if (s == FreezerState::kThawed) CRYO_TRY(f.Set(true));

@@ -92,6 +92,23 @@ TEST_P(FreezerTest, AFrozenCgroupStaysFrozen) {
   EXPECT_EQ(State(), GetParam() ? "1" : "FROZEN");
 }
 
+TEST_P(FreezerTest, AParentsFreezeIsRefused) {
+  std::string inner = dir_ + "/inner";
+  ASSERT_EQ(mkdir(inner.c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(inner + "/cgroup.procs", std::to_string(pid_), 0644));
+  ASSERT_TRUE(WriteFile(dir_ + (GetParam() ? "/cgroup.freeze" : "/freezer.state"), GetParam() ? "1" : "FROZEN", 0644));
+  usleep(100000);
+  Log log;
+  auto f = Freezer::FreezeAndSeize(inner, 1, log);
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().what().find("parent"), std::string::npos) << f.error().what();
+  ASSERT_TRUE(WriteFile(dir_ + (GetParam() ? "/cgroup.freeze" : "/freezer.state"), GetParam() ? "0" : "THAWED", 0644));
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, __WALL);
+  pid_ = -1;
+  for (int i = 0; i < 100 && rmdir(inner.c_str()) != 0 && errno == EBUSY; i++) usleep(10000);
+}
+
 TEST(Freezer, ErrorsSayWhat) {
   Log log;
   auto none = Freezer::FreezeAndSeize("/nonexistent/cgroup", 1, log);
