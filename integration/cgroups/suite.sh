@@ -298,6 +298,50 @@ case_cgroup_ns() {
 }
 run_case cgroup-ns case_cgroup_ns
 
+# --cgroup-yard: the hierarchies are reached through DIR/cpu, DIR/unified,
+# ..., mounted there by cryo when absent (CRIU's layout), not privately.
+case_cgroup_yard() {
+  start cgroup-yard && make_layout && place || return
+  local yard=$w/yard before
+  mkdir -p "$yard"
+  before=$(membership)
+  dump --cgroup-yard "$yard" || return
+  [ -e "$yard/cpu/cpu.shares" ] && [ -e "$yard/unified/cgroup.procs" ] || echo "the yard has no hierarchies: $(ls "$yard")"
+  rm_cgroups
+  restore --cgroup-yard "$yard" || return
+  [ "$(membership)" = "$before" ] || echo "membership: want [$before] got [$(membership)]"
+  [ "$(cat "$(cg cpu b)/cpu.shares")" = 256 ] || echo "cpu b has $(cat "$(cg cpu b)/cpu.shares") shares"
+  finish
+  local m
+  for m in "$yard"/*; do umount "$m" && rmdir "$m"; done
+}
+run_case cgroup-yard case_cgroup_yard
+
+# A cgroup the restore cannot create (its parent allows no more
+# descendants): one line naming it, nothing left; the dump's errors (a bad
+# --freeze-cgroup, bad --cgroup-props) leave the tree running as it was.
+case_cannot_create() {
+  start cannot-create && make_layout && place || return
+  if "$cryo" dump -t "$R" -D "$w/img" --freeze-cgroup /sys/fs/cgroup/freezer/no-such-cgroup-$$ 2>"$w/err"; then
+    echo "dump with a missing freezer cgroup succeeded"
+  fi
+  one_line "$w/err" && grep -q "no-such-cgroup" "$w/err" || echo "error was: $(cat "$w/err")"
+  if "$cryo" dump -t "$R" -D "$w/img" --cgroup-props '"cpu": nonsense' 2>"$w/err"; then echo "dump with bad props succeeded"; fi
+  one_line "$w/err" && grep -q "cgroup props" "$w/err" || echo "error was: $(cat "$w/err")"
+  [ -e "$w/img/inventory.img" ] && echo "a failed dump wrote an inventory"
+  alive "$R" && alive "$C0" && alive "$C1" || echo "a failed dump stopped the tree"
+  dump || return
+  rm_cgroups
+  mkdir -p "$(cg unified)" && echo 0 >"$(cg unified)/cgroup.max.descendants"
+  if "$cryo" restore -D "$w/img" -d 2>"$w/err"; then echo "restore succeeded"; fi
+  one_line "$w/err" && grep -q "create cgroup" "$w/err" || echo "error was: $(cat "$w/err")"
+  sleep 0.1; alive "$R" && echo "pid $R is alive"
+  [ -d "$(cg cpu)" ] && echo "cgroups were left behind"
+  echo 10 >"$(cg unified)/cgroup.max.descendants"
+  restore && finish
+}
+run_case cannot-create case_cannot_create
+
 # The freezer, v1 and v2, with a tree that keeps forking: --leave-running
 # thaws it and the tree runs on; a second dump kills it; the restore runs.
 freeze_case() {  # name hierarchy state-file thawed-value
