@@ -805,7 +805,6 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   uint64_t tramp = c.tramp;
   Builder b(t, c.s, ti, tramp, c.log, &c.ghosts, &c.memfds, &c.shared);
   CRYO_TRY(FaultPoint("restore-memory"));
-  CRYO_TRY_CTX(b.DropInherited(pid, tramp), "clear the new task");
   CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
   st.set_pages_restored(st.pages_restored() + CRYO_TRY_CTX(b.LoadPages(), "load pages"));
@@ -881,6 +880,11 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   auto cg = CRYO_TRY(cgroups::CgroupRestorer::Prepare(opts, s.dir.get(), s.inventory.root_cg_set(), log));
   auto placed = [&](size_t i, RemoteTask& t) -> Result<> {
     if (s.tasks[i].zombie) return {};
+    // cryo's memory and fds go before the task has children: they are born
+    // with nearly nothing to copy (forking a copy of cryo for each costs
+    // what cryo's memory costs, which grows with the tree).
+    Builder b(t, s, s.tasks[i], tramp, log);
+    CRYO_TRY_CTX(b.DropInherited(t.tid(), tramp), "clear new task {}", t.tid());
     uint32_t set = CgSetOf(s.tasks[i].cores[0]);
     if (i > 0) {
       CRYO_TRY_CTX(cg.MoveProcess(t.tid(), set, BornIn(s, i)), "cgroups of {}", t.tid());
