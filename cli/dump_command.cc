@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "cli/action_scripts.h"
 #include "cli/commands.h"
 #include "engine/base/files.h"
 #include "engine/dump/dump.h"
@@ -11,7 +12,8 @@ namespace cryo {
 Result<int> RunDump(const Options& o, Log& log) {
   // The dump itself needs no probed feature yet; probing costs a fork.
   KernelFeatures kf;
-  img::dump_stats_entry stats = CRYO_TRY(Dump(o, kf, log));
+  ScriptNotifier scripts(o.action_scripts, o.images_dir, log);
+  img::dump_stats_entry stats = CRYO_TRY(Dump(o, kf, log, o.action_scripts.empty() ? nullptr : &scripts));
   UniqueFd work = CRYO_TRY(OpenImageDir(o.WorkDir()));
   img::stats_entry se;
   *se.mutable_dump() = stats;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "cli/action_scripts.h"
 #include "cli/commands.h"
 #include "engine/base/files.h"
 #include "engine/image/image_dir.h"
@@ -11,7 +12,8 @@
 namespace cryo {
 
 Result<int> RunRestore(const Options& o, Log& log) {
-  Restored r = CRYO_TRY(Restore(o, log));
+  ScriptNotifier scripts(o.action_scripts, o.images_dir, log);
+  Restored r = CRYO_TRY(Restore(o, log, o.action_scripts.empty() ? nullptr : &scripts));
   if (!o.pidfile.empty()) CRYO_TRY(WriteFile(o.pidfile, fmt::format("{}", r.pid), 0644));
   if (auto work = OpenImageDir(o.WorkDir())) {
     img::stats_entry se;
@@ -25,7 +27,8 @@ Result<int> RunRestore(const Options& o, Log& log) {
     std::printf("Restore time: %u us\n", r.stats.restore_time());
     std::printf("Pages restored: %lu\n", static_cast<unsigned long>(r.stats.pages_restored()));
   }
-  if (o.restore_detached) return 0;
+  // A sibling is cryo's parent's child: only that parent can wait for it.
+  if (o.restore_detached || o.restore_sibling) return 0;
   // Like CRIU without -d: stay the parent and end as the restored task ends.
   int status;
   while (::waitpid(r.pid, &status, 0) < 0) {

@@ -316,9 +316,10 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
 
 }  // namespace
 
-Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, Log& log) {
+Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, Log& log, Notifier* notify) {
   uint64_t t_start = NowUs();
   UniqueFd dir = CRYO_TRY(OpenImageDir(opts.images_dir));
+  CRYO_TRY(Announce(notify, "pre-dump"));
   CpuPin pin;
   // With --freeze-cgroup the whole cgroup stops at once and its threads
   // are held before the tree is walked; without, a task in a frozen cgroup
@@ -341,12 +342,23 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
         for (pid_t tid : t.live->threads()) freezer->TakenOver(tid);
     CRYO_TRY(freezer->HoldOthers());
   }
-  auto stats = DumpTree(opts, tree, dir.get(), log, t_start, freezer ? &*freezer : nullptr);
+  auto stats = [&]() -> Result<img::dump_stats_entry> {
+    CRYO_TRY(Announce(notify, "network-lock"));
+    CRYO_TRY(Announce(notify, "query-ext-files"));
+    auto st = CRYO_TRY(DumpTree(opts, tree, dir.get(), log, t_start, freezer ? &*freezer : nullptr));
+    if (auto r = Announce(notify, "post-dump"); !r) {
+      // Refused: the tree runs on, and the images are not a dump.
+      ::unlinkat(dir.get(), "inventory.img", 0);
+      return std::unexpected(r.error().context("post-dump"));
+    }
+    return st;
+  }();
   if (!stats) {
     // The tree goes on as it was (a frozen cgroup frozen again first); the
     // images dir has no inventory, so nobody mistakes it for a dump.
     if (freezer) (void)freezer->Finish(true);
     (void)tree.Release(ReleaseMode::kResume);
+    (void)Announce(notify, "network-unlock");
     return std::unexpected(stats.error());
   }
   ReleaseMode mode = opts.leave_running   ? ReleaseMode::kResume
@@ -354,6 +366,7 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
                                           : ReleaseMode::kKill;
   if (freezer) CRYO_TRY(freezer->Finish(mode != ReleaseMode::kKill));
   CRYO_TRY(tree.Release(mode));
+  if (mode != ReleaseMode::kKill) CRYO_TRY(Announce(notify, "network-unlock"));
   log.Info("dumped {} into {}", opts.pid, opts.images_dir);
   return stats;
 }

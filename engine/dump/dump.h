@@ -5,11 +5,16 @@
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/kernel/features.h"
+#include "engine/options/notify.h"
 #include "engine/options/options.h"
 #include "engine/image/proto/stats.pb.h"
 
 namespace cryo {
 
-Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures& kf, Log& log);
+// `notify`, when given, hears pre-dump, network-lock, query-ext-files,
+// post-dump (images written; saying no resumes the tree) and
+// network-unlock (a failed dump, or --leave-running).
+Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures& kf, Log& log,
+                                   Notifier* notify = nullptr);
 
 }  // namespace cryo

@@ -11,7 +11,8 @@ Result<pid_t> ForkWithPid(pid_t pid, uint64_t flags) {
   pid_t tid = pid;
   clone_args args{};
   args.flags = flags;
-  args.exit_signal = SIGCHLD;
+  // A sibling (CLONE_PARENT) signals the caller's parent as the caller would.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   args.set_tid = reinterpret_cast<uint64_t>(&tid);
   args.set_tid_size = 1;
   // Raw clone3 without a new stack behaves like fork: the child continues

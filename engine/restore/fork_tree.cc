@@ -28,6 +28,13 @@ namespace {
   ::_exit(127);  // never reached: the builder replaces this code
 }
 
+// A sibling's first code: its real parent is cryo's, so it cannot ask to
+// be traced (that would make the parent its tracer); it waits in pause()
+// for cryo to seize it.
+[[noreturn]] void SiblingStart() {
+  for (;;) ::pause();
+}
+
 Result<> WaitStopped(pid_t pid) {
   int status;
   if (::waitpid(pid, &status, __WALL) != pid) return ErrnoError("wait for new task {}", pid);
@@ -111,13 +118,20 @@ Result<> TakeTerminal(RemoteTask& leader, uint64_t scratch, uint32_t index, uint
 }  // namespace
 
 Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
-                                        const Placed& placed) {
+                                        const Placed& placed, bool sibling) {
   RestoredTree tree;
   tree.leaders_.resize(s.tasks.size());
   pid_t root = s.tasks[0].pid();
-  pid_t forked = CRYO_TRY(ForkWithPid(root));
-  if (forked == 0) ChildStart();
+  pid_t forked = CRYO_TRY(ForkWithPid(root, sibling ? CLONE_PARENT : 0));
+  if (forked == 0) {
+    if (sibling) SiblingStart();
+    ChildStart();
+  }
   tree.created_.push_back(root);
+  if (sibling) {
+    if (ptrace(PTRACE_SEIZE, root, nullptr, 0) != 0) return ErrnoError("seize new root {}", root);
+    if (ptrace(PTRACE_INTERRUPT, root, nullptr, nullptr) != 0) return ErrnoError("interrupt new root {}", root);
+  }
   CRYO_TRY(WaitStopped(root));
   tree.leaders_[0].emplace(CRYO_TRY(RemoteTask::AtTrampoline(root, tramp)));
   if (placed) CRYO_TRY(placed(0, *tree.leaders_[0]));

@@ -27,8 +27,10 @@ class RestoredTree {
   // `placed(i, pid)` runs as soon as task i exists, before it has children
   // (cgroups: they are born where it is).
   using Placed = std::function<Result<>(size_t index, RemoteTask& task)>;
+  // `sibling`: the root is a child of cryo's parent (--restore-sibling,
+  // RPC rst_sibling: runc waits on it), not of cryo.
   static Result<RestoredTree> Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
-                                   const Placed& placed = {});
+                                   const Placed& placed = {}, bool sibling = false);
   RestoredTree(RestoredTree&&) noexcept = default;
   RestoredTree& operator=(RestoredTree&&) = delete;
   // Kills every process created unless Release() ran: a failed restore

@@ -856,7 +856,8 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   return {};
 }
 
-Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0) {
+Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0,
+                             Notifier* notify) {
   // The tasks are born on cryo's CPU and stay there while it builds them.
   CpuPin pin;
   Restored out;
@@ -896,7 +897,9 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     }), "cgroups of {}", t.tid());
     return {};
   };
-  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed));
+  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed, opts.restore_sibling));
+  CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
+  CRYO_TRY(Announce(notify, "post-setup-namespaces"));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
   CRYO_TRY(shared.CreateAfterFork(s));
   std::set<uint32_t> epolls_done;
@@ -911,19 +914,25 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY_CTX(cg.ApplyProperties(), "cgroup properties");
   // Frozen cgroups freeze with their tasks still held: they stay frozen.
   CRYO_TRY_CTX(cg.ApplyFreezer(), "cgroup freezer state");
+  CRYO_TRY(Announce(notify, "post-restore", out.pid));
+  CRYO_TRY(Announce(notify, "network-unlock"));
+  CRYO_TRY(Announce(notify, "pre-resume"));
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   cg.Commit();
+  // The tree runs: nothing a client says now can undo that.
+  if (auto r = Announce(notify, "post-resume"); !r) log.Warn("post-resume: {}", r.error().what());
   out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));
   return out;
 }
 
 }  // namespace
 
-Result<Restored> Restore(const Options& opts, Log& log) {
+Result<Restored> Restore(const Options& opts, Log& log, Notifier* notify) {
   uint64_t t0 = NowUs();
+  CRYO_TRY(Announce(notify, "pre-restore"));
   ImageSet s = CRYO_TRY(ReadImageSet(opts.images_dir));
   uint64_t tramp = CRYO_TRY(MapTrampoline(s));
-  auto out = RestoreTree(opts, s, tramp, log, t0);
+  auto out = RestoreTree(opts, s, tramp, log, t0, notify);
   ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
   if (!out) return std::unexpected(out.error());
   log.Info("restored {} ({} processes)", out->pid, s.tasks.size());

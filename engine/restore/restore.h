@@ -8,6 +8,7 @@
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/image/proto/stats.pb.h"
+#include "engine/options/notify.h"
 #include "engine/options/options.h"
 
 namespace cryo {
@@ -17,6 +18,9 @@ struct Restored {
   img::restore_stats_entry stats;
 };
 
-Result<Restored> Restore(const Options& opts, Log& log);
+// `notify`, when given, hears pre-restore, setup-namespaces (root pid),
+// post-setup-namespaces, post-restore (root pid; all built, none running),
+// network-unlock, pre-resume and post-resume.
+Result<Restored> Restore(const Options& opts, Log& log, Notifier* notify = nullptr);
 
 }  // namespace cryo
