@@ -18,6 +18,9 @@ Result<int> RunCheck(const Options& o, Log& log);
 Result<int> RunShow(const Options& o, Log& log);
 Result<int> RunDump(const Options& o, Log& log);
 Result<int> RunRestore(const Options& o, Log& log);
+// CRIU's RPC: on an inherited socket, or listening on an address.
+Result<int> RunSwrk(const Options& o, Log& log);
+Result<int> RunService(const Options& o, Log& log);
 // Parses and validates, then says the command is not built yet.
 Result<int> RunNotImplemented(const Options& o, Log& log);
 

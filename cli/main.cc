@@ -60,6 +60,8 @@ Result<int> Dispatch(const Options& o, Log& log) {
   if (c == "show") return RunShow(o, log);
   if (c == "dump") return RunDump(o, log);
   if (c == "restore") return RunRestore(o, log);
+  if (c == "swrk") return RunSwrk(o, log);
+  if (c == "service") return RunService(o, log);
   return RunNotImplemented(o, log);
 }
 

@@ -4,6 +4,10 @@
 // the user asked for, 1 errors, 2 warnings (default), 3 info, 4 debug.
 #pragma once
 
+#include <unistd.h>
+
+#include <utility>
+
 #include <time.h>
 
 #include <string_view>
@@ -22,8 +26,19 @@ class Log {
   Log() = default;
   // Writes to fd (not owned when borrowed, e.g. stderr).
   Log(int fd, int level, bool owned);
-  Log(Log&&) = default;
-  Log& operator=(Log&&) = default;
+  // Moved, the fd goes with it: only one of them closes it.
+  Log(Log&& o) noexcept : fd_(std::exchange(o.fd_, -1)), level_(o.level_), owned_(std::exchange(o.owned_, false)),
+                          start_(o.start_) {}
+  Log& operator=(Log&& o) noexcept {
+    if (this != &o) {
+      if (owned_ && fd_ >= 0) ::close(fd_);
+      fd_ = std::exchange(o.fd_, -1);
+      owned_ = std::exchange(o.owned_, false);
+      level_ = o.level_;
+      start_ = o.start_;
+    }
+    return *this;
+  }
   ~Log();
 
   int level() const { return level_; }

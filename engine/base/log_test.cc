@@ -35,6 +35,20 @@ TEST(Log, FiltersByLevelAndStampsLines) {
   EXPECT_EQ(out.front(), '(');
 }
 
+TEST(Log, AMovedLogKeepsItsFile) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  {
+    Log first(p[1], 3, /*owned=*/true);
+    Log second = std::move(first);  // the moved-from one must not close the fd
+    first = Log();
+    second.Info("still open");
+  }
+  std::string out = Drain(p[0]);
+  ::close(p[0]);
+  EXPECT_NE(out.find("still open"), std::string::npos) << out;
+}
+
 TEST(Log, DefaultLogWritesNowhere) {
   Log log;
   EXPECT_FALSE(log.enabled(LogLevel::kError));

@@ -43,7 +43,9 @@ bool Gone(pid_t pid) {
 }  // namespace
 
 Result<> SeizedTree::Add(pid_t pid, int parent) {
-  ProcStat st = CRYO_TRY_CTX(ReadStat(pid), "process {}", pid);
+  auto stat = ReadStat(pid);
+  if (!stat && parent < 0 && stat.error().err() == ENOENT) return MakeError(ESRCH, "pid {}: no such process", pid);
+  ProcStat st = CRYO_TRY_CTX(std::move(stat), "process {}", pid);
   TreeTask t;
   t.pid = pid;
   t.ppid = st.ppid;

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# CRIU's RPC, driven by a real client of it (client.py, on the messages of
+# Debian's pycriu): `cryo swrk N` on an arbitrary fd and `cryo service`;
+# VERSION, FEATURE_CHECK, DUMP and RESTORE (rst_sibling) with every
+# notification in CRIU's order, a client that refuses one, errors as
+# replies (no such pid, a malformed packet, an unknown type, what this
+# build does not do), and proof that cryo answered: its own log in the
+# images dir.
+set -uo pipefail
+build=${CRYO_BUILD:?}
+cryo=${CRYO:-$build/cli/cryo}
+if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
+  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
+fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+spawn=$build/integration/programs/spawn
+counter=$build/integration/counter
+if ! /usr/bin/python3 -c 'import pycriu.rpc_pb2' 2>/dev/null; then
+  echo "SKIP rpc: Debian's python3-pycriu (package criu) is not installed: hack/setup.sh installs it"
+  exit 0
+fi
+client() { CRYO=$cryo /usr/bin/python3 "$here/client.py" "$@"; }
+j() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+w=$(mktemp -d /tmp/cryo-rpc.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$w"; }
+trap cleanup EXIT
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
+wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
+start_counter() {  # dir
+  local pid
+  pid=$("$spawn" -o "$1/out" "$counter")
+  pids+=("$pid")
+  for _ in $(seq 100); do [ -s "$1/out" ] && break; sleep 0.01; done
+  echo "$pid"
+}
+counting() {  # dir: the counter's output grows
+  local a b
+  a=$(wc -l <"$1/out"); sleep 0.4; b=$(wc -l <"$1/out")
+  [ "$b" -gt "$a" ]
+}
+check() {  # name, then a python condition over the reply `d`, then the reply
+  local name=$1 cond=$2 reply=$3
+  if /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if ($cond) else 1)" "$reply" 2>/dev/null; then
+    echo "PASS $name"
+  else
+    echo "FAIL $name: $reply"
+  fi
+}
+
+r=$(client version --fd 11)
+check version-any-fd 'd["final"]["version"] == [4, 2] and d["final"]["success"] and d["exit"] == 0' "$r"
+
+r=$(client features --fd 8)
+check feature-check 'd["final"]["features"] == {"mem_track": False, "lazy_pages": False, "pidfd_store": False} and d["exit"] == 0' "$r"
+
+# DUMP with notifications, then RESTORE as the client's child.
+d=$w/cr; mkdir -p "$d/img"
+pid=$(start_counter "$d")
+r=$(client dump --images "$d/img" --pid "$pid" --notify --log dump.log)
+check dump-notifies 'd["final"] == {"type": "DUMP", "success": True, "restored": False} and d["exit"] == 0 and [n[0] for n in d["notifies"]] == ["pre-dump", "network-lock", "query-ext-files", "post-dump"]' "$r"
+wait_gone "$pid" || echo "FAIL dump-kills: $pid still runs"
+if grep -q "rpc swrk), dump request" "$d/img/dump.log" 2>/dev/null; then echo "PASS dump-answered-by-cryo"
+else echo "FAIL dump-answered-by-cryo: $(head -c 300 "$d/img/dump.log" 2>&1)"; fi
+r=$(client restore --images "$d/img" --notify --sibling --log restore.log)
+check restore-sibling-notifies "d['final']['success'] and d['final']['pid'] == $pid and d['final']['our_child'] and d['exit'] == 0 and d['notifies'] == [['pre-restore', 0], ['setup-namespaces', $pid], ['post-setup-namespaces', 0], ['post-restore', $pid], ['network-unlock', 0], ['pre-resume', 0], ['post-resume', 0]]" "$r"
+if counting "$d"; then echo "PASS restore-keeps-counting"; else echo "FAIL restore-keeps-counting: $(tail -n2 "$d/out")"; fi
+grep -q "rpc swrk), restore request" "$d/img/restore.log" && echo "PASS restore-answered-by-cryo" ||
+  echo "FAIL restore-answered-by-cryo: no cryo line in restore.log"
+kill -9 "$pid"; wait_gone "$pid"
+
+# A client that says no at post-dump: the tree runs on, no inventory.
+d=$w/refused; mkdir -p "$d/img"
+pid=$(start_counter "$d")
+r=$(client dump --images "$d/img" --pid "$pid" --notify --refuse post-dump)
+check dump-refused 'd["final"]["type"] == "DUMP" and not d["final"]["success"] and "post-dump" in d["final"]["errmsg"] and d["exit"] != 0' "$r"
+if counting "$d" && [ ! -e "$d/img/inventory.img" ]; then echo "PASS dump-refused-keeps-running"
+else echo "FAIL dump-refused-keeps-running"; fi
+kill -9 "$pid"; wait_gone "$pid"
+
+# --leave-running: a reply, and the tree goes on.
+d=$w/leave; mkdir -p "$d/img"
+pid=$(start_counter "$d")
+r=$(client dump --images "$d/img" --pid "$pid" --leave-running)
+check dump-leave-running 'd["final"]["success"] and d["notifies"] == []' "$r"
+counting "$d" && echo "PASS dump-leave-running-runs" || echo "FAIL dump-leave-running-runs"
+kill -9 "$pid"; wait_gone "$pid"
+
+# Errors come back as replies, with cr_errno, and nothing is left.
+mkdir -p "$w/none"
+r=$(client dump --images "$w/none" --pid 99999)
+check dump-no-such-pid 'not d["final"]["success"] and d["final"]["errno"] == 3 and "99999" in d["final"]["errmsg"] and len(d["final"]["errmsg"]) < 1024 and d["exit"] != 0' "$r"
+r=$(client raw --hex 08ff0f1234deadbeef)
+check malformed-request 'd["final"]["type"] == "EMPTY" and not d["final"]["success"] and d["final"]["errno"] == 56 and d["exit"] != 0' "$r"
+r=$(client type --type 0)
+check empty-request 'd["final"]["type"] == "EMPTY" and not d["final"]["success"] and d["exit"] != 0' "$r"
+r=$(client type --type 4)
+check pre-dump-refused 'd["final"]["type"] == "PRE_DUMP" and not d["final"]["success"] and "pre-dump" in d["final"]["errmsg"]' "$r"
+r=$(client restore --images "$w/none")
+check restore-empty-dir 'd["final"]["type"] == "RESTORE" and not d["final"]["success"] and d["final"]["pid"] == -1 and d["exit"] != 0' "$r"
+
+# cryo service: the same over a listening socket; swrk-only fields refused.
+"$cryo" service --address "$w/sock" -d --pidfile "$w/spid" -o "$w/service.log" -W "$w" 2>"$w/service.err"
+for _ in $(seq 100); do [ -S "$w/sock" ] && [ -s "$w/spid" ] && break; sleep 0.02; done
+spid=$(cat "$w/spid" 2>/dev/null)
+[ -n "$spid" ] && pids+=("$spid")
+if [ "$(stat -c %a "$w/sock" 2>/dev/null)" = 666 ]; then echo "PASS service-socket-0666"; else echo "FAIL service-socket-0666: $(cat "$w/service.err")"; fi
+r=$(client version --address "$w/sock")
+check service-version 'd["final"]["version"] == [4, 2]' "$r"
+d=$w/svc; mkdir -p "$d/img"
+pid=$(start_counter "$d")
+r=$(client dump --images "$d/img" --pid "$pid" --address "$w/sock" --notify)
+check service-dump 'd["final"]["success"] and len(d["notifies"]) == 4' "$r"
+wait_gone "$pid"
+r=$(client restore --images "$d/img" --address "$w/sock" --sibling)
+check service-refuses-sibling 'not d["final"]["success"] and "swrk only" in d["final"]["errmsg"]' "$r"
+r=$(client restore --images "$d/img" --address "$w/sock")
+check service-restore "d['final']['success'] and d['final']['pid'] == $pid" "$r"
+counting "$d" && echo "PASS service-restore-counts" || echo "FAIL service-restore-counts"
+kill -9 "$pid" 2>/dev/null
+[ -n "$spid" ] && kill "$spid"
