@@ -119,3 +119,14 @@ check service-restore "d['final']['success'] and d['final']['pid'] == $pid" "$r"
 counting "$d" && echo "PASS service-restore-counts" || echo "FAIL service-restore-counts"
 kill -9 "$pid" 2>/dev/null
 [ -n "$spid" ] && kill "$spid"
+
+# The install step: a prefix of cryo's own whose criu is cryo, the
+# system's criu untouched.
+sys_before=$(ls -l /usr/sbin/criu 2>/dev/null)
+if CRYO_BUILD_DIR=$build bash "$here/../../hack/install.sh" "$w/prefix" >/dev/null 2>"$w/install.err" &&
+   [ "$(readlink "$w/prefix/bin/criu")" = cryo ] && [ "$("$w/prefix/bin/criu" --version)" = "Version: 4.2" ] &&
+   [ "$(ls -l /usr/sbin/criu 2>/dev/null)" = "$sys_before" ]; then
+  echo "PASS install-prefix"
+else
+  echo "FAIL install-prefix: $(cat "$w/install.err")"
+fi
