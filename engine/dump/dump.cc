@@ -32,29 +32,11 @@
 #include "engine/image/proto/files.pb.h"
 #include "engine/image/proto/mm.pb.h"
 #include "engine/image/proto/pstree.pb.h"
+#include "engine/ns/namespaces.h"
 #include "engine/proc/proc.h"
 
 namespace cryo {
 namespace {
-
-// What this build cannot bring back yet must stop the dump, not be
-// silently dropped: namespaces of the tree's own. A cgroup namespace is
-// fine when the whole tree shares the root's.
-Result<> CheckNamespaces(pid_t pid, pid_t root) {
-  for (const char* ns : {"pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time"}) {
-    bool cgroup = std::string_view(ns) == "cgroup";
-    struct stat theirs, ours;
-    if (::stat(fmt::format("/proc/{}/ns/{}", pid, ns).c_str(), &theirs) != 0) continue;
-    std::string other = cgroup ? fmt::format("/proc/{}/ns/cgroup", root) : fmt::format("/proc/self/ns/{}", ns);
-    if (::stat(other.c_str(), &ours) != 0) continue;
-    if (theirs.st_ino == ours.st_ino) continue;
-    if (cgroup)
-      return MakeError(ENOTSUP, "pid {} is in another cgroup namespace than the root {}: not supported", pid, root);
-    return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: namespaces are not supported by this build yet",
-                     pid, ns);
-  }
-  return {};
-}
 
 bool SameAs(pid_t a, pid_t b, int what) { return ::syscall(SYS_kcmp, a, b, what, 0, 0) == 0; }
 
@@ -104,11 +86,12 @@ Result<> CheckSessions(const std::vector<TreeTask>& tasks) {
 // Everything the processes of one dump share: files.img, memfd inodes,
 // seccomp.img, page image numbers.
 struct TreeDump {
-  TreeDump(const Options& o, int d, cgroups::CgroupDumper c)
-      : opts(o), dir(d), cgroups(std::move(c)), fds(o, d, files, memfds) {}
+  TreeDump(const Options& o, int d, cgroups::CgroupDumper c, ns::NamespaceDumper n)
+      : opts(o), dir(d), cgroups(std::move(c)), namespaces(n), fds(o, d, files, memfds) {}
   const Options& opts;
   int dir;
   cgroups::CgroupDumper cgroups;
+  ns::NamespaceDumper namespaces;
   FileTable files;
   MemfdTable memfds;
   FdDumper fds;
@@ -141,9 +124,9 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   const TreeTask& t = tasks[index];
   pid_t pid = t.pid;
   const SeizedProcess& sp = *t.live;
-  CRYO_TRY(CheckNamespaces(pid, tasks[0].pid));
   // What it shares with its parent (CLONE_FILES, CLONE_FS) is dumped once.
   img::task_kobj_ids_entry ids;
+  CRYO_TRY(d.namespaces.Check(pid, ids));
   ids.set_vm_id(static_cast<uint32_t>(pid));
   ids.set_files_id(static_cast<uint32_t>(pid));
   ids.set_fs_id(static_cast<uint32_t>(pid));
@@ -244,9 +227,11 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   const auto& tasks = tree.tasks();
   CRYO_TRY(CheckSessions(tasks));
   uint64_t t_mem = NowUs();
-  TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)));
+  TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)),
+             CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid)));
   if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
   CRYO_TRY(d.cgroups.SetRoot(tasks[0].pid));
+  d.fds.SetNetnsOf(tasks[0].pid);
   {
     std::vector<pid_t> live;
     for (const auto& t : tasks)
@@ -283,6 +268,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   CRYO_TRY(d.memfds.Write(dir, d.next_pages_id));
   CRYO_TRY(d.files.Write(dir));
   CRYO_TRY(d.cgroups.Write(dir, log));
+  CRYO_TRY(d.namespaces.Write(dir, log));
   {
     ImageWriter w(dir, ImageKind::kPstree);
     for (const auto& pe : pstree) CRYO_TRY(w.Write(pe));

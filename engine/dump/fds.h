@@ -25,6 +25,8 @@ class FdDumper {
  public:
   FdDumper(const Options& opts, int dir, FileTable& files, MemfdTable& memfds)
       : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts) {}
+  // The tree's network namespace, where its sockets are looked up.
+  void SetNetnsOf(pid_t pid) { unix_.SetNetnsOf(pid); }
 
   // Looks through the tree's fds for pty masters first.
   Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids); }

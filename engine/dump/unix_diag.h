@@ -2,6 +2,8 @@
 // name, peer, queued connections and queue lengths, by inode.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -23,7 +25,8 @@ struct UnixDiag {
 };
 
 // Every unix socket of the caller's network namespace.
-Result<std::map<uint32_t, UnixDiag>> ListUnixSockets();
+// `netns_of` > 0: the sockets of that task's network namespace.
+Result<std::map<uint32_t, UnixDiag>> ListUnixSockets(pid_t netns_of = 0);
 
 // One reply message's payload (unix_diag_msg + attributes): split out for tests.
 Result<UnixDiag> ParseUnixDiag(const void* data, size_t len);

@@ -47,7 +47,7 @@ Result<> ReadOpts(int fd, img::sk_opts_entry* o) {
 
 Result<> UnixSockets::Load() {
   if (diag_) return {};
-  diag_ = CRYO_TRY(ListUnixSockets());
+  diag_ = CRYO_TRY(ListUnixSockets(netns_of_));
   for (const auto& [ino, d] : *diag_)
     for (uint32_t c : d.icons) waiting_on_[c] = ino;
   return {};

@@ -24,6 +24,9 @@ namespace cryo {
 class UnixSockets {
  public:
   explicit UnixSockets(const Options& opts) : opts_(opts) {}
+  // The tree's network namespace (sock_diag sees one namespace: the one
+  // its socket was made in), given by a task in it.
+  void SetNetnsOf(pid_t pid) { netns_of_ = pid; }
 
   // Whether inode `ino` is a unix socket (of this network namespace).
   Result<bool> IsUnix(uint32_t ino);
@@ -38,6 +41,7 @@ class UnixSockets {
 
  private:
   Result<> Load();
+  pid_t netns_of_ = 0;
   struct Dumped {
     img::file_entry entry;
     pid_t pid;

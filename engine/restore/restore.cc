@@ -29,6 +29,7 @@
 
 #include "arch/x86_64/regs.h"
 #include "cgroups/restore.h"
+#include "engine/ns/namespaces.h"
 #include "engine/base/cpu_pin.h"
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
@@ -858,6 +859,10 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
 
 Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0,
                              Notifier* notify) {
+  // cryo goes into the tree's own namespaces (made or joined) for as long
+  // as it creates the tree: the root and the sockets it hands out are born
+  // there.
+  auto namespaces = CRYO_TRY(ns::NamespaceGuard::Enter(s.tasks[0].ids, s.dir.get(), opts, log));
   // The tasks are born on cryo's CPU and stay there while it builds them.
   CpuPin pin;
   Restored out;

@@ -168,13 +168,26 @@ else echo "FAIL restore-tree-pid-taken-leaves-nothing: rc=$rc rrc=$rrc root $pid
 kill -9 "$pid" "$child" 2>/dev/null
 
 d=$w/ns; mkdir -p "$d"
-pid=$("$spawn" -o "$d/out" /usr/bin/unshare --uts /bin/sleep 100)
+pid=$("$spawn" -o "$d/out" /usr/bin/unshare --mount /bin/sleep 100)
 pids+=("$pid")
 for _ in $(seq 100); do [ "$(readlink /proc/"$pid"/exe)" = /usr/bin/sleep ] && break; sleep 0.01; done
 "$cryo" dump -t "$pid" -D "$d" 2>"$d/err"; rc=$?
-if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "own uts namespace" "$d/err" && alive "$pid"; then
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "own mnt namespace" "$d/err" && alive "$pid"; then
   echo "PASS dump-refuses-namespace"
 else echo "FAIL dump-refuses-namespace: rc=$rc $(cat "$d/err")"; fi
+
+# A child in a UTS namespace of its own under a root in the host's: the
+# tree's namespaces are the root's, so this one cannot be restored.
+d=$w/ns-child; mkdir -p "$d"
+pid=$("$spawn" -o "$d/out" /bin/sh -c '/usr/bin/unshare --uts /bin/sleep 100 & wait')
+pids+=("$pid")
+for _ in $(seq 200); do c=$(cat /proc/"$pid"/task/"$pid"/children 2>/dev/null); [ -n "$c" ] && [ "$(readlink /proc/$c/exe)" = /usr/bin/sleep ] && break; sleep 0.01; done
+pids+=("$c")
+"$cryo" dump -t "$pid" -D "$d" 2>"$d/err"; rc=$?
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "another uts namespace than the root" "$d/err" && alive "$pid" && alive "$c"; then
+  echo "PASS dump-refuses-child-namespace"
+else echo "FAIL dump-refuses-child-namespace: rc=$rc $(cat "$d/err")"; fi
+kill -9 "$pid" "$c" 2>/dev/null
 kill -9 "$pid" 2>/dev/null
 
 bash "$(dirname "${BASH_SOURCE[0]}")/unsupported_fd_tree.sh"

@@ -1,0 +1,17 @@
+// An IPC namespace: its sysctls (ipcns-var-N.img): SysV limits, POSIX
+// message queue limits, the next ids. SysV objects in it are not dumped
+// yet: a namespace holding any stops the dump.
+#pragma once
+
+#include <sys/types.h>
+
+#include "engine/base/result.h"
+#include "engine/image/proto/namespaces.pb.h"
+
+namespace cryo::ns {
+
+Result<img::ipc_var_entry> DumpIpcVar(pid_t pid);
+// Writes them in the IPC namespace cryo is in.
+Result<> ApplyIpcVar(const img::ipc_var_entry& e);
+
+}  // namespace cryo::ns

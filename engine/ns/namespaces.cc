@@ -1,0 +1,138 @@
+#include "engine/ns/namespaces.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "engine/base/files.h"
+#include "engine/image/image_reader.h"
+#include "engine/image/image_writer.h"
+#include "engine/ns/ipc.h"
+#include "engine/ns/net.h"
+#include "engine/ns/probe.h"
+#include "engine/ns/uts.h"
+
+namespace cryo::ns {
+
+Result<NamespaceDumper> NamespaceDumper::Make(pid_t root) {
+  NamespaceDumper d;
+  d.root_ = root;
+  d.uts_ = NsInode(root, "uts");
+  d.ipc_ = NsInode(root, "ipc");
+  d.net_ = NsInode(root, "net");
+  d.own_uts_ = d.uts_ != NsInode(0, "uts");
+  d.own_ipc_ = d.ipc_ != NsInode(0, "ipc");
+  d.own_net_ = d.net_ != NsInode(0, "net");
+  return d;
+}
+
+Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const {
+  // Not yet: namespaces of these kinds other than cryo's.
+  for (const char* kind : {"pid", "mnt", "user", "time"}) {
+    uint64_t theirs = NsInode(pid, kind);
+    if (theirs != 0 && theirs != NsInode(0, kind))
+      return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: not supported by this build yet", pid, kind);
+  }
+  struct Kind {
+    const char* name;
+    uint64_t root;
+  };
+  for (const Kind& k : {Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_}, Kind{"cgroup", NsInode(root_, "cgroup")}})
+    if (NsInode(pid, k.name) != k.root)
+      return MakeError(ENOTSUP, "pid {} is in another {} namespace than the root {}: not supported", pid, k.name, root_);
+  ids.set_uts_ns_id(kUtsId);
+  ids.set_ipc_ns_id(kIpcId);
+  ids.set_net_ns_id(kNetId);
+  return {};
+}
+
+Result<> NamespaceDumper::Write(int dir, Log& log) const {
+  if (own_uts_) {
+    img::utsns_entry e = CRYO_TRY(DumpUts(root_));
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kUtsns, kUtsId, e));
+    log.Info("UTS namespace: {} / {}", e.nodename(), e.domainname());
+  }
+  if (own_ipc_) {
+    img::ipc_var_entry e = CRYO_TRY(DumpIpcVar(root_));
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kIpcVar, kIpcId, e));
+  }
+  if (own_net_) {
+    NetState n = CRYO_TRY(DumpNet(root_));
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetdev, kNetId, n.lo));
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetns, kNetId, n.ns));
+    log.Info("network namespace: lo {}", (n.lo.flags() & 1) ? "up" : "down");
+  }
+  return {};
+}
+
+namespace {
+
+// The namespace --join-ns names for `kind`, if any: a path or a pid.
+const JoinNs* JoinFor(const Options& o, std::string_view kind) {
+  for (const auto& j : o.join_ns)
+    if (j.ns == kind) return &j;
+  return nullptr;
+}
+
+Result<UniqueFd> OpenJoin(const JoinNs& j) {
+  bool pid = !j.file.empty() && std::all_of(j.file.begin(), j.file.end(), [](char c) { return c >= '0' && c <= '9'; });
+  std::string path = pid ? fmt::format("/proc/{}/ns/{}", j.file, j.ns) : j.file;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError("--join-ns {}:{}", j.ns, j.file);
+  return fd;
+}
+
+}  // namespace
+
+Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& root_ids, int images_dir,
+                                             const Options& opts, Log& log) {
+  NamespaceGuard g;
+  struct Kind {
+    int flag;
+    const char* name;
+    ImageKind image;
+    uint32_t id;
+  };
+  const Kind kinds[] = {{CLONE_NEWUTS, "uts", ImageKind::kUtsns, root_ids.uts_ns_id()},
+                        {CLONE_NEWIPC, "ipc", ImageKind::kIpcVar, root_ids.ipc_ns_id()},
+                        {CLONE_NEWNET, "net", ImageKind::kNetns, root_ids.net_ns_id()}};
+  for (const Kind& k : kinds) {
+    const JoinNs* join = JoinFor(opts, k.name);
+    bool own = false;
+    if (k.id != 0) own = CRYO_TRY(ImageReader::Open(images_dir, k.image, k.id)).present();
+    if (!own && !join) continue;
+    g.saved_.push_back({k.flag, CRYO_TRY(Open(fmt::format("/proc/self/ns/{}", k.name), O_RDONLY | O_CLOEXEC))});
+    if (join) {
+      UniqueFd fd = CRYO_TRY(OpenJoin(*join));
+      if (::setns(fd.get(), k.flag) != 0) return ErrnoError("join {} namespace {}", k.name, join->file);
+      log.Info("joined {} namespace {}", k.name, join->file);
+      continue;
+    }
+    if (::unshare(k.flag) != 0) return ErrnoError("create a {} namespace", k.name);
+    if (k.flag == CLONE_NEWUTS) {
+      img::utsns_entry e;
+      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kUtsns, k.id, e));
+      CRYO_TRY_CTX(ApplyUts(e), "UTS namespace");
+    } else if (k.flag == CLONE_NEWIPC) {
+      img::ipc_var_entry e;
+      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kIpcVar, k.id, e));
+      CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
+    } else if (!(opts.empty_ns & CLONE_NEWNET)) {
+      NetState n;
+      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kNetns, k.id, n.ns));
+      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kNetdev, k.id, n.lo));
+      CRYO_TRY_CTX(ApplyNet(n), "network namespace");
+    }
+    log.Info("created a {} namespace", k.name);
+  }
+  return g;
+}
+
+NamespaceGuard::~NamespaceGuard() {
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+    if (it->fd) (void)::setns(it->fd.get(), it->flag);
+}
+
+}  // namespace cryo::ns

@@ -1,0 +1,62 @@
+// The namespaces of a dumped tree. A tree may have UTS, IPC and network
+// namespaces of its own (the root's, shared by every task) and a cgroup
+// namespace (cgroups/); in pid, mount, user and time namespaces it must
+// still be in cryo's own: those come with the container work. Each
+// namespace gets an id in every task's ids image; the root's own ones are
+// written as utsns-N, ipcns-var-N, netns-N + netdev-N images, and their
+// presence tells the restore to make them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/base/log.h"
+#include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
+#include "engine/image/proto/core.pb.h"
+#include "engine/options/options.h"
+
+namespace cryo::ns {
+
+class NamespaceDumper {
+ public:
+  static Result<NamespaceDumper> Make(pid_t root);
+  // Task `pid` is where the tree can be: refused with one line otherwise.
+  // Its namespace ids go into `ids`.
+  Result<> Check(pid_t pid, img::task_kobj_ids_entry& ids) const;
+  // The root's own namespaces, as images.
+  Result<> Write(int dir, Log& log) const;
+
+ private:
+  pid_t root_ = 0;
+  uint64_t uts_ = 0, ipc_ = 0, net_ = 0;  // the root's namespaces' inodes
+  bool own_uts_ = false, own_ipc_ = false, own_net_ = false;
+};
+
+// The ids the dump gives the namespaces of each kind.
+inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3;
+
+// Restore: cryo makes (or joins, --join-ns) the namespaces the root had of
+// its own, sets them up as dumped, and stays in them while it creates the
+// tree (the root, and the sockets it hands the tasks, are born there);
+// going out of scope takes cryo back to its own.
+class NamespaceGuard {
+ public:
+  static Result<NamespaceGuard> Enter(const img::task_kobj_ids_entry& root_ids, int images_dir, const Options& opts,
+                                      Log& log);
+  NamespaceGuard(NamespaceGuard&&) noexcept = default;
+  NamespaceGuard& operator=(NamespaceGuard&&) = delete;
+  ~NamespaceGuard();
+
+ private:
+  NamespaceGuard() = default;
+  struct Saved {
+    int flag;
+    UniqueFd fd;  // cryo's own namespace of that kind
+  };
+  std::vector<Saved> saved_;
+};
+
+}  // namespace cryo::ns

@@ -1,0 +1,147 @@
+#include "engine/ns/namespaces.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "engine/base/files.h"
+#include "engine/ns/ipc.h"
+#include "engine/ns/net.h"
+#include "engine/ns/uts.h"
+
+namespace cryo::ns {
+namespace {
+
+bool LoUp() {
+  int sk = socket(AF_INET, SOCK_DGRAM, 0);
+  ifreq r{};
+  std::strcpy(r.ifr_name, "lo");
+  bool up = ioctl(sk, SIOCGIFFLAGS, &r) == 0 && (r.ifr_flags & IFF_UP);
+  close(sk);
+  return up;
+}
+
+// A child in new UTS, IPC and network namespaces set up by hand.
+class OwnNamespaces : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    child_ = fork();
+    if (child_ == 0) {
+      if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) != 0) _exit(1);
+      sethostname("cryo-ns-test", 12);
+      setdomainname("cryo.test", 9);
+      (void)WriteFile("/proc/sys/kernel/msgmax", "12345", 0644);
+      (void)WriteFile("/proc/sys/fs/mqueue/msg_max", "33", 0644);
+      int sk = socket(AF_INET, SOCK_DGRAM, 0);
+      ifreq r{};
+      std::strcpy(r.ifr_name, "lo");
+      ioctl(sk, SIOCGIFFLAGS, &r);
+      r.ifr_flags |= IFF_UP;
+      ioctl(sk, SIOCSIFFLAGS, &r);
+      (void)!write(p[1], "x", 1);
+      pause();
+      _exit(0);
+    }
+    char c;
+    ASSERT_EQ(read(p[0], &c, 1), 1);
+    close(p[0]);
+    close(p[1]);
+  }
+  void TearDown() override {
+    kill(child_, SIGKILL);
+    waitpid(child_, nullptr, 0);
+  }
+  pid_t child_ = -1;
+};
+
+TEST_F(OwnNamespaces, ReadFromInside) {
+  auto u = DumpUts(child_);
+  ASSERT_TRUE(u) << u.error().what();
+  auto i = DumpIpcVar(child_);
+  ASSERT_TRUE(i) << i.error().what();
+  auto n = DumpNet(child_);
+  ASSERT_TRUE(n) << n.error().what();
+  auto uts = DumpUts(child_).value();
+  EXPECT_EQ(uts.nodename(), "cryo-ns-test");
+  EXPECT_EQ(uts.domainname(), "cryo.test");
+  auto ipc = DumpIpcVar(child_).value();
+  EXPECT_EQ(ipc.msg_ctlmax(), 12345u);
+  EXPECT_EQ(ipc.mq_msg_max(), 33u);
+  EXPECT_EQ(ipc.sem_ctls_size(), 4);
+  auto net = DumpNet(child_).value();
+  EXPECT_EQ(net.lo.name(), "lo");
+  EXPECT_TRUE(net.lo.flags() & IFF_UP);
+}
+
+TEST_F(OwnNamespaces, AppliedInNewOnesComeBackTheSame) {
+  auto uts = DumpUts(child_).value();
+  auto ipc = DumpIpcVar(child_).value();
+  auto net = DumpNet(child_).value();
+  pid_t t = fork();
+  if (t == 0) {
+    if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) != 0) _exit(1);
+    if (!LoUp() == false) _exit(2);  // a new netns starts with lo down
+    if (!ApplyUts(uts) || !ApplyIpcVar(ipc) || !ApplyNet(net)) _exit(3);
+    utsname u;
+    uname(&u);
+    if (std::string(u.nodename) != "cryo-ns-test" || std::string(u.domainname) != "cryo.test") _exit(4);
+    if (ReadFile("/proc/sys/kernel/msgmax").value_or("") != "12345\n") _exit(5);
+    if (!LoUp()) _exit(6);
+    _exit(0);
+  }
+  int status;
+  ASSERT_EQ(waitpid(t, &status, 0), t);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(OwnNamespaces, DumperChecksAndNumbers) {
+  auto d = NamespaceDumper::Make(child_).value();
+  img::task_kobj_ids_entry ids;
+  ASSERT_TRUE(d.Check(child_, ids));
+  EXPECT_EQ(ids.uts_ns_id(), kUtsId);
+  EXPECT_EQ(ids.net_ns_id(), kNetId);
+  // cryo's own process is not in the root's namespaces.
+  auto other = d.Check(getpid(), ids);
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().what().find("another uts namespace"), std::string::npos) << other.error().what();
+}
+
+TEST(Namespaces, OtherDevicesAndSysvObjectsAreRefused) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t c = fork();
+  if (c == 0) {
+    if (unshare(CLONE_NEWIPC | CLONE_NEWNET) != 0) _exit(1);
+    if (system("ip link add cryo-dummy0 type dummy 2>/dev/null") != 0) (void)!system("ip link add cryo-v0 type veth peer name cryo-v1");
+    msgget(IPC_PRIVATE, 0600);
+    (void)!write(p[1], "x", 1);
+    pause();
+    _exit(0);
+  }
+  char x;
+  ASSERT_EQ(read(p[0], &x, 1), 1);
+  auto net = DumpNet(c);
+  auto ipc = DumpIpcVar(c);
+  kill(c, SIGKILL);
+  waitpid(c, nullptr, 0);
+  ASSERT_FALSE(net);
+  EXPECT_NE(net.error().what().find("only lo"), std::string::npos) << net.error().what();
+  ASSERT_FALSE(ipc);
+  EXPECT_NE(ipc.error().what().find("SysV"), std::string::npos) << ipc.error().what();
+}
+
+}  // namespace
+}  // namespace cryo::ns
