@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Restoring a tree with a network namespace of its own (ns_net_lo) into a
+# namespace the caller hands over (--join-ns net:PATH, a netns made with
+# `ip netns add`), and into an empty one the caller fills (--empty-ns net:
+# lo left down until the caller brings it up), as pod sandboxes and runc
+# do. The program then checks its own state.
+set -uo pipefail
+build=${CRYO_BUILD:?}
+cryo=${CRYO:-$build/cli/cryo}
+if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
+  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
+fi
+spawn=$build/integration/programs/spawn
+prog=$build/integration/programs/ns_net_lo
+if ! command -v ip >/dev/null; then echo "SKIP namespaces: iproute2's ip is missing (hack/setup.sh installs it)"; exit 0; fi
+w=$(mktemp -d /tmp/cryo-ns.XXXXXX)
+netns=cryo-join-$$
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; ip netns del "$netns" 2>/dev/null; rm -rf "$w"; }
+trap cleanup EXIT
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
+wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
+wait_file() { for _ in $(seq 1500); do [ -e "$1" ] && return 0; sleep 0.01; done; return 1; }
+
+# Starts ns_net_lo in $w/$1 and dumps it; sets pid.
+dumped() {
+  d=$w/$1; mkdir -p "$d/run" "$d/img"
+  pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$prog")
+  pids+=("$pid")
+  wait_file "$d/run/ready" || { echo "never ready"; return 1; }
+  "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return 1; }
+  wait_gone "$pid"
+}
+verdict() {
+  touch "$d/run/go"
+  wait_file "$d/run/result" || { echo "no verdict"; return 1; }
+  local v; v=$(head -n1 "$d/run/result")
+  [ "$v" = PASS ] || echo "$v"
+}
+run() {  # name fn
+  local out; out=$("$2" 2>&1)
+  if [ -z "$out" ]; then echo "PASS $1"; else echo "FAIL $1: $(echo "$out" | tail -n2 | tr '\n' ' ')"; fi
+  [ -n "${pid:-}" ] && { kill -9 "$pid" 2>/dev/null; wait_gone "$pid"; }
+}
+
+join_netns() {
+  ip netns add "$netns" && ip -n "$netns" link set lo up || { echo "ip netns add failed"; return; }
+  dumped join || return
+  "$cryo" restore -D "$d/img" -d -o restore.log -v4 --join-ns "net:/run/netns/$netns" >"$d/r.out" 2>&1 ||
+    { echo "restore: $(cat "$d/r.out")"; return; }
+  [ "$(stat -L -c %i /proc/"$pid"/ns/net)" = "$(stat -L -c %i /run/netns/"$netns")" ] ||
+    echo "the tree is not in the netns it was handed"
+  verdict
+}
+run join-netns join_netns
+
+empty_netns() {
+  dumped empty || return
+  "$cryo" restore -D "$d/img" -d -o restore.log -v4 --empty-ns net >"$d/r.out" 2>&1 ||
+    { echo "restore: $(cat "$d/r.out")"; return; }
+  [ "$(stat -L -c %i /proc/"$pid"/ns/net)" != "$(stat -L -c %i /proc/self/ns/net)" ] || echo "not in a netns of its own"
+  # Down: flags <LOOPBACK> only, no UP.
+  nsenter --net=/proc/"$pid"/ns/net ip link show lo | grep -q "<LOOPBACK>" ||
+    echo "lo was set up: $(nsenter --net=/proc/"$pid"/ns/net ip link show lo)"
+  nsenter --net=/proc/"$pid"/ns/net ip link set lo up
+  verdict
+}
+run empty-netns empty_netns
