@@ -101,6 +101,9 @@ class Builder {
     return at;
   }
   void ResetScratch() { used_ = 0; }
+  // The fd every task inherits from cryo (a pidfd of cryo's, fd number
+  // above all the dumped ones): how it takes cryo's files.
+  void set_cryo_fd(int fd) { cryo_fd_ = fd; }
 
   Result<long> Open(const std::string& path, uint32_t flags) {
     ResetScratch();
@@ -109,7 +112,7 @@ class Builder {
                         "open {}", path);
   }
 
-  Result<> DropInherited(pid_t pid, uint64_t tramp) {
+  Result<> DropInherited(pid_t pid, uint64_t tramp, int keep) {
     // cryo's rseq registration, made by glibc: the kernel would write into
     // memory we are about to replace.
     struct {
@@ -121,7 +124,11 @@ class Builder {
         rc.ptr != 0)
       b.Add(SYS_rseq, rc.ptr, rc.size, 1, rc.sig);
     // A table shared with an earlier task (CLONE_FILES) is that task's.
-    if (ti_.owns_files) b.Add(SYS_close_range, 0, ~0U, 0);
+    // Every fd of cryo's but `keep`, the pidfd it hands files through.
+    if (ti_.owns_files) {
+      if (keep > 0) b.Add(SYS_close_range, 0, static_cast<uint64_t>(keep - 1), 0);
+      b.Add(SYS_close_range, static_cast<uint64_t>(keep + 1), ~0U, 0);
+    }
     // Everything of cryo's below and above the trampoline ([vsyscall] is
     // not in user space and stays): all in one batch.
     constexpr uint64_t kTaskSize = 0x7ffffffff000ULL;
@@ -358,10 +365,10 @@ class Builder {
   // same description, as if inherited (pidfd_getfd). Temporaries sit below
   // `target` or are closed before the next fd is installed.
   Result<> Install(int held, uint32_t target, bool cloexec) {
-    long pidfd = CRYO_TRY(t_.Check("pidfd_open", SYS_pidfd_open, static_cast<uint64_t>(::getpid()), 0));
-    auto got = t_.Check("pidfd_getfd", SYS_pidfd_getfd, static_cast<uint64_t>(pidfd), static_cast<uint64_t>(held), 0);
-    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(pidfd)));
-    long fd = CRYO_TRY(std::move(got));
+    // Through the inherited pidfd: a task in a pid namespace of its own
+    // could not name cryo by pid.
+    long fd = CRYO_TRY(t_.Check("pidfd_getfd", SYS_pidfd_getfd, static_cast<uint64_t>(cryo_fd_),
+                                static_cast<uint64_t>(held), 0));
     if (static_cast<uint32_t>(fd) != target) {
       CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), target, cloexec ? O_CLOEXEC : 0));
       CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
@@ -741,6 +748,7 @@ class Builder {
   const TaskImages& ti_;
   uint64_t scratch_;
   size_t used_ = 0;
+  int cryo_fd_ = -1;
   Log& log_;
   const Ghosts* ghosts_;
   const Memfds* memfds_;
@@ -780,7 +788,30 @@ struct Common {
   std::set<uint32_t>& epolls_done;
   const CpuPin& pin;
   cgroups::CgroupRestorer& cgroups;
+  int cryo_fd;
 };
+
+// A pidfd of cryo's at an fd number above every one the tasks had and
+// every one cryo has: each task inherits it and takes cryo's files
+// through it.
+Result<UniqueFd> CryoPidfdForTasks(const ImageSet& s) {
+  int top = 2;
+  for (const auto& t : s.tasks)
+    for (const auto& f : t.fds) top = std::max(top, static_cast<int>(f.fd()));
+  for (int fd : ListFds(::getpid())) top = std::max(top, fd);
+  int want = top + 1;
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  if (static_cast<rlim_t>(want) >= lim.rlim_cur) {
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, static_cast<rlim_t>(want) + 1);
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0 || static_cast<rlim_t>(want) >= lim.rlim_cur)
+      return MakeError(EMFILE, "fd {} (above every dumped fd) is beyond cryo's fd limit", want);
+  }
+  UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+  if (!self) return ErrnoError("pidfd_open cryo");
+  if (::dup3(self.get(), want, O_CLOEXEC) != want) return ErrnoError("dup cryo's pidfd to {}", want);
+  return UniqueFd(want);
+}
 
 // The cgroup set a thread was dumped in (0: none recorded, a zombie).
 uint32_t CgSetOf(const img::core_entry& core) {
@@ -805,6 +836,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   pid_t pid = ti.pid();
   uint64_t tramp = c.tramp;
   Builder b(t, c.s, ti, tramp, c.log, &c.ghosts, &c.memfds, &c.shared);
+  b.set_cryo_fd(c.cryo_fd);
   CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
@@ -812,6 +844,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
+  if (ti.owns_files) CRYO_TRY(t.Check("close cryo's pidfd", SYS_close, static_cast<uint64_t>(c.cryo_fd)));
   CRYO_TRY_CTX(b.EpollTargets(c.epolls_done), "epoll");
   CRYO_TRY_CTX(b.Locks(pid), "file locks");
   CRYO_TRY_CTX(b.TaskState(pid), "task state");
@@ -884,13 +917,16 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // Cgroups made (or checked) before the first task exists; each task is
   // moved into its own as soon as it is born.
   auto cg = CRYO_TRY(cgroups::CgroupRestorer::Prepare(opts, s.dir.get(), s.inventory.root_cg_set(), log));
+  // Not close-on-exec for the tasks: they are forks, not execs; the flag
+  // only keeps it from programs cryo runs (action scripts).
+  UniqueFd cryo_fd = CRYO_TRY(CryoPidfdForTasks(s));
   auto placed = [&](size_t i, RemoteTask& t) -> Result<> {
     if (s.tasks[i].zombie) return {};
     // cryo's memory and fds go before the task has children: they are born
     // with nearly nothing to copy (forking a copy of cryo for each costs
     // what cryo's memory costs, which grows with the tree).
     Builder b(t, s, s.tasks[i], tramp, log);
-    CRYO_TRY_CTX(b.DropInherited(t.tid(), tramp), "clear new task {}", t.tid());
+    CRYO_TRY_CTX(b.DropInherited(t.tid(), tramp, cryo_fd.get()), "clear new task {}", t.tid());
     uint32_t set = CgSetOf(s.tasks[i].cores[0]);
     if (i > 0) {
       CRYO_TRY_CTX(cg.MoveProcess(t.tid(), set, BornIn(s, i)), "cgroups of {}", t.tid());
@@ -908,7 +944,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
   CRYO_TRY(shared.CreateAfterFork(s));
   std::set<uint32_t> epolls_done;
-  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg};
+  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get()};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;
