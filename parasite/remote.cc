@@ -110,6 +110,13 @@ Result<> RemoteTask::RunCode(uint64_t entry, uint64_t end, uint64_t a1, uint64_t
   return RunToBreakpoint(-1, end);
 }
 
+void RemoteTask::NoteEvent(int status) {
+  int event = status >> 16;
+  if (event != PTRACE_EVENT_CLONE && event != PTRACE_EVENT_FORK && event != PTRACE_EVENT_VFORK) return;
+  unsigned long msg = 0;
+  if (ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &msg) == 0) last_new_ = static_cast<pid_t>(msg);
+}
+
 Result<> RemoteTask::RunToBreakpoint(long nr, uint64_t end) {
   for (;;) {
     if (ptrace(PTRACE_CONT, tid_, nullptr, nullptr) != 0) return ErrnoError("PTRACE_CONT {} for syscall {}", tid_, nr);
@@ -120,7 +127,10 @@ Result<> RemoteTask::RunToBreakpoint(long nr, uint64_t end) {
     if (!WIFSTOPPED(status)) continue;
     int sig = WSTOPSIG(status);
     // Event stops (a clone we asked for, PTRACE_INTERRUPT, group-stop).
-    if ((status >> 16) != 0) continue;
+    if ((status >> 16) != 0) {
+      NoteEvent(status);
+      continue;
+    }
     if (sig == SIGTRAP) {
       x86::Regs at = CRYO_TRY(x86::GetRegs(tid_));
       if (at.rip == end) return {};
@@ -150,7 +160,10 @@ Result<> RemoteTask::RunToSyscallStop(long nr) {
     int sig = WSTOPSIG(status);
     if (sig == (SIGTRAP | 0x80)) return {};
     // Event stops (a clone we asked for, PTRACE_INTERRUPT, group-stop).
-    if ((status >> 16) != 0) continue;
+    if ((status >> 16) != 0) {
+      NoteEvent(status);
+      continue;
+    }
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGTRAP) {
       x86::Regs at = CRYO_TRY(x86::GetRegs(tid_));
       return MakeError(EFAULT, "remote syscall {} in {} faulted (signal {}) at {:#x}", nr, tid_,

@@ -31,7 +31,7 @@ class RemoteTask {
   RemoteTask(RemoteTask&& o) noexcept
       : tid_(std::exchange(o.tid_, -1)), saved_(o.saved_), insn_(o.insn_), mem_(std::move(o.mem_)),
         patched_(o.patched_), orig_bytes_(o.orig_bytes_), stray_(std::move(o.stray_)),
-        restored_(o.restored_) {}
+        restored_(o.restored_), last_new_(o.last_new_) {}
   RemoteTask& operator=(RemoteTask&&) = delete;
   ~RemoteTask();
 
@@ -58,6 +58,10 @@ class RemoteTask {
   // Signals that arrived while the task ran our syscalls; the caller
   // re-queues them (nothing may be lost).
   const std::vector<int>& stray_signals() const { return stray_; }
+  // The task (or thread) the last remote clone created, by its pid in
+  // cryo's pid namespace (the clone itself returns it in the caller's):
+  // from the clone's ptrace event. 0 when none was seen.
+  pid_t last_new_task() const { return last_new_; }
 
   // Puts back registers and patched bytes; the task stays stopped.
   Result<> Restore();
@@ -76,6 +80,8 @@ class RemoteTask {
   std::array<unsigned char, sizeof x86::kSyscallInsn> orig_bytes_{};
   std::vector<int> stray_;
   bool restored_ = false;
+  pid_t last_new_ = 0;
+  void NoteEvent(int status);
 };
 
 }  // namespace cryo

@@ -152,11 +152,12 @@ Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) 
   return {};
 }
 
-Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out,
+                      const std::function<pid_t(pid_t)>& host_of) {
   for (const auto& [id, fe] : s.event_files) {
     if (fe.type() != img::PIDFD) continue;
     const auto& p = fe.pidfd();
-    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, p.nspid(), 0)));
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, host_of(p.nspid()), 0)));
     if (fd.get() < 0) return ErrnoError("pidfd {} of pid {}", id, p.nspid());
     auto st = Status(std::move(fd), p.flags(), id);
     out[id] = CRYO_TRY(std::move(st));

@@ -3,6 +3,7 @@
 // its own fd numbers: see EpollTargets); pidfds once the tree exists.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -13,6 +14,8 @@
 namespace cryo {
 
 Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
-Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
+// `host_of` turns a pid of the dump (the tree's pid namespace) into cryo's.
+Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out,
+                      const std::function<pid_t(pid_t)>& host_of);
 
 }  // namespace cryo

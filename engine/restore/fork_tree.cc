@@ -42,8 +42,9 @@ Result<> WaitStopped(pid_t pid) {
   return {};
 }
 
-// Task `pid` as a child of `parent`, made by the parent itself.
-Result<> CloneChild(RemoteTask& parent, uint64_t scratch, pid_t pid, uint64_t flags) {
+// Task `pid` as a child of `parent`, made by the parent itself; its pid in
+// cryo's namespace (the clone's ptrace event tells) is returned.
+Result<pid_t> CloneChild(RemoteTask& parent, uint64_t scratch, pid_t pid, uint64_t flags) {
   pid_t want = pid;
   CRYO_TRY(parent.Write(scratch, &want, sizeof want));
   clone_args args{};
@@ -57,13 +58,15 @@ Result<> CloneChild(RemoteTask& parent, uint64_t scratch, pid_t pid, uint64_t fl
   if (got == -EEXIST) return MakeError(EEXIST, "pid {} is already taken", pid);
   if (got < 0) return MakeError(static_cast<int>(-got), "clone3 pid {} in {}", pid, parent.tid());
   if (got != pid) return MakeError(EEXIST, "process {} came back as {}", pid, got);
-  return WaitStopped(pid);
+  pid_t host = parent.last_new_task() > 0 ? parent.last_new_task() : pid;
+  CRYO_TRY(WaitStopped(host));
+  return host;
 }
 
 // The zombie's end: exit with its code, or die of its signal (no core:
 // it is made undumpable first). cryo, its tracer, takes the exit report,
 // which hands the zombie on to its real parent to reap.
-Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp) {
+Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp, pid_t own_pid) {
   pid_t pid = t.tid();
   int sig = wait_status & 0x7f;
   x86::Regs r = t.saved_regs();
@@ -77,7 +80,7 @@ Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp) {
     uint64_t none = 0;
     if (ptrace(PTRACE_SETSIGMASK, pid, sizeof none, &none) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
     r.rax = SYS_kill;
-    r.rdi = static_cast<uint64_t>(pid);
+    r.rdi = static_cast<uint64_t>(own_pid);  // as the task itself names itself
     r.rsi = static_cast<uint64_t>(sig);
   } else {
     r.rax = SYS_exit_group;
@@ -118,22 +121,26 @@ Result<> TakeTerminal(RemoteTask& leader, uint64_t scratch, uint32_t index, uint
 }  // namespace
 
 Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
-                                        const Placed& placed, bool sibling) {
+                                        const Placed& placed, bool sibling, bool new_pidns) {
   RestoredTree tree;
   tree.leaders_.resize(s.tasks.size());
+  tree.host_.assign(s.tasks.size(), 0);
   pid_t root = s.tasks[0].pid();
-  pid_t forked = CRYO_TRY(ForkWithPid(root, sibling ? CLONE_PARENT : 0));
+  if (new_pidns && root != 1) return MakeError(EINVAL, "the root of a pid namespace is pid {}, not 1", root);
+  pid_t forked = CRYO_TRY(ForkWithPid(root, (sibling ? CLONE_PARENT : 0) | (new_pidns ? CLONE_NEWPID : 0)));
   if (forked == 0) {
     if (sibling) SiblingStart();
     ChildStart();
   }
-  tree.created_.push_back(root);
+  // Outside a new pid namespace, `forked` is `root`.
+  tree.created_.push_back(forked);
+  tree.host_[0] = forked;
   if (sibling) {
-    if (ptrace(PTRACE_SEIZE, root, nullptr, 0) != 0) return ErrnoError("seize new root {}", root);
-    if (ptrace(PTRACE_INTERRUPT, root, nullptr, nullptr) != 0) return ErrnoError("interrupt new root {}", root);
+    if (ptrace(PTRACE_SEIZE, forked, nullptr, 0) != 0) return ErrnoError("seize new root {}", root);
+    if (ptrace(PTRACE_INTERRUPT, forked, nullptr, nullptr) != 0) return ErrnoError("interrupt new root {}", root);
   }
-  CRYO_TRY(WaitStopped(root));
-  tree.leaders_[0].emplace(CRYO_TRY(RemoteTask::AtTrampoline(root, tramp)));
+  CRYO_TRY(WaitStopped(forked));
+  tree.leaders_[0].emplace(CRYO_TRY(RemoteTask::AtTrampoline(forked, tramp)));
   if (placed) CRYO_TRY(placed(0, *tree.leaders_[0]));
 
   // Sessions and groups whose leader is gone come back through helpers:
@@ -147,11 +154,12 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   };
   std::map<uint32_t, Helper> helpers;
   auto make_helper = [&](size_t under, uint32_t pid) -> Result<RemoteTask*> {
-    CRYO_TRY_CTX(CloneChild(*tree.leaders_[under], scratch, static_cast<pid_t>(pid), 0), "create helper {}", pid);
-    tree.created_.push_back(static_cast<pid_t>(pid));
+    pid_t host = CRYO_TRY_CTX(CloneChild(*tree.leaders_[under], scratch, static_cast<pid_t>(pid), 0),
+                              "create helper {}", pid);
+    tree.created_.push_back(host);
     Helper& h = helpers[pid];
     h.reaper = under;
-    h.rt.emplace(CRYO_TRY(RemoteTask::AtTrampoline(static_cast<pid_t>(pid), tramp)));
+    h.rt.emplace(CRYO_TRY(RemoteTask::AtTrampoline(host, tramp)));
     CRYO_TRY(h.rt->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
     return &*h.rt;
   };
@@ -182,9 +190,10 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
         creator = &*h->second.rt;
         flags = CLONE_PARENT;
       }
-      CRYO_TRY_CTX(CloneChild(*creator, scratch, t.pid(), flags), "create process {}", t.pid());
-      tree.created_.push_back(t.pid());
-      tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(t.pid(), tramp)));
+      pid_t host = CRYO_TRY_CTX(CloneChild(*creator, scratch, t.pid(), flags), "create process {}", t.pid());
+      tree.created_.push_back(host);
+      tree.host_[i] = host;
+      tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(host, tramp)));
       // Until it is built: cryo's death, or its parent's, ends it.
       CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
       if (placed) CRYO_TRY(placed(i, *tree.leaders_[i]));
@@ -230,7 +239,7 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   // Helpers go, reaped by their parents: the sessions and groups they led
   // live on in their members.
   for (auto& [pid, h] : helpers) {
-    CRYO_TRY_CTX(Die(*h.rt, 0, tramp), "helper {}", pid);
+    CRYO_TRY_CTX(Die(*h.rt, 0, tramp, static_cast<pid_t>(pid)), "helper {}", pid);
     h.rt.reset();
     long r = CRYO_TRY(tree.leaders_[h.reaper]->Syscall(SYS_wait4, pid, 0, __WALL, 0));
     if (r != static_cast<long>(pid) && r != -ECHILD) return MakeError(static_cast<int>(-r), "reap helper {}", pid);
@@ -238,7 +247,8 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   // Zombies last: their parents exist, their groups are set.
   for (size_t i = 0; i < s.tasks.size(); i++) {
     if (!s.tasks[i].zombie) continue;
-    CRYO_TRY_CTX(Die(*tree.leaders_[i], static_cast<int>(s.tasks[i].cores[0].tc().exit_code()), tramp),
+    CRYO_TRY_CTX(Die(*tree.leaders_[i], static_cast<int>(s.tasks[i].cores[0].tc().exit_code()), tramp,
+                     s.tasks[i].pid()),
                  "zombie {}", s.tasks[i].pid());
     tree.leaders_[i].reset();
   }
@@ -262,18 +272,27 @@ RestoredTree::~RestoredTree() {
   if (!released_) KillAll();
 }
 
+pid_t RestoredTree::HostOf(const ImageSet& s, pid_t dumped) const {
+  for (size_t i = 0; i < s.tasks.size(); i++)
+    if (s.tasks[i].pid() == dumped) return host_[i];
+  auto it = host_threads_.find(dumped);
+  return it == host_threads_.end() ? 0 : it->second;
+}
+
 Result<> RestoredTree::Release(const ImageSet& s, const cpu_set_t* mask) {
   released_ = true;
   Result<> r;
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& t = s.tasks[i];
     if (t.zombie) continue;
+    std::vector<pid_t> tids;
+    for (uint32_t tid : t.task.threads())
+      tids.push_back(static_cast<pid_t>(tid) == t.pid() ? host_[i] : HostOf(s, static_cast<pid_t>(tid)));
     if (mask)
-      for (uint32_t tid : t.task.threads()) (void)::sched_setaffinity(static_cast<pid_t>(tid), sizeof *mask, mask);
-    if (t.cores[0].tc().task_state() == 3) ::kill(t.pid(), SIGSTOP);
-    for (uint32_t tid : t.task.threads()) {
-      if (ptrace(PTRACE_DETACH, static_cast<pid_t>(tid), nullptr, nullptr) != 0 && r)
-        r = ErrnoError("detach {}", tid);
+      for (pid_t tid : tids) (void)::sched_setaffinity(tid, sizeof *mask, mask);
+    if (t.cores[0].tc().task_state() == 3) ::kill(host_[i], SIGSTOP);
+    for (pid_t tid : tids) {
+      if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) != 0 && r) r = ErrnoError("detach {}", tid);
     }
   }
   return r;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -29,8 +30,11 @@ class RestoredTree {
   using Placed = std::function<Result<>(size_t index, RemoteTask& task)>;
   // `sibling`: the root is a child of cryo's parent (--restore-sibling,
   // RPC rst_sibling: runc waits on it), not of cryo.
+  // `new_pidns`: the root is PID 1 of a new pid namespace, and every pid
+  // of the dump is a pid there; cryo knows the tasks by their pids in its
+  // own (host()).
   static Result<RestoredTree> Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
-                                   const Placed& placed = {}, bool sibling = false);
+                                   const Placed& placed = {}, bool sibling = false, bool new_pidns = false);
   RestoredTree(RestoredTree&&) noexcept = default;
   RestoredTree& operator=(RestoredTree&&) = delete;
   // Kills every process created unless Release() ran: a failed restore
@@ -39,6 +43,12 @@ class RestoredTree {
 
   // The remote handle of task i's leader (live tasks only).
   RemoteTask& leader(size_t i) { return *leaders_[i]; }
+  // Task i's pid in cryo's pid namespace.
+  pid_t host(size_t i) const { return host_[i]; }
+  // A thread made later (its pid in the dump, and in cryo's namespace).
+  void NoteThread(pid_t dumped, pid_t host) { host_threads_[dumped] = host; }
+  // A pid of the dump as cryo sees it (0: not one of the tree's).
+  pid_t HostOf(const ImageSet& s, pid_t dumped) const;
 
   // Lets every task run (threads included), stopping those dumped stopped;
   // `mask`, when given, is every thread's CPU mask from then on.
@@ -49,7 +59,9 @@ class RestoredTree {
   void KillAll();
 
   std::vector<std::optional<RemoteTask>> leaders_;  // by task index
-  std::vector<pid_t> created_;                      // in creation order
+  std::vector<pid_t> created_;                      // in creation order, cryo's pids
+  std::vector<pid_t> host_;                         // by task index
+  std::map<pid_t, pid_t> host_threads_;             // dumped tid -> cryo's
   bool released_ = false;
 };
 

@@ -771,10 +771,12 @@ Result<RemoteTask> CreateThread(RemoteTask& leader, Builder& b, pid_t tid, uint6
   uint64_t at = CRYO_TRY(b.Put(&args, sizeof args));
   long got = CRYO_TRY(leader.Check("clone3 thread", SYS_clone3, at, sizeof args));
   if (got != tid) return MakeError(EEXIST, "thread {} came back as {}", tid, got);
+  // Its tid in cryo's pid namespace, from the clone event.
+  pid_t host = leader.last_new_task() > 0 ? leader.last_new_task() : tid;
   int status;
-  if (::waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status))
+  if (::waitpid(host, &status, __WALL) != host || !WIFSTOPPED(status))
     return MakeError(ECHILD, "new thread {} did not stop", tid);
-  return RemoteTask::AtTrampoline(tid, tramp);
+  return RemoteTask::AtTrampoline(host, tramp);
 }
 
 // Everything the tasks of one restore use in common.
@@ -789,6 +791,7 @@ struct Common {
   const CpuPin& pin;
   cgroups::CgroupRestorer& cgroups;
   int cryo_fd;
+  RestoredTree& tree;
 };
 
 // A pidfd of cryo's at an fd number above every one the tasks had and
@@ -833,12 +836,14 @@ uint32_t BornIn(const ImageSet& s, size_t i) {
 // Builds one process of the tree, stopped at the trampoline, into what was
 // dumped: memory, files, state, its threads; registers last.
 Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restore_stats_entry& st) {
-  pid_t pid = ti.pid();
+  // Two names for each task: its pid in the dump (what it calls itself,
+  // in its pid namespace) and cryo's (for ptrace and /proc).
+  pid_t pid = ti.pid(), host = t.tid();
   uint64_t tramp = c.tramp;
   Builder b(t, c.s, ti, tramp, c.log, &c.ghosts, &c.memfds, &c.shared);
   b.set_cryo_fd(c.cryo_fd);
   CRYO_TRY(FaultPoint("restore-memory"));
-  CRYO_TRY_CTX(b.MapVdso(pid), "map the vDSO");
+  CRYO_TRY_CTX(b.MapVdso(host), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
   st.set_pages_restored(st.pages_restored() + CRYO_TRY_CTX(b.LoadPages(), "load pages"));
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
@@ -847,23 +852,25 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   if (ti.owns_files) CRYO_TRY(t.Check("close cryo's pidfd", SYS_close, static_cast<uint64_t>(c.cryo_fd)));
   CRYO_TRY_CTX(b.EpollTargets(c.epolls_done), "epoll");
   CRYO_TRY_CTX(b.Locks(pid), "file locks");
-  CRYO_TRY_CTX(b.TaskState(pid), "task state");
+  CRYO_TRY_CTX(b.TaskState(host), "task state");
   uint64_t all = ~0ULL;
-  if (ptrace(PTRACE_SETSIGMASK, pid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
+  if (ptrace(PTRACE_SETSIGMASK, host, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
   std::vector<RemoteTask> threads;
   for (size_t i = 1; i < ti.cores.size(); i++) {
     pid_t tid = static_cast<pid_t>(ti.task.threads(static_cast<int>(i)));
     threads.push_back(CRYO_TRY_CTX(CreateThread(t, b, tid, tramp), "create thread {}", tid));
-    CRYO_TRY(c.cgroups.MoveThread(tid, CgSetOf(ti.cores[i]), CgSetOf(ti.cores[0])));
-    if (ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
+    pid_t htid = threads.back().tid();
+    c.tree.NoteThread(tid, htid);
+    CRYO_TRY(c.cgroups.MoveThread(htid, CgSetOf(ti.cores[i]), CgSetOf(ti.cores[0])));
+    if (ptrace(PTRACE_SETSIGMASK, htid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
     Builder tb(threads.back(), c.s, ti, tramp, c.log);
-    CRYO_TRY_CTX(tb.ThreadState(tid, ti.cores[i]), "thread {} state", tid);
+    CRYO_TRY_CTX(tb.ThreadState(htid, ti.cores[i]), "thread {} state", tid);
     if (ti.cores[i].thread_core().has_signals_p())
       CRYO_TRY_CTX(tb.QueueSignals(pid, tid, ti.cores[i].thread_core().signals_p(), false), "signals of {}", tid);
     CRYO_TRY_CTX(tb.Seccomp(ti.cores[i].thread_core()), "seccomp of {}", tid);
   }
   CRYO_TRY_CTX(b.PosixTimers(), "POSIX timers");
-  CRYO_TRY_CTX(b.ThreadState(pid, ti.cores[0]), "thread {} state", pid);
+  CRYO_TRY_CTX(b.ThreadState(host, ti.cores[0]), "thread {} state", pid);
   if (ti.cores[0].thread_core().has_signals_p())
     CRYO_TRY_CTX(b.QueueSignals(pid, pid, ti.cores[0].thread_core().signals_p(), false), "signals of {}", pid);
   if (ti.cores[0].tc().has_signals_s())
@@ -874,7 +881,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   // when the task runs, not to us).
   CRYO_TRY(t.Check("munmap trampoline", SYS_munmap, tramp, kTrampSize));
   for (size_t i = 0; i < ti.cores.size(); i++) {
-    pid_t tid = static_cast<pid_t>(ti.task.threads(static_cast<int>(i)));
+    pid_t tid = (i == 0 ? t : threads[i - 1]).tid();
     const auto& th = ti.cores[i].thread_core();
     uint64_t mask = th.has_blk_sigset() ? th.blk_sigset() : ti.cores[0].tc().blk_sigset();
     if (ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
@@ -938,13 +945,19 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     }), "cgroups of {}", t.tid());
     return {};
   };
-  RestoredTree tree = CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed, opts.restore_sibling));
+  // The root's own pid namespace (pidns image): it is made with the root,
+  // PID 1 there.
+  bool new_pidns = s.tasks[0].ids.has_pid_ns_id() &&
+                   CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kPidns, s.tasks[0].ids.pid_ns_id())).present();
+  RestoredTree tree =
+      CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed, opts.restore_sibling, new_pidns));
+  out.pid = tree.host(0);
   CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
   CRYO_TRY(Announce(notify, "post-setup-namespaces"));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
-  CRYO_TRY(shared.CreateAfterFork(s));
+  CRYO_TRY(shared.CreateAfterFork(s, [&](pid_t dumped) { return tree.HostOf(s, dumped); }));
   std::set<uint32_t> epolls_done;
-  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get()};
+  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get(), tree};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;

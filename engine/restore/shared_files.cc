@@ -161,6 +161,8 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
 
 namespace cryo {
 
-Result<> SharedFiles::CreateAfterFork(const ImageSet& s) { return CreatePidfds(s, fds_); }
+Result<> SharedFiles::CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of) {
+  return CreatePidfds(s, fds_, host_of);
+}
 
 }  // namespace cryo

@@ -30,7 +30,7 @@ class SharedFiles {
   // "socket:[INO]": that unix socket, whose peer was outside).
   Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit);
   // What needs the restored processes to exist: pidfds.
-  Result<> CreateAfterFork(const ImageSet& s);
+  Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
   // cryo's fd for file `id`, or -1 when the file is opened by path.
   int FdOf(uint32_t id) const {
     auto it = fds_.find(id);
