@@ -21,6 +21,7 @@
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
 #include "engine/dump/memfd.h"
+#include "engine/dump/pid_map.h"
 #include "engine/dump/memory.h"
 #include "engine/dump/fds.h"
 #include "engine/dump/file_table.h"
@@ -86,12 +87,13 @@ Result<> CheckSessions(const std::vector<TreeTask>& tasks) {
 // Everything the processes of one dump share: files.img, memfd inodes,
 // seccomp.img, page image numbers.
 struct TreeDump {
-  TreeDump(const Options& o, int d, cgroups::CgroupDumper c, ns::NamespaceDumper n)
-      : opts(o), dir(d), cgroups(std::move(c)), namespaces(n), fds(o, d, files, memfds) {}
+  TreeDump(const Options& o, int d, cgroups::CgroupDumper c, ns::NamespaceDumper n, PidMap p)
+      : opts(o), dir(d), cgroups(std::move(c)), namespaces(n), pids(std::move(p)), fds(o, d, files, memfds) {}
   const Options& opts;
   int dir;
   cgroups::CgroupDumper cgroups;
   ns::NamespaceDumper namespaces;
+  PidMap pids;  // the pids the images name tasks by
   FileTable files;
   MemfdTable memfds;
   FdDumper fds;
@@ -114,7 +116,7 @@ Result<> DumpZombie(TreeDump& d, const TreeTask& t) {
   tc->set_blk_sigset(0);
   auto st = ReadStat(t.pid);
   tc->set_comm(st ? st->comm : "");
-  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kCore, static_cast<uint64_t>(t.pid), core));
+  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kCore, static_cast<uint64_t>(d.pids.Dumped(t.pid)), core));
   img::task_kobj_ids_entry ids;
   d.ids.push_back(ids);
   return {};
@@ -124,13 +126,14 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   const TreeTask& t = tasks[index];
   pid_t pid = t.pid;
   const SeizedProcess& sp = *t.live;
+  pid_t vpid = d.pids.Dumped(pid);  // what the images call it
   // What it shares with its parent (CLONE_FILES, CLONE_FS) is dumped once.
   img::task_kobj_ids_entry ids;
   CRYO_TRY(d.namespaces.Check(pid, ids));
-  ids.set_vm_id(static_cast<uint32_t>(pid));
-  ids.set_files_id(static_cast<uint32_t>(pid));
-  ids.set_fs_id(static_cast<uint32_t>(pid));
-  ids.set_sighand_id(static_cast<uint32_t>(pid));
+  ids.set_vm_id(static_cast<uint32_t>(vpid));
+  ids.set_files_id(static_cast<uint32_t>(vpid));
+  ids.set_fs_id(static_cast<uint32_t>(vpid));
+  ids.set_sighand_id(static_cast<uint32_t>(vpid));
   bool shared_files = false;
   if (t.parent >= 0) {
     const TreeTask& parent = tasks[static_cast<size_t>(t.parent)];
@@ -159,7 +162,10 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     }
     CRYO_TRY_CTX(DumpThreadCore(pid, tid, core, &d.seccomp, log), "dump thread {}", tid);
     core.mutable_thread_core()->set_cg_set(CRYO_TRY(d.cgroups.SetOf(pid, tid)));
-    CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kCore, static_cast<uint64_t>(tid), core));
+    if (tid == pid && core.tc().has_timers())
+      for (auto& pt : *core.mutable_tc()->mutable_timers()->mutable_posix())
+        if (pt.notify_thread_id() != 0) pt.set_notify_thread_id(d.pids.Dumped(pt.notify_thread_id()));
+    CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kCore, static_cast<uint64_t>(d.pids.Dumped(tid)), core));
   }
 
   // Memory.
@@ -198,10 +204,10 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     if (v.status() & kAnonShared)
       CRYO_TRY(d.memfds.AnonShared(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start(), v.end()), v.shmid()));
   }
-  MemStats ms = CRYO_TRY(DumpPages(pid, mm, d.dir, d.next_pages_id++, log));
+  MemStats ms = CRYO_TRY(DumpPages(pid, mm, d.dir, d.next_pages_id++, log, vpid));
   d.mem.pages_scanned += ms.pages_scanned;
   d.mem.pages_written += ms.pages_written;
-  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kMm, static_cast<uint64_t>(pid), mm));
+  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kMm, static_cast<uint64_t>(vpid), mm));
 
   // Files, cwd and root.
   CRYO_TRY(FaultPoint("files"));
@@ -210,8 +216,8 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   fs.set_cwd_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
   fs.set_root_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));
   fs.set_umask(extras.umask);
-  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kFs, static_cast<uint64_t>(pid), fs));
-  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kIds, static_cast<uint64_t>(pid), ids));
+  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kFs, static_cast<uint64_t>(vpid), fs));
+  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kIds, static_cast<uint64_t>(vpid), ids));
   d.ids.push_back(ids);
   return {};
 }
@@ -228,7 +234,8 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   CRYO_TRY(CheckSessions(tasks));
   uint64_t t_mem = NowUs();
   TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)),
-             CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid)));
+             CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid)), CRYO_TRY(PidMap::Build(tasks)));
+  d.fds.SetPidMap(&d.pids);
   if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
   CRYO_TRY(d.cgroups.SetRoot(tasks[0].pid));
   d.fds.SetNetnsOf(tasks[0].pid);
@@ -246,14 +253,14 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
     else
       CRYO_TRY(DumpProcess(d, tasks, i, log));
     img::pstree_entry pe;
-    pe.set_pid(static_cast<uint32_t>(t.pid));
-    pe.set_ppid(t.parent < 0 ? 0 : static_cast<uint32_t>(tasks[static_cast<size_t>(t.parent)].pid));
-    pe.set_pgid(static_cast<uint32_t>(t.pgid));
-    pe.set_sid(static_cast<uint32_t>(t.sid));
+    pe.set_pid(static_cast<uint32_t>(d.pids.Dumped(t.pid)));
+    pe.set_ppid(t.parent < 0 ? 0 : static_cast<uint32_t>(d.pids.Dumped(tasks[static_cast<size_t>(t.parent)].pid)));
+    pe.set_pgid(static_cast<uint32_t>(d.pids.Pgid(t)));
+    pe.set_sid(static_cast<uint32_t>(d.pids.Sid(t)));
     if (t.zombie())
-      pe.add_threads(static_cast<uint32_t>(t.pid));
+      pe.add_threads(static_cast<uint32_t>(d.pids.Dumped(t.pid)));
     else
-      for (pid_t th : t.live->threads()) pe.add_threads(static_cast<uint32_t>(th));
+      for (pid_t th : t.live->threads()) pe.add_threads(static_cast<uint32_t>(d.pids.Dumped(th)));
     pstree.push_back(std::move(pe));
   }
   stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));

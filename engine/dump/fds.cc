@@ -152,6 +152,13 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t id = files_.NextId();
     img::file_entry fe = pidfd ? CRYO_TRY_CTX(PidfdEntry(id, flags, st.st_ino, info), "pid {} fd {}", pid, fd)
                                : CRYO_TRY_CTX(parse(id, flags, info), "pid {} fd {} ({})", pid, fd, link);
+    if (pidfd && pids_ && pids_->own_ns()) {
+      // The process it refers to, by its pid in the tree's namespace.
+      pid_t target = pids_->Dumped(fe.pidfd().nspid());
+      if (target == 0)
+        return MakeError(ENOTSUP, "pid {} fd {}: a pidfd of a process outside the tree's pid namespace", pid, fd);
+      fe.mutable_pidfd()->set_nspid(target);
+    }
     *type = fe.type();
     files_.Add(std::move(fe));
     return id;
@@ -259,6 +266,7 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
       if (!opts_.file_locks)
         return MakeError(ENOTSUP, "pid {} fd {}: {} is locked: dump with --file-locks", pid, fd, link);
       for (auto& l : CRYO_TRY(ParseFdLocks(fdinfo, pid, fd))) {
+        if (pids_) l.set_pid(pids_->Dumped(pid));
         // flock and OFD locks belong to the description: taken once.
         if (l.flag() != kLockPosix && known) continue;
         bool dup = false;

@@ -14,6 +14,7 @@
 #include "engine/dump/file_table.h"
 #include "engine/dump/memfd.h"
 #include "engine/dump/pty.h"
+#include "engine/dump/pid_map.h"
 #include "engine/dump/unix_socket.h"
 #include "engine/image/proto/files.pb.h"
 #include "engine/image/proto/pipe.pb.h"
@@ -27,6 +28,11 @@ class FdDumper {
       : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts) {}
   // The tree's network namespace, where its sockets are looked up.
   void SetNetnsOf(pid_t pid) { unix_.SetNetnsOf(pid); }
+  // The pids images name tasks by (a tree in its own pid namespace).
+  void SetPidMap(const PidMap* pids) {
+    pids_ = pids;
+    ptys_.SetPidMap(pids);
+  }
 
   // Looks through the tree's fds for pty masters first.
   Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids); }
@@ -47,6 +53,7 @@ class FdDumper {
   FileTable& files_;
   MemfdTable& memfds_;
   UnixSockets unix_;
+  const PidMap* pids_ = nullptr;
   Ptys ptys_;
   std::vector<img::remap_file_path_entry> remaps_;
   std::vector<img::file_lock_entry> locks_;

@@ -91,11 +91,11 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
 }
 
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
-                           Log& log) {
+                           Log& log, pid_t image_pid) {
   MemStats stats;
   UniqueFd pagemap = CRYO_TRY(OpenPagemap(pid));
   RemoteMemory mem = CRYO_TRY(RemoteMemory::Open(pid));
-  ImageWriter pm(images_dir, ImageKind::kPagemap, static_cast<uint64_t>(pid));
+  ImageWriter pm(images_dir, ImageKind::kPagemap, static_cast<uint64_t>(image_pid > 0 ? image_pid : pid));
   ImageWriter pages(images_dir, ImageKind::kPages, pages_id);
   img::pagemap_head head;
   head.set_pages_id(pages_id);

@@ -26,8 +26,9 @@ using MemfdIdFor = std::function<Result<uint32_t>(uint64_t start, uint64_t end, 
 
 // Fills mm.vmas (and madvise bits) from smaps.
 Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const MemfdIdFor& memfd_id);
-// Writes pagemap-PID.img and pages-ID.img for the VMAs in mm.
+// Writes pagemap-IMAGE_PID.img (IMAGE_PID: the pid the dump names the
+// task by) and pages-ID.img for the VMAs in mm.
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
-                           Log& log);
+                           Log& log, pid_t image_pid = 0);
 
 }  // namespace cryo

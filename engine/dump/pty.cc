@@ -1,5 +1,7 @@
 #include "engine/dump/pty.h"
 
+#include "engine/dump/pid_map.h"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -80,8 +82,8 @@ Result<uint32_t> Ptys::Info(uint32_t index, bool master, pid_t pid, int fd) {
   if (master) ::ioctl(end.get(), TIOCGPKT, &packet);
   e.set_packet_mode(packet != 0);
   const Session& se = indexes_[index];
-  e.set_sid(static_cast<uint32_t>(se.sid));
-  e.set_pgrp(static_cast<uint32_t>(se.pgrp));
+  e.set_sid(static_cast<uint32_t>(pids_ ? pids_->Dumped(se.sid) : se.sid));
+  e.set_pgrp(static_cast<uint32_t>(pids_ ? pids_->Dumped(se.pgrp) : se.pgrp));
   struct stat st;
   if (::fstat(slave.get(), &st) != 0) return ErrnoError("stat {}", slave_path);
   e.set_rdev(master ? KernelDev(makedev(5, 2)) : KernelDev(st.st_rdev));

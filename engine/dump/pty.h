@@ -20,6 +20,8 @@
 
 namespace cryo {
 
+class PidMap;
+
 class Ptys {
  public:
   // Finds the ptys whose master the tree holds (before any fd is dumped:
@@ -32,8 +34,11 @@ class Ptys {
   // The file entry for fd `fd` of `pid`, an end of a tree pty.
   Result<uint32_t> Dump(pid_t pid, int fd, dev_t rdev, uint32_t flags, FileTable& files);
   Result<> Write(int dir);
+  // The pids images name tasks by.
+  void SetPidMap(const PidMap* pids) { pids_ = pids; }
 
  private:
+  const PidMap* pids_ = nullptr;
   Result<uint32_t> Info(uint32_t index, bool master, pid_t pid, int fd);
   struct Session {
     pid_t sid = 0, pgrp = 0;  // the terminal's session and foreground group

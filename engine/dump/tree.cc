@@ -98,7 +98,11 @@ Result<> SeizedTree::Release(ReleaseMode mode) {
     for (auto& t : tasks_)
       if (!t.zombie()) ::kill(t.pid, SIGKILL);
   }
-  for (auto& t : tasks_) {
+  // Killed, children are waited for before their parents: the PID 1 of a
+  // pid namespace cannot finish dying until every task of its namespace
+  // is reaped, and cryo, their tracer, hears of them first.
+  for (size_t k = 0; k < tasks_.size(); k++) {
+    auto& t = tasks_[mode == ReleaseMode::kKill ? tasks_.size() - 1 - k : k];
     if (t.zombie()) continue;
     auto one = t.live->Release(mode);
     if (!one && r) r = std::unexpected(one.error());

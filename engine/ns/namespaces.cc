@@ -19,6 +19,8 @@ namespace cryo::ns {
 Result<NamespaceDumper> NamespaceDumper::Make(pid_t root) {
   NamespaceDumper d;
   d.root_ = root;
+  d.pid_ = NsInode(root, "pid");
+  d.own_pid_ = d.pid_ != NsInode(0, "pid");
   d.uts_ = NsInode(root, "uts");
   d.ipc_ = NsInode(root, "ipc");
   d.net_ = NsInode(root, "net");
@@ -30,7 +32,7 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root) {
 
 Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const {
   // Not yet: namespaces of these kinds other than cryo's.
-  for (const char* kind : {"pid", "mnt", "user", "time"}) {
+  for (const char* kind : {"mnt", "user", "time"}) {
     uint64_t theirs = NsInode(pid, kind);
     if (theirs != 0 && theirs != NsInode(0, kind))
       return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: not supported by this build yet", pid, kind);
@@ -39,16 +41,23 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
     const char* name;
     uint64_t root;
   };
-  for (const Kind& k : {Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_}, Kind{"cgroup", NsInode(root_, "cgroup")}})
+  for (const Kind& k : {Kind{"pid", pid_}, Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_},
+                        Kind{"cgroup", NsInode(root_, "cgroup")}})
     if (NsInode(pid, k.name) != k.root)
       return MakeError(ENOTSUP, "pid {} is in another {} namespace than the root {}: not supported", pid, k.name, root_);
   ids.set_uts_ns_id(kUtsId);
   ids.set_ipc_ns_id(kIpcId);
   ids.set_net_ns_id(kNetId);
+  ids.set_pid_ns_id(kPidId);
   return {};
 }
 
 Result<> NamespaceDumper::Write(int dir, Log& log) const {
+  if (own_pid_) {
+    img::pidns_entry e;
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kPidns, kPidId, e));
+    log.Info("pid namespace: the root is its PID 1");
+  }
   if (own_uts_) {
     img::utsns_entry e = CRYO_TRY(DumpUts(root_));
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kUtsns, kUtsId, e));

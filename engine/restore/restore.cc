@@ -955,7 +955,12 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
   CRYO_TRY(Announce(notify, "post-setup-namespaces"));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
-  CRYO_TRY(shared.CreateAfterFork(s, [&](pid_t dumped) { return tree.HostOf(s, dumped); }));
+  // A pidfd names a task of the tree, or (outside a pid namespace of the
+  // tree's own) any process by its pid.
+  CRYO_TRY(shared.CreateAfterFork(s, [&](pid_t dumped) {
+    pid_t h = tree.HostOf(s, dumped);
+    return h != 0 ? h : (new_pidns ? 0 : dumped);
+  }));
   std::set<uint32_t> epolls_done;
   Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get(), tree};
   for (size_t i = 0; i < s.tasks.size(); i++) {

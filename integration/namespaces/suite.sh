@@ -66,4 +66,32 @@ empty_netns() {
   verdict
 }
 run empty-netns empty_netns
+# PID 1 of its own pid namespace, with a tree, a thread, a zombie and a
+# pidfd: every pid comes back as it was inside the namespace.
+pid_tree() {
+  d=$w/pidns; mkdir -p "$d/run" "$d/img"
+  local outer
+  outer=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" /usr/bin/unshare --pid --fork "$build/integration/namespaces/ns_pid_tree")
+  pids+=("$outer")
+  wait_file "$d/run/ready" || { echo "never ready: $(cat "$d/run/result" "$d/out" 2>/dev/null)"; return; }
+  pid=$(tr -d " " </proc/"$outer"/task/"$outer"/children)
+  pids+=("$pid")
+  "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
+  wait_gone "$pid"
+  for f in "$d/img"/*.img; do
+    case $(basename "$f") in pages-*) continue ;; esac
+    /usr/bin/crit decode -i "$f" >/dev/null 2>&1 || echo "crit cannot decode $(basename "$f")"
+  done
+  [ -e "$d/img/pidns-4.img" ] && [ -e "$d/img/core-1.img" ] || echo "images are not named by the namespace's pids: $(ls "$d/img" | tr '\n' ' ')"
+  /usr/bin/crit x "$d/img" ps | awk 'NR > 1 {print $1}' | grep -qx 1 || echo "crit x ps has no pid 1"
+  "$cryo" restore -D "$d/img" -d -o restore.log -v4 --pidfile "$d/rpid" >"$d/r.out" 2>&1 ||
+    { echo "restore: $(cat "$d/r.out")"; return; }
+  pid=$(cat "$d/rpid")
+  pids+=("$pid")
+  [ "$(stat -L -c %i /proc/"$pid"/ns/pid)" != "$(stat -L -c %i /proc/self/ns/pid)" ] || echo "not in a pid namespace of its own"
+  [ "$(awk '/^NSpid/ {print $NF}' /proc/"$pid"/status)" = 1 ] || echo "the root is not PID 1: $(grep NSpid /proc/"$pid"/status)"
+  verdict
+}
+run pid-namespace-tree pid_tree
+
 exit 0
