@@ -143,6 +143,7 @@ const Spec kSpecs[] = {
      }},
     {"daemon", 0, Arg::kNone, true, FLAG(daemon)},
     {"restore-sibling", 'S', Arg::kNone, true, FLAG(restore_sibling)},
+    {"new-pidns", 0, Arg::kNone, true, FLAG(new_pidns)},
     {"root", 'r', Arg::kRequired, false, STRING(root)},
     {"inherit-fd", 0, Arg::kRequired, false,
      [](Options& o, std::optional<std::string_view> v, bool) -> Result<> {

@@ -97,6 +97,7 @@ struct Options {
   // Restore.
   bool restore_detached = false;
   bool restore_sibling = false;
+  bool new_pidns = false;  // cryo's own: restore in a new pid namespace (the dumped pids are taken here)
   std::string root;
   std::vector<InheritFd> inherit_fd;
   std::vector<JoinNs> join_ns;

@@ -25,11 +25,13 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "arch/x86_64/regs.h"
 #include "cgroups/restore.h"
 #include "engine/ns/namespaces.h"
+#include "engine/restore/pidns_init.h"
 #include "engine/base/cpu_pin.h"
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
@@ -949,8 +951,16 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // PID 1 there.
   bool new_pidns = s.tasks[0].ids.has_pid_ns_id() &&
                    CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kPidns, s.tasks[0].ids.pid_ns_id())).present();
+  // --new-pidns: the dumped pids are taken here; the tree comes back in a
+  // new pid namespace (its init is cryo's), at the same pids.
+  std::optional<PidnsInit> pidns_init;
+  if (opts.new_pidns) {
+    if (new_pidns) return MakeError(EINVAL, "--new-pidns: the tree has a pid namespace of its own already");
+    pidns_init.emplace(CRYO_TRY(PidnsInit::Start()));
+  }
   RestoredTree tree =
       CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed, opts.restore_sibling, new_pidns));
+  if (pidns_init) CRYO_TRY(pidns_init->Leave());
   out.pid = tree.host(0);
   CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
   CRYO_TRY(Announce(notify, "post-setup-namespaces"));
@@ -978,6 +988,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY(Announce(notify, "pre-resume"));
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   cg.Commit();
+  if (pidns_init) CRYO_TRY(pidns_init->Watch(s.tasks[0].pid()));
   // The tree runs: nothing a client says now can undo that.
   if (auto r = Announce(notify, "post-resume"); !r) log.Warn("post-resume: {}", r.error().what());
   out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));

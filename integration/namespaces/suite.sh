@@ -94,4 +94,27 @@ pid_tree() {
 }
 run pid-namespace-tree pid_tree
 
+# --new-pidns: the dumped tree still holds its pids (left running, then
+# stopped), so it comes back in a new pid namespace at the same pids; the
+# namespace's init (cryo's) ends when the tree does.
+new_pidns() {
+  d=$w/newpidns; mkdir -p "$d/run" "$d/img"
+  local orig
+  orig=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/tree_basic")
+  pids+=("$orig")
+  wait_file "$d/run/ready" || { echo "never ready"; return; }
+  "$cryo" dump -t "$orig" -D "$d/img" -o dump.log --leave-running >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
+  kill -STOP -- -"$orig"
+  if "$cryo" restore -D "$d/img" -d 2>"$d/err"; then echo "a plain restore succeeded with the pids taken"; fi
+  "$cryo" restore -D "$d/img" -d -o restore.log --pidfile "$d/rpid" --new-pidns >"$d/r.out" 2>&1 ||
+    { echo "restore: $(cat "$d/r.out")"; return; }
+  pid=$(cat "$d/rpid")
+  pids+=("$pid")
+  [ "$(awk '/^NSpid/ {print $NF}' /proc/"$pid"/status)" = "$orig" ] || echo "inside its namespace it is not $orig: $(grep NSpid /proc/"$pid"/status)"
+  verdict
+  kill -9 -- -"$orig"
+  wait_gone "$orig"
+}
+run new-pidns new_pidns
+
 exit 0
