@@ -12,6 +12,7 @@
 #include "engine/ns/ipc.h"
 #include "engine/ns/net.h"
 #include "engine/ns/probe.h"
+#include "engine/ns/time.h"
 #include "engine/ns/uts.h"
 
 namespace cryo::ns {
@@ -21,6 +22,8 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root) {
   d.root_ = root;
   d.pid_ = NsInode(root, "pid");
   d.own_pid_ = d.pid_ != NsInode(0, "pid");
+  d.time_ = NsInode(root, "time");
+  d.own_time_ = d.time_ != NsInode(0, "time");
   d.uts_ = NsInode(root, "uts");
   d.ipc_ = NsInode(root, "ipc");
   d.net_ = NsInode(root, "net");
@@ -32,7 +35,7 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root) {
 
 Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const {
   // Not yet: namespaces of these kinds other than cryo's.
-  for (const char* kind : {"mnt", "user", "time"}) {
+  for (const char* kind : {"mnt", "user"}) {
     uint64_t theirs = NsInode(pid, kind);
     if (theirs != 0 && theirs != NsInode(0, kind))
       return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: not supported by this build yet", pid, kind);
@@ -42,13 +45,14 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
     uint64_t root;
   };
   for (const Kind& k : {Kind{"pid", pid_}, Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_},
-                        Kind{"cgroup", NsInode(root_, "cgroup")}})
+                        Kind{"time", time_}, Kind{"cgroup", NsInode(root_, "cgroup")}})
     if (NsInode(pid, k.name) != k.root)
       return MakeError(ENOTSUP, "pid {} is in another {} namespace than the root {}: not supported", pid, k.name, root_);
   ids.set_uts_ns_id(kUtsId);
   ids.set_ipc_ns_id(kIpcId);
   ids.set_net_ns_id(kNetId);
   ids.set_pid_ns_id(kPidId);
+  ids.set_time_ns_id(kTimeId);
   return {};
 }
 
@@ -57,6 +61,12 @@ Result<> NamespaceDumper::Write(int dir, Log& log) const {
     img::pidns_entry e;
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kPidns, kPidId, e));
     log.Info("pid namespace: the root is its PID 1");
+  }
+  if (own_time_) {
+    img::timens_entry e = CRYO_TRY(DumpTime(root_));
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kTimens, kTimeId, e));
+    log.Info("time namespace: monotonic +{} s, boottime +{} s", static_cast<int64_t>(e.monotonic().tv_sec()),
+             static_cast<int64_t>(e.boottime().tv_sec()));
   }
   if (own_uts_) {
     img::utsns_entry e = CRYO_TRY(DumpUts(root_));
@@ -104,7 +114,8 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
     ImageKind image;
     uint32_t id;
   };
-  const Kind kinds[] = {{CLONE_NEWUTS, "uts", ImageKind::kUtsns, root_ids.uts_ns_id()},
+  const Kind kinds[] = {{CLONE_NEWTIME, "time", ImageKind::kTimens, root_ids.time_ns_id()},
+                        {CLONE_NEWUTS, "uts", ImageKind::kUtsns, root_ids.uts_ns_id()},
                         {CLONE_NEWIPC, "ipc", ImageKind::kIpcVar, root_ids.ipc_ns_id()},
                         {CLONE_NEWNET, "net", ImageKind::kNetns, root_ids.net_ns_id()}};
   for (const Kind& k : kinds) {
@@ -112,7 +123,9 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
     bool own = false;
     if (k.id != 0) own = CRYO_TRY(ImageReader::Open(images_dir, k.image, k.id)).present();
     if (!own && !join) continue;
-    g.saved_.push_back({k.flag, CRYO_TRY(Open(fmt::format("/proc/self/ns/{}", k.name), O_RDONLY | O_CLOEXEC))});
+    // A time namespace is for children: the one they are born in.
+    std::string mine = k.flag == CLONE_NEWTIME ? "time_for_children" : k.name;
+    g.saved_.push_back({k.flag, CRYO_TRY(Open(fmt::format("/proc/self/ns/{}", mine), O_RDONLY | O_CLOEXEC))});
     if (join) {
       UniqueFd fd = CRYO_TRY(OpenJoin(*join));
       if (::setns(fd.get(), k.flag) != 0) return ErrnoError("join {} namespace {}", k.name, join->file);
@@ -120,7 +133,11 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
       continue;
     }
     if (::unshare(k.flag) != 0) return ErrnoError("create a {} namespace", k.name);
-    if (k.flag == CLONE_NEWUTS) {
+    if (k.flag == CLONE_NEWTIME) {
+      img::timens_entry e;
+      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kTimens, k.id, e));
+      CRYO_TRY_CTX(ApplyTime(e), "time namespace");
+    } else if (k.flag == CLONE_NEWUTS) {
       img::utsns_entry e;
       CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kUtsns, k.id, e));
       CRYO_TRY_CTX(ApplyUts(e), "UTS namespace");

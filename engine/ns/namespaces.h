@@ -1,10 +1,10 @@
-// The namespaces of a dumped tree. A tree may have pid, UTS, IPC and
-// network namespaces of its own (the root's, shared by every task; the
+// The namespaces of a dumped tree. A tree may have pid, UTS, IPC, network
+// and time namespaces of its own (the root's, shared by every task; the
 // root is PID 1 of its pid namespace) and a cgroup namespace (cgroups/);
-// in mount, user and time namespaces it must still be in cryo's own: those
-// come with the container work. Each namespace gets an id in every task's
+// in mount and user namespaces it must still be in cryo's own: those come
+// with the container work. Each namespace gets an id in every task's
 // ids image; the root's own ones are written as pidns-N, utsns-N,
-// ipcns-var-N, netns-N + netdev-N images, and their presence tells the
+// ipcns-var-N, netns-N + netdev-N, timens-N images, and their presence tells the
 // restore to make them.
 #pragma once
 
@@ -32,12 +32,12 @@ class NamespaceDumper {
 
  private:
   pid_t root_ = 0;
-  uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0;  // the root's namespaces' inodes
-  bool own_pid_ = false, own_uts_ = false, own_ipc_ = false, own_net_ = false;
+  uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0, time_ = 0;  // the root's namespaces' inodes
+  bool own_pid_ = false, own_uts_ = false, own_ipc_ = false, own_net_ = false, own_time_ = false;
 };
 
 // The ids the dump gives the namespaces of each kind.
-inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3, kPidId = 4;
+inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3, kPidId = 4, kTimeId = 5;
 
 // Restore: cryo makes (or joins, --join-ns) the namespaces the root had of
 // its own, sets them up as dumped, and stays in them while it creates the

@@ -117,4 +117,27 @@ new_pidns() {
 }
 run new-pidns new_pidns
 
+# A time namespace with clock offsets: restored with the same offsets.
+time_ns() {
+  d=$w/timens; mkdir -p "$d/run" "$d/img"
+  local outer
+  outer=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" /usr/bin/unshare --time --monotonic 1000 --boottime 5000 --fork "$build/integration/namespaces/ns_time")
+  pids+=("$outer")
+  wait_file "$d/run/ready" || { echo "never ready: $(cat "$d/run/result" "$d/out" 2>/dev/null)"; return; }
+  pid=$(tr -d " " </proc/"$outer"/task/"$outer"/children)
+  pids+=("$pid")
+  local want; want=$(cat /proc/"$pid"/timens_offsets)
+  "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
+  wait_gone "$pid"
+  /usr/bin/crit decode -i "$d/img/timens-5.img" >/dev/null 2>&1 || echo "crit cannot decode timens-5.img"
+  "$cryo" restore -D "$d/img" -d -o restore.log -v4 --pidfile "$d/rpid" >"$d/r.out" 2>&1 ||
+    { echo "restore: $(cat "$d/r.out")"; return; }
+  pid=$(cat "$d/rpid")
+  pids+=("$pid")
+  [ "$(cat /proc/"$pid"/timens_offsets)" = "$want" ] || echo "offsets: want [$want] got [$(cat /proc/"$pid"/timens_offsets)]"
+  [ "$(stat -L -c %i /proc/"$pid"/ns/time)" != "$(stat -L -c %i /proc/self/ns/time)" ] || echo "not in a time namespace of its own"
+  verdict
+}
+run time-namespace time_ns
+
 exit 0

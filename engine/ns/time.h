@@ -1,0 +1,17 @@
+// A time namespace: its clock offsets (timens-N.img), monotonic and
+// boottime, as /proc/PID/timens_offsets shows them.
+#pragma once
+
+#include <sys/types.h>
+
+#include "engine/base/result.h"
+#include "engine/image/proto/namespaces.pb.h"
+
+namespace cryo::ns {
+
+Result<img::timens_entry> DumpTime(pid_t pid);
+// Sets them for cryo's children's time namespace (made by unshare, none
+// born in it yet: the kernel takes offsets only then).
+Result<> ApplyTime(const img::timens_entry& e);
+
+}  // namespace cryo::ns
