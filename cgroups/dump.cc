@@ -4,13 +4,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
 
 #include "engine/base/files.h"
+#include "engine/ns/probe.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/cgroup.pb.h"
 
@@ -106,35 +105,10 @@ bool CgroupDumper::Keep(std::string_view name) const {
 namespace {
 
 // /proc/PID/cgroup as a process in PID's cgroup namespace reads it (paths
-// from that namespace's root): read by a child of cryo that joins it.
+// from that namespace's root).
 Result<std::string> ReadFromInside(pid_t pid) {
-  UniqueFd ns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/cgroup", pid), O_RDONLY | O_CLOEXEC));
   std::string path = fmt::format("/proc/{}/cgroup", pid);
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe");
-  UniqueFd rd(p[0]), wr(p[1]);
-  pid_t child = ::fork();
-  if (child < 0) return ErrnoError("fork");
-  if (child == 0) {
-    // Only raw syscalls here: a stack buffer, no allocation.
-    char buf[8192];
-    if (::setns(ns.get(), CLONE_NEWCGROUP) != 0) ::_exit(1);
-    int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) ::_exit(2);
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0 || ::write(wr.get(), buf, static_cast<size_t>(n)) != n) ::_exit(3);
-    ::_exit(0);
-  }
-  wr.reset();
-  std::string out(8192, '\0');
-  auto n = ReadFull(rd.get(), out.data(), out.size());
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  if (!n || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return MakeError(EIO, "read the cgroups of {} from inside its cgroup namespace (step {})", pid,
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  out.resize(*n);
-  return out;
+  return ns::ReadInside(pid, CLONE_NEWCGROUP, ns::ReadFileProbe, path.c_str());
 }
 
 }  // namespace

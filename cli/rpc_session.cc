@@ -225,10 +225,7 @@ int RpcSession::Serve() {
     if (!more) {
       // Types CRIU does not know are answered as EMPTY.
       rpc::criu_req_type t = (*req)->type();
-      bool known = t == rpc::DUMP || t == rpc::RESTORE || t == rpc::CHECK || t == rpc::FEATURE_CHECK ||
-                   t == rpc::VERSION || t == rpc::WAIT_PID || t == rpc::PRE_DUMP || t == rpc::SINGLE_PRE_DUMP ||
-                   t == rpc::PAGE_SERVER || t == rpc::PAGE_SERVER_CHLD || t == rpc::CPUINFO_DUMP ||
-                   t == rpc::CPUINFO_CHECK;
+      bool known = t != rpc::EMPTY && t != rpc::NOTIFY && rpc::criu_req_type_IsValid(t);
       (void)Fail(known ? t : rpc::EMPTY, more.error());
       return 1;
     }

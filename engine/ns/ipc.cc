@@ -26,7 +26,7 @@ constexpr const char* kObjects[] = {"/proc/sysvipc/shm", "/proc/sysvipc/sem", "/
 
 // One line per file: "path value" ("path -" when absent), then
 // "objects N" for the SysV objects (lines past each file's header).
-long Probe(char* out, size_t cap) {
+long Probe(char* out, size_t cap, const char*) {
   size_t n = 0;
   auto put = [&](const char* s, size_t len) {
     if (n + len > cap) return false;

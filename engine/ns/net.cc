@@ -19,7 +19,7 @@ struct LoInfo {
   int flags, mtu, index;
 };
 
-long Probe(char* out, size_t cap) {
+long Probe(char* out, size_t cap, const char*) {
   if (cap < sizeof(LoInfo)) return -ENOSPC;
   int sk = ::socket(AF_INET, SOCK_DGRAM, 0);
   if (sk < 0) return -errno;

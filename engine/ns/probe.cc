@@ -19,12 +19,21 @@ uint64_t NsInode(pid_t pid, const char* kind) {
   return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-Result<std::string> ReadInside(pid_t pid, int flags, ProbeFn fn) {
+long ReadFileProbe(char* out, size_t cap, const char* path) {
+  int fd = ::open(path, O_RDONLY);
+  if (fd < 0) return -errno;
+  long n = ::read(fd, out, cap);
+  long err = n < 0 ? -errno : 0;
+  ::close(fd);
+  return n < 0 ? err : n;
+}
+
+Result<std::string> ReadInside(pid_t pid, int flags, ProbeFn fn, const char* arg) {
   struct Kind {
     int flag;
     const char* name;
   };
-  static constexpr Kind kKinds[] = {{CLONE_NEWUTS, "uts"}, {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"}};
+  static constexpr Kind kKinds[] = {{CLONE_NEWUTS, "uts"}, {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"}, {CLONE_NEWCGROUP, "cgroup"}};
   std::vector<std::pair<int, UniqueFd>> fds;
   for (const auto& k : kKinds) {
     if (!(flags & k.flag)) continue;
@@ -40,7 +49,7 @@ Result<std::string> ReadInside(pid_t pid, int flags, ProbeFn fn) {
   if (child == 0) {
     for (auto& [flag, fd] : fds)
       if (::setns(fd.get(), flag) != 0) ::_exit(100);
-    long n = fn(buf.data(), kCap);
+    long n = fn(buf.data(), kCap, arg);
     if (n < 0) ::_exit(static_cast<int>(-n & 0x7f));
     if (::write(wr.get(), buf.data(), static_cast<size_t>(n)) != n) ::_exit(101);
     ::_exit(0);

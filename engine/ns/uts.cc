@@ -11,7 +11,7 @@
 namespace cryo::ns {
 namespace {
 
-long Probe(char* out, size_t cap) {
+long Probe(char* out, size_t cap, const char*) {
   struct utsname u;
   if (::uname(&u) != 0) return -errno;
   size_t a = ::strlen(u.nodename), b = ::strlen(u.domainname);
