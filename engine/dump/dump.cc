@@ -234,8 +234,10 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   CRYO_TRY(CheckSessions(tasks));
   uint64_t t_mem = NowUs();
   TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)),
-             CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid)), CRYO_TRY(PidMap::Build(tasks)));
+             CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid, opts)), CRYO_TRY(PidMap::Build(tasks)));
   d.fds.SetPidMap(&d.pids);
+  d.files.SetView(d.namespaces.View());
+  d.fds.SetView(d.namespaces.View());
   if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
   CRYO_TRY(d.cgroups.SetRoot(tasks[0].pid));
   d.fds.SetNetnsOf(tasks[0].pid);

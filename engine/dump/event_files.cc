@@ -198,7 +198,7 @@ Result<img::file_entry> InotifyEntry(uint32_t id, uint32_t flags, std::string_vi
   return fe;
 }
 
-Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo) {
+Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const std::string& view) {
   for (auto& w : *fe.mutable_ify()->mutable_wd()) {
     // The first mount of that superblock: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...".
     std::string mountpoint;
@@ -213,7 +213,7 @@ Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo) {
       if (((maj << 20) | min) == w.s_dev()) mountpoint = mp;
     }
     if (mountpoint.empty()) return MakeError(ENOENT, "inotify watch {}: no mount of device {:#x}", w.wd(), w.s_dev());
-    UniqueFd mfd(::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // not O_PATH: open_by_handle_at refuses those
+    UniqueFd mfd(::open((view + mountpoint).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // not O_PATH: open_by_handle_at refuses those
     if (mfd.get() < 0) return ErrnoError("inotify watch {}: open mount {}", w.wd(), mountpoint);
     const auto& h = w.f_handle();
     std::vector<char> buf(sizeof(file_handle) + h.handle_size() * 8);

@@ -22,7 +22,8 @@ Result<img::file_entry> PidfdEntry(uint32_t id, uint32_t flags, uint64_t ino, st
 // Watches with their handles; paths are filled in by ResolveWatches.
 Result<img::file_entry> InotifyEntry(uint32_t id, uint32_t flags, std::string_view fdinfo);
 // The path of each watched inode, found from its handle on the mount of
-// its filesystem (`mountinfo`: the text of /proc/self/mountinfo).
-Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo);
+// its filesystem (`mountinfo`: the text of the task's mountinfo; `view`:
+// where cryo reaches the task's paths, "" when it shares cryo's mounts).
+Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const std::string& view);
 
 }  // namespace cryo

@@ -140,7 +140,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t id = files_.NextId();
     img::file_entry fe = CRYO_TRY_CTX(InotifyEntry(id, flags, info), "pid {} fd {}", pid, fd);
     std::string mounts = CRYO_TRY(ReadFile(fmt::format("/proc/{}/mountinfo", pid)));
-    CRYO_TRY_CTX(ResolveWatches(fe, mounts), "pid {} fd {}", pid, fd);
+    CRYO_TRY_CTX(ResolveWatches(fe, mounts, view_), "pid {} fd {}", pid, fd);
     *type = img::INOTIFY;
     files_.Add(std::move(fe));
     return id;

@@ -28,6 +28,7 @@ class FdDumper {
       : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts) {}
   // The tree's network namespace, where its sockets are looked up.
   void SetNetnsOf(pid_t pid) { unix_.SetNetnsOf(pid); }
+  void SetView(std::string view) { view_ = std::move(view); }
   // The pids images name tasks by (a tree in its own pid namespace).
   void SetPidMap(const PidMap* pids) {
     pids_ = pids;
@@ -58,6 +59,7 @@ class FdDumper {
   std::vector<img::remap_file_path_entry> remaps_;
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
+  std::string view_;  // where cryo reaches the tree's paths
   std::set<uint32_t> in_flight_;  // ids of files only in flight
   struct Queued {
     img::pipe_data_entry entry;

@@ -52,7 +52,7 @@ Result<uint32_t> FileTable::ByPath(const std::string& path, uint32_t flags) {
   auto key = std::make_pair(path, flags);
   if (auto it = by_path_.find(key); it != by_path_.end()) return it->second;
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ErrnoError("stat {}", path);
+  if (::stat((view_ + path).c_str(), &st) != 0) return ErrnoError("stat {}", path);
   uint32_t id = AddReg(path, flags, 0, st);
   by_path_[key] = id;
   return id;

@@ -29,6 +29,8 @@ class FileTable {
   uint32_t AddMemfd(uint32_t inode_id, uint32_t flags, uint64_t pos);
   // Files reached by path only (cwd, root, exe, mappings): shared by name.
   Result<uint32_t> ByPath(const std::string& path, uint32_t flags);
+  // Where cryo finds the paths the tree names (ns::NamespaceDumper::View).
+  void SetView(std::string view) { view_ = std::move(view); }
 
   // The id given earlier to the open file description behind (pid, fd), if
   // some fd of the dump already refers to it.
@@ -47,6 +49,7 @@ class FileTable {
   uint32_t next_id_ = 1;
   std::vector<img::file_entry> entries_;
   std::map<std::pair<std::string, uint32_t>, uint32_t> by_path_;
+  std::string view_;
   std::map<std::pair<dev_t, ino_t>, std::vector<Holder>> by_inode_;
   std::map<uint32_t, img::fd_types> types_;
 };

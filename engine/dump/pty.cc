@@ -66,8 +66,12 @@ Result<> Ptys::Find(const std::vector<pid_t>& pids) {
 Result<uint32_t> Ptys::Info(uint32_t index, bool master, pid_t pid, int fd) {
   if (auto it = info_ids_.find({index, master}); it != info_ids_.end()) return it->second;
   std::string slave_path = fmt::format("/dev/pts/{}", index);
-  UniqueFd slave = CRYO_TRY_CTX(Open(slave_path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), "pty {}", index);
   UniqueFd end = CRYO_TRY(TakeTaskFd(pid, fd));
+  // The slave of that very pty, whichever devpts instance it is on (a
+  // container has its own): through the master, or the task's own slave.
+  UniqueFd slave(master ? ::ioctl(end.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+                        : ::fcntl(end.get(), F_DUPFD_CLOEXEC, 0));
+  if (!slave) return ErrnoError("pty {}: its slave", index);
   img::tty_info_entry e;
   uint32_t id = next_info_++;
   e.set_id(id);

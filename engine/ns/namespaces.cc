@@ -17,8 +17,13 @@
 
 namespace cryo::ns {
 
-Result<NamespaceDumper> NamespaceDumper::Make(pid_t root) {
+Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
   NamespaceDumper d;
+  d.mnt_ = NsInode(root, "mnt");
+  if (d.mnt_ != NsInode(0, "mnt")) {
+    std::vector<mnt::MountInfo> ours = CRYO_TRY(mnt::ReadMountInfo(0));
+    d.mounts_.emplace(CRYO_TRY(mnt::MountDumper::Make(root, opts, ours)));
+  }
   d.root_ = root;
   d.pid_ = NsInode(root, "pid");
   d.own_pid_ = d.pid_ != NsInode(0, "pid");
@@ -34,17 +39,15 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root) {
 }
 
 Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const {
-  // Not yet: namespaces of these kinds other than cryo's.
-  for (const char* kind : {"mnt", "user"}) {
-    uint64_t theirs = NsInode(pid, kind);
-    if (theirs != 0 && theirs != NsInode(0, kind))
-      return MakeError(ENOTSUP, "pid {} lives in its own {} namespace: not supported by this build yet", pid, kind);
-  }
+  // Not yet: a user namespace other than cryo's.
+  uint64_t user = NsInode(pid, "user");
+  if (user != 0 && user != NsInode(0, "user"))
+    return MakeError(ENOTSUP, "pid {} lives in its own user namespace: not supported by this build yet", pid);
   struct Kind {
     const char* name;
     uint64_t root;
   };
-  for (const Kind& k : {Kind{"pid", pid_}, Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_},
+  for (const Kind& k : {Kind{"pid", pid_}, Kind{"mnt", mnt_}, Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_},
                         Kind{"time", time_}, Kind{"cgroup", NsInode(root_, "cgroup")}})
     if (NsInode(pid, k.name) != k.root)
       return MakeError(ENOTSUP, "pid {} is in another {} namespace than the root {}: not supported", pid, k.name, root_);
@@ -53,8 +56,11 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
   ids.set_net_ns_id(kNetId);
   ids.set_pid_ns_id(kPidId);
   ids.set_time_ns_id(kTimeId);
+  ids.set_mnt_ns_id(kMntId);
   return {};
 }
+
+std::string NamespaceDumper::View() const { return mounts_ ? fmt::format("/proc/{}/root", root_) : ""; }
 
 Result<> NamespaceDumper::Write(int dir, Log& log) const {
   if (own_pid_) {
@@ -62,6 +68,7 @@ Result<> NamespaceDumper::Write(int dir, Log& log) const {
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kPidns, kPidId, e));
     log.Info("pid namespace: the root is its PID 1");
   }
+  if (mounts_) CRYO_TRY(mounts_->Write(dir, kMntId, log));
   if (own_time_) {
     img::timens_entry e = CRYO_TRY(DumpTime(root_));
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kTimens, kTimeId, e));

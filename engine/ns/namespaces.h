@@ -1,43 +1,50 @@
-// The namespaces of a dumped tree. A tree may have pid, UTS, IPC, network
-// and time namespaces of its own (the root's, shared by every task; the
-// root is PID 1 of its pid namespace) and a cgroup namespace (cgroups/);
-// in mount and user namespaces it must still be in cryo's own: those come
-// with the container work. Each namespace gets an id in every task's
-// ids image; the root's own ones are written as pidns-N, utsns-N,
-// ipcns-var-N, netns-N + netdev-N, timens-N images, and their presence tells the
+// The namespaces of a dumped tree. A tree may have pid, mount, UTS, IPC,
+// network and time namespaces of its own (the root's, shared by every
+// task; the root is PID 1 of its pid namespace) and a cgroup namespace
+// (cgroups/); in a user namespace it must still be in cryo's own. Each
+// namespace gets an id in every task's ids image; the root's own ones are
+// written as pidns-N, mountpoints-N (engine/mnt), utsns-N, ipcns-var-N,
+// netns-N + netdev-N, timens-N images, and their presence tells the
 // restore to make them.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
 #include "engine/image/proto/core.pb.h"
+#include "engine/mnt/mount_dump.h"
 #include "engine/options/options.h"
 
 namespace cryo::ns {
 
 class NamespaceDumper {
  public:
-  static Result<NamespaceDumper> Make(pid_t root);
+  static Result<NamespaceDumper> Make(pid_t root, const Options& opts);
   // Task `pid` is where the tree can be: refused with one line otherwise.
   // Its namespace ids go into `ids`.
   Result<> Check(pid_t pid, img::task_kobj_ids_entry& ids) const;
   // The root's own namespaces, as images.
   Result<> Write(int dir, Log& log) const;
+  // How cryo reaches the tree's files by the paths the tree sees: "" in
+  // cryo's own mount namespace, else through the root's root.
+  std::string View() const;
 
  private:
   pid_t root_ = 0;
-  uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0, time_ = 0;  // the root's namespaces' inodes
+  uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0, time_ = 0, mnt_ = 0;  // the root's namespaces' inodes
   bool own_pid_ = false, own_uts_ = false, own_ipc_ = false, own_net_ = false, own_time_ = false;
+  std::optional<mnt::MountDumper> mounts_;  // the root's own mount namespace
 };
 
 // The ids the dump gives the namespaces of each kind.
-inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3, kPidId = 4, kTimeId = 5;
+inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3, kPidId = 4, kTimeId = 5, kMntId = 6;
 
 // Restore: cryo makes (or joins, --join-ns) the namespaces the root had of
 // its own, sets them up as dumped, and stays in them while it creates the

@@ -108,7 +108,8 @@ TEST_F(OwnNamespaces, AppliedInNewOnesComeBackTheSame) {
 }
 
 TEST_F(OwnNamespaces, DumperChecksAndNumbers) {
-  auto d = NamespaceDumper::Make(child_).value();
+  Options opts;
+  auto d = NamespaceDumper::Make(child_, opts).value();
   img::task_kobj_ids_entry ids;
   ASSERT_TRUE(d.Check(child_, ids));
   EXPECT_EQ(ids.uts_ns_id(), kUtsId);

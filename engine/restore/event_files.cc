@@ -97,7 +97,7 @@ Result<UniqueFd> Epoll(const img::eventpoll_file_entry& e) {
 // Watches with the dumped watch descriptors: inotify hands them out one
 // after the other, so numbers below each one are used up by a throwaway
 // watch first; the IN_IGNORED events that leaves are read away.
-Result<UniqueFd> Inotify(const img::inotify_file_entry& e) {
+Result<UniqueFd> Inotify(const img::inotify_file_entry& e, const mnt::TreeRoot& root) {
   UniqueFd fd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (fd.get() < 0) return ErrnoError("inotify {}", e.id());
   std::vector<const img::inotify_wd_entry*> wds;
@@ -116,7 +116,14 @@ Result<UniqueFd> Inotify(const img::inotify_file_entry& e) {
       next = t + 1;
     }
     const std::string& path = w->f_handle().path();
-    int got = ::inotify_add_watch(fd.get(), path.c_str(), w->mask());
+    // A path of the tree's: through its root, then by the fd.
+    std::string at = path;
+    UniqueFd held;
+    if (!root.is_own()) {
+      held = CRYO_TRY_CTX(root.Open(path, O_PATH | ((w->mask() & IN_DONT_FOLLOW) ? O_NOFOLLOW : 0)), "inotify {}", e.id());
+      at = fmt::format("/proc/self/fd/{}", held.get());
+    }
+    int got = ::inotify_add_watch(fd.get(), at.c_str(), w->mask());
     if (got < 0) return ErrnoError("inotify {}: watch {}", e.id(), path);
     if (got != static_cast<int>(w->wd()))
       return MakeError(EEXIST, "inotify {}: watch on {} came back as {}, not {}", e.id(), path, got, w->wd());
@@ -130,7 +137,7 @@ Result<UniqueFd> Inotify(const img::inotify_file_entry& e) {
 
 }  // namespace
 
-Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root) {
   // inventory.dump_uptime: CLOCK_BOOTTIME in microseconds when the tree was
   // frozen; a later reading of the same boot tells how long ago that was.
   uint64_t elapsed_ns = 0;
@@ -145,7 +152,7 @@ Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) 
       case img::SIGNALFD: out[id] = CRYO_TRY(Signalfd(fe.sgfd())); break;
       case img::TIMERFD: out[id] = CRYO_TRY(Timerfd(fe.tfd(), elapsed_ns)); break;
       case img::EVENTPOLL: out[id] = CRYO_TRY(Epoll(fe.epfd())); break;
-      case img::INOTIFY: out[id] = CRYO_TRY(Inotify(fe.ify())); break;
+      case img::INOTIFY: out[id] = CRYO_TRY(Inotify(fe.ify(), root)); break;
       default: break;
     }
   }

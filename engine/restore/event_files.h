@@ -9,11 +9,12 @@
 
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
+#include "engine/mnt/tree_root.h"
 #include "engine/restore/image_set.h"
 
 namespace cryo {
 
-Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
+Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root);
 // `host_of` turns a pid of the dump (the tree's pid namespace) into cryo's.
 Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out,
                       const std::function<pid_t(pid_t)>& host_of);

@@ -11,10 +11,19 @@
 namespace cryo {
 
 Ghosts::~Ghosts() {
-  for (auto& [id, path] : paths_) ::unlink(path.c_str());
+  for (auto& [id, path] : paths_) {
+    if (root_.is_own()) {
+      ::unlink(path.c_str());
+      continue;
+    }
+    size_t slash = path.rfind('/');
+    auto dir = mnt::OpenInRoot(root_.fd(), path.substr(0, slash + 1), O_PATH | O_DIRECTORY);
+    if (dir) ::unlinkat(dir->get(), path.c_str() + slash + 1, 0);
+  }
 }
 
-Result<> Ghosts::Create(const ImageSet& s, pid_t pid) {
+Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root) {
+  root_ = root;
   for (auto [file_id, ghost_id] : s.ghosts) {
     ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
     img::ghost_file_entry g;
@@ -24,11 +33,11 @@ Result<> Ghosts::Create(const ImageSet& s, pid_t pid) {
     std::string data = CRYO_TRY(r.ReadPayload(r.file_size() - r.offset()));
     const auto* f = CRYO_TRY(s.File(file_id));
     std::string dir = f->name().substr(0, f->name().rfind('/'));
-    if (dir.empty() || ::access(dir.c_str(), W_OK) != 0) dir = s.dir_path;
+    // Outside a mount tree of its own, where it was or else by the images.
+    if (root.is_own() && (dir.empty() || ::access(dir.c_str(), W_OK) != 0)) dir = s.dir_path;
     std::string path = fmt::format("{}/.cryo-ghost-{}-{}", dir, pid, file_id);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, g.mode() & 07777);
-    if (fd < 0) return ErrnoError("create ghost file {}", path);
-    UniqueFd owned(fd);
+    UniqueFd owned = CRYO_TRY_CTX(root.Open(path, O_WRONLY | O_CREAT | O_EXCL, g.mode() & 07777), "create ghost file");
+    int fd = owned.get();
     paths_[file_id] = path;
     CRYO_TRY_CTX(WriteAll(fd, data), "ghost file {}", path);
     if (::fchown(fd, g.uid(), g.gid()) != 0) return ErrnoError("chown ghost file {}", path);

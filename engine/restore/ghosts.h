@@ -11,6 +11,8 @@
 #include "engine/base/result.h"
 #include "engine/restore/image_set.h"
 
+#include "engine/mnt/tree_root.h"
+
 namespace cryo {
 
 class Ghosts {
@@ -20,8 +22,9 @@ class Ghosts {
   Ghosts& operator=(const Ghosts&) = delete;
   ~Ghosts();
 
-  // `pid` names the files (.cryo-ghost-PID-ID).
-  Result<> Create(const ImageSet& s, pid_t pid);
+  // `pid` names the files (.cryo-ghost-PID-ID); `root` is where the
+  // tree's paths are.
+  Result<> Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root = {});
   // Where file `file_id` was recreated, or null if it is not a ghost.
   const std::string* PathOf(uint32_t file_id) const {
     auto it = paths_.find(file_id);
@@ -30,6 +33,7 @@ class Ghosts {
 
  private:
   std::map<uint32_t, std::string> paths_;
+  mnt::TreeRoot root_;
 };
 
 }  // namespace cryo

@@ -29,11 +29,11 @@ termios TermiosFromImage(const img::termios_entry& e) {
 
 // A master with pty number `index`: the kernel gives the lowest free one,
 // so the ones below are held until it comes.
-Result<UniqueFd> OpenMaster(uint32_t index) {
+Result<UniqueFd> OpenMaster(uint32_t index, const mnt::TreeRoot& root) {
   std::vector<UniqueFd> below;
   for (int i = 0; i < kMaxOpens; i++) {
-    UniqueFd m(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (m.get() < 0) return ErrnoError("open /dev/ptmx for pty {}", index);
+    // The tree's /dev/ptmx: its own devpts when it has a mount tree.
+    UniqueFd m = CRYO_TRY_CTX(root.Open("/dev/ptmx", O_RDWR | O_NOCTTY), "pty {}", index);
     unsigned got = 0;
     if (::ioctl(m.get(), TIOCGPTN, &got) != 0) return ErrnoError("pty number");
     if (got == index) return m;
@@ -43,9 +43,16 @@ Result<UniqueFd> OpenMaster(uint32_t index) {
   return MakeError(EEXIST, "pty {}: no such pty after {} opens", index, kMaxOpens);
 }
 
+// The slave of `master`, whatever devpts instance they are on.
+Result<UniqueFd> Peer(int master, int flags, uint32_t index) {
+  UniqueFd fd(::ioctl(master, TIOCGPTPEER, flags | O_NOCTTY | O_CLOEXEC));
+  if (!fd) return ErrnoError("pty {}: open its slave", index);
+  return fd;
+}
+
 }  // namespace
 
-Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
+Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root) {
   // One pty per index: its master, unlocked, its slave set up.
   struct Pty {
     UniqueFd master, slave;
@@ -55,11 +62,10 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
     uint32_t index = info.pty().index();
     if (by_index.count(index)) continue;
     Pty p;
-    p.master = CRYO_TRY(OpenMaster(index));
+    p.master = CRYO_TRY(OpenMaster(index, root));
     int unlock = 0;
     if (::ioctl(p.master.get(), TIOCSPTLCK, &unlock) != 0) return ErrnoError("unlock pty {}", index);
-    std::string path = fmt::format("/dev/pts/{}", index);
-    p.slave = CRYO_TRY_CTX(Open(path, O_RDWR | O_NOCTTY | O_CLOEXEC), "pty {}", index);
+    p.slave = CRYO_TRY(Peer(p.master.get(), O_RDWR, index));
     by_index[index] = std::move(p);
   }
   for (const auto& [id, info] : s.tty_infos) {
@@ -97,9 +103,7 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out) {
       fd = UniqueFd(::fcntl(p.master.get(), F_DUPFD_CLOEXEC, 0));
       if (fd.get() < 0) return ErrnoError("dup pty master {}", info.pty().index());
     } else {
-      std::string path = fmt::format("/dev/pts/{}", info.pty().index());
-      fd = CRYO_TRY_CTX(Open(path, static_cast<int>((tf.flags() & O_ACCMODE) | O_NOCTTY | O_CLOEXEC)), "pty {}",
-                        info.pty().index());
+      fd = CRYO_TRY(Peer(p.master.get(), static_cast<int>(tf.flags() & O_ACCMODE), info.pty().index()));
     }
     if (::fcntl(fd.get(), F_SETFL, tf.flags() & kStatus) != 0) return ErrnoError("flags of tty file {}", id);
     out[id] = std::move(fd);

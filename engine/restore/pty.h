@@ -8,10 +8,11 @@
 
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
+#include "engine/mnt/tree_root.h"
 #include "engine/restore/image_set.h"
 
 namespace cryo {
 
-Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out);
+Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root);
 
 }  // namespace cryo

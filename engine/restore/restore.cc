@@ -5,6 +5,7 @@
 
 #include <asm/prctl.h>
 #include <linux/sched.h>
+#include <linux/openat2.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <linux/seccomp.h>
@@ -30,6 +31,7 @@
 
 #include "arch/x86_64/regs.h"
 #include "cgroups/restore.h"
+#include "engine/mnt/mount_restore.h"
 #include "engine/ns/namespaces.h"
 #include "engine/restore/pidns_init.h"
 #include "engine/base/cpu_pin.h"
@@ -106,15 +108,52 @@ class Builder {
   // The fd every task inherits from cryo (a pidfd of cryo's, fd number
   // above all the dumped ones): how it takes cryo's files.
   void set_cryo_fd(int fd) { cryo_fd_ = fd; }
+  // The task's fd for the tree's root (its own mount tree), -1 if the
+  // tree shares cryo's: the paths the images name resolve from it.
+  void set_tree_fd(int fd) { tree_fd_ = fd; }
 
-  Result<long> Open(const std::string& path, uint32_t flags) {
+  // `in_tree`: a path of the tree's (an image's file name), not one of
+  // cryo's (the images, cryo's /proc).
+  Result<long> Open(const std::string& path, uint32_t flags, bool in_tree = false) {
     ResetScratch();
     uint64_t p = CRYO_TRY(Put(path.c_str(), path.size() + 1));
+    if (in_tree && tree_fd_ >= 0) {
+      open_how how{};
+      how.flags = flags;
+      how.resolve = RESOLVE_IN_ROOT;
+      uint64_t h = CRYO_TRY(Put(&how, sizeof how));
+      return CRYO_TRY_CTX(t_.Check("openat2", SYS_openat2, static_cast<uint64_t>(tree_fd_), p, h, sizeof how),
+                          "open {}", path);
+    }
     return CRYO_TRY_CTX(t_.Check("openat", SYS_openat, static_cast<uint64_t>(AT_FDCWD), p, flags, 0),
                         "open {}", path);
   }
 
-  Result<> DropInherited(pid_t pid, uint64_t tramp, int keep) {
+  // Root, cwd and umask of a task in a mount tree of its own: through the
+  // tree's root fd (its root is still cryo's: the tree becomes the
+  // namespace's root when it pivots, and roots equal to it follow).
+  Result<> TreeFs(const std::string& root, const std::string& cwd) {
+    if (root != "/") {
+      long fd = CRYO_TRY(Open(root, O_PATH | O_DIRECTORY | O_CLOEXEC, true));
+      // "." past the batch's table.
+      CRYO_TRY(t_.Write(scratch_ + 4096, ".", 2));
+      SyscallBatch b;
+      b.Add(SYS_fchdir, static_cast<uint64_t>(fd));
+      b.Add(SYS_chroot, scratch_ + 4096);
+      b.Add(SYS_close, static_cast<uint64_t>(fd));
+      CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(b)), "chroot"));
+    }
+    long fd = CRYO_TRY(Open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, true));
+    SyscallBatch b;
+    b.Add(SYS_fchdir, static_cast<uint64_t>(fd));
+    b.Add(SYS_close, static_cast<uint64_t>(fd));
+    std::vector<long> res = CRYO_TRY(RunBatch(b));
+    if (res[0] < 0) return MakeError(static_cast<int>(-res[0]), "chdir to cwd {} in task {}", cwd, t_.tid());
+    CRYO_TRY(t_.Check("umask", SYS_umask, ti_.fs.umask()));
+    return {};
+  }
+
+  Result<> DropInherited(pid_t pid, uint64_t tramp, int keep, int keep_too = -1) {
     // cryo's rseq registration, made by glibc: the kernel would write into
     // memory we are about to replace.
     struct {
@@ -128,8 +167,10 @@ class Builder {
     // A table shared with an earlier task (CLONE_FILES) is that task's.
     // Every fd of cryo's but `keep`, the pidfd it hands files through.
     if (ti_.owns_files) {
+      // keep_too, when given, is keep + 1.
+      int last = keep_too >= 0 ? keep_too : keep;
       if (keep > 0) b.Add(SYS_close_range, 0, static_cast<uint64_t>(keep - 1), 0);
-      b.Add(SYS_close_range, static_cast<uint64_t>(keep + 1), ~0U, 0);
+      b.Add(SYS_close_range, static_cast<uint64_t>(last + 1), ~0U, 0);
     }
     // Everything of cryo's below and above the trampoline ([vsyscall] is
     // not in user space and stays): all in one batch.
@@ -180,22 +221,38 @@ class Builder {
       int file;  // index in the group's opens, -1 for none
     };
     std::vector<Map> maps;
-    std::vector<std::pair<std::string, uint32_t>> opens;  // path, mode
+    struct FileOpen {
+      std::string path;
+      uint32_t mode;
+      bool in_tree;
+      bool operator==(const FileOpen&) const = default;
+    };
+    std::vector<FileOpen> opens;
     size_t path_bytes = 0;
     constexpr size_t kRoom = kTrampSize - kPage;
     auto flush = [&]() -> Result<> {
       if (maps.empty()) return {};
       uint64_t at = scratch_ + ((opens.size() * sizeof(x86::BatchEntry) + 63) & ~uint64_t{63});
       SyscallBatch ob;
-      for (const auto& [path, mode] : opens) {
-        CRYO_TRY(t_.Write(at, path.c_str(), path.size() + 1));
-        ob.Add(SYS_openat, static_cast<uint64_t>(AT_FDCWD), at, mode, 0);
-        at += path.size() + 1;
+      for (const auto& o : opens) {
+        CRYO_TRY(t_.Write(at, o.path.c_str(), o.path.size() + 1));
+        uint64_t path_at = at;
+        at = (at + o.path.size() + 1 + 7) & ~uint64_t{7};
+        if (o.in_tree && tree_fd_ >= 0) {
+          open_how how{};
+          how.flags = o.mode;
+          how.resolve = RESOLVE_IN_ROOT;
+          CRYO_TRY(t_.Write(at, &how, sizeof how));
+          ob.Add(SYS_openat2, static_cast<uint64_t>(tree_fd_), path_at, at, sizeof how);
+          at += sizeof how;
+        } else {
+          ob.Add(SYS_openat, static_cast<uint64_t>(AT_FDCWD), path_at, o.mode, 0);
+        }
       }
       std::vector<long> fds = CRYO_TRY(RunBatch(ob));
       Result<> r;
       for (size_t i = 0; i < fds.size() && r; i++)
-        if (fds[i] < 0) r = MakeError(static_cast<int>(-fds[i]), "open {} in task {}", opens[i].first, t_.tid());
+        if (fds[i] < 0) r = MakeError(static_cast<int>(-fds[i]), "open {} in task {}", opens[i].path, t_.tid());
       if (r) {
         SyscallBatch mb;
         std::vector<size_t> map_at;
@@ -238,6 +295,7 @@ class Builder {
       if (!(v.status() & kFileShared)) m.prot |= PROT_WRITE;  // pages are filled in, then mprotect
       std::string path;
       uint32_t mode = O_RDONLY;
+      bool in_tree = false;
       if (v.status() & kAnonShared) {
         // The one shared object, whichever tasks map it.
         m.flags &= ~static_cast<uint32_t>(MAP_ANONYMOUS);
@@ -248,16 +306,17 @@ class Builder {
         if (v.status() & kMemfd)
           path = CRYO_TRY(memfds_->PathOf(static_cast<uint32_t>(v.shmid())));
         else
-          path = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())))->name();
+          path = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())))->name(), in_tree = true;
       }
       if (!path.empty()) {
         // Room for the calls (opens, maps and madvises, closes) and paths.
         size_t need = (opens.size() + 1 + maps.size() + 1 + 64) * sizeof(x86::BatchEntry) + path_bytes + path.size() + 64;
         if (need > kRoom) CRYO_TRY(flush());
-        auto it = std::find(opens.begin(), opens.end(), std::make_pair(path, mode));
+        FileOpen o{path, mode, in_tree};
+        auto it = std::find(opens.begin(), opens.end(), o);
         if (it == opens.end()) {
-          opens.emplace_back(path, mode);
-          path_bytes += path.size() + 1;
+          opens.push_back(o);
+          path_bytes += path.size() + 8 + sizeof(open_how);
           it = opens.end() - 1;
         }
         m.file = static_cast<int>(it - opens.begin());
@@ -328,7 +387,7 @@ class Builder {
   Result<> SetMm() {
     const auto& mm = ti_.mm;
     const auto* exe = CRYO_TRY(s_.File(mm.exe_file_id()));
-    long exe_fd = CRYO_TRY(Open(exe->name(), O_RDONLY));
+    long exe_fd = CRYO_TRY(Open(exe->name(), O_RDONLY, true));
     std::vector<uint64_t> auxv(mm.mm_saved_auxv().begin(), mm.mm_saved_auxv().end());
     if (auxv.size() > 512) return MakeError(E2BIG, "mm.img: an auxv of {} words", auxv.size());
     // The map, the exe's close and dumpable in one batch, arguments past
@@ -398,6 +457,7 @@ class Builder {
       std::string path;
       uint32_t flags;
       uint64_t pos;
+      bool in_tree = fi.type() != img::MEMFD;
       if (fi.type() == img::MEMFD) {
         const auto& m = s_.memfd_files.at(fi.id());
         path = CRYO_TRY(memfds_->PathOf(m.inode_id()));
@@ -411,7 +471,7 @@ class Builder {
         pos = f->pos();
       }
       flags &= ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
-      long fd = CRYO_TRY(Open(path, flags | (cloexec ? O_CLOEXEC : 0)));
+      long fd = CRYO_TRY(Open(path, flags | (cloexec ? O_CLOEXEC : 0), in_tree));
       if (static_cast<uint32_t>(fd) != fi.fd()) {
         CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
         CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
@@ -421,6 +481,7 @@ class Builder {
     }
     const auto* cwd = CRYO_TRY(s_.File(ti_.fs.cwd_id()));
     const auto* root = CRYO_TRY(s_.File(ti_.fs.root_id()));
+    if (tree_fd_ >= 0) return TreeFs(root->name(), cwd->name());
     // Root, cwd and umask in one batch, the paths past its table.
     if (root->name().size() + cwd->name().size() + 4096 + 64 > kTrampSize - kPage)
       return MakeError(ENAMETOOLONG, "cwd {} / root {}", cwd->name(), root->name());
@@ -751,6 +812,7 @@ class Builder {
   uint64_t scratch_;
   size_t used_ = 0;
   int cryo_fd_ = -1;
+  int tree_fd_ = -1;
   Log& log_;
   const Ghosts* ghosts_;
   const Memfds* memfds_;
@@ -794,12 +856,14 @@ struct Common {
   cgroups::CgroupRestorer& cgroups;
   int cryo_fd;
   RestoredTree& tree;
+  int tree_fd;  // the tasks' fd for the tree's root (-1: cryo's root)
+  const std::map<uint32_t, pid_t>& last_of_table;  // files_id -> the last task built with that table
 };
 
 // A pidfd of cryo's at an fd number above every one the tasks had and
 // every one cryo has: each task inherits it and takes cryo's files
 // through it.
-Result<UniqueFd> CryoPidfdForTasks(const ImageSet& s) {
+Result<UniqueFd> CryoPidfdForTasks(const ImageSet& s, int room) {
   int top = 2;
   for (const auto& t : s.tasks)
     for (const auto& f : t.fds) top = std::max(top, static_cast<int>(f.fd()));
@@ -807,9 +871,9 @@ Result<UniqueFd> CryoPidfdForTasks(const ImageSet& s) {
   int want = top + 1;
   rlimit lim{};
   ::getrlimit(RLIMIT_NOFILE, &lim);
-  if (static_cast<rlim_t>(want) >= lim.rlim_cur) {
-    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, static_cast<rlim_t>(want) + 1);
-    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0 || static_cast<rlim_t>(want) >= lim.rlim_cur)
+  if (static_cast<rlim_t>(want + room - 1) >= lim.rlim_cur) {
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, static_cast<rlim_t>(want + room));
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0 || static_cast<rlim_t>(want + room - 1) >= lim.rlim_cur)
       return MakeError(EMFILE, "fd {} (above every dumped fd) is beyond cryo's fd limit", want);
   }
   UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
@@ -844,6 +908,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   uint64_t tramp = c.tramp;
   Builder b(t, c.s, ti, tramp, c.log, &c.ghosts, &c.memfds, &c.shared);
   b.set_cryo_fd(c.cryo_fd);
+  b.set_tree_fd(c.tree_fd);
   CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.MapVdso(host), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
@@ -852,6 +917,9 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   if (ti.owns_files) CRYO_TRY(t.Check("close cryo's pidfd", SYS_close, static_cast<uint64_t>(c.cryo_fd)));
+  // The tree's root fd serves every task of the table (mappings, cwd).
+  if (c.tree_fd >= 0 && c.last_of_table.at(ti.ids.files_id()) == pid)
+    CRYO_TRY(t.Check("close the tree's root", SYS_close, static_cast<uint64_t>(c.tree_fd)));
   CRYO_TRY_CTX(b.EpollTargets(c.epolls_done), "epoll");
   CRYO_TRY_CTX(b.Locks(pid), "file locks");
   CRYO_TRY_CTX(b.TaskState(host), "task state");
@@ -905,6 +973,14 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // as it creates the tree: the root and the sockets it hands out are born
   // there.
   auto namespaces = CRYO_TRY(ns::NamespaceGuard::Enter(s.tasks[0].ids, s.dir.get(), opts, log));
+  // Its own mount tree, built in a new mount namespace cryo is in until
+  // the tree is complete (after the namespaces it mounts for: sysfs is
+  // the network namespace's, mqueue the IPC one's).
+  std::unique_ptr<mnt::MountTree> mounts;
+  if (uint32_t id = s.tasks[0].ids.mnt_ns_id();
+      id != 0 && CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kMountpoints, id)).present())
+    mounts = CRYO_TRY_CTX(mnt::MountTree::Enter(s.dir.get(), id, opts, log), "mount namespace");
+  mnt::TreeRoot where = mounts ? mounts->root() : mnt::TreeRoot();
   // The tasks are born on cryo's CPU and stay there while it builds them.
   CpuPin pin;
   Restored out;
@@ -912,30 +988,29 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   out.stats.set_pages_compared(0);
   out.stats.set_pages_skipped_cow(0);
   out.stats.set_pages_restored(0);
-  Ghosts ghosts;
-  CRYO_TRY_CTX(ghosts.Create(s, out.pid), "unlinked files");
-  Memfds memfds;
-  CRYO_TRY_CTX(memfds.Create(s), "memfd files");
-  SharedFiles shared;
-  CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
-    if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());
-    const std::string* ghost = ghosts.PathOf(id);
-    if (ghost) return *ghost;
-    return std::string(CRYO_TRY(s.File(id))->name());
-  }, opts.inherit_fd));
   // Cgroups made (or checked) before the first task exists; each task is
   // moved into its own as soon as it is born.
   auto cg = CRYO_TRY(cgroups::CgroupRestorer::Prepare(opts, s.dir.get(), s.inventory.root_cg_set(), log));
   // Not close-on-exec for the tasks: they are forks, not execs; the flag
   // only keeps it from programs cryo runs (action scripts).
-  UniqueFd cryo_fd = CRYO_TRY(CryoPidfdForTasks(s));
+  UniqueFd cryo_fd = CRYO_TRY(CryoPidfdForTasks(s, mounts ? 2 : 1));
+  // The tree's root for the tasks, next to it.
+  UniqueFd tree_fd;
+  if (mounts) {
+    if (::dup3(where.fd(), cryo_fd.get() + 1, O_CLOEXEC) != cryo_fd.get() + 1) return ErrnoError("dup the tree's root");
+    tree_fd = UniqueFd(cryo_fd.get() + 1);
+  }
+  std::map<uint32_t, pid_t> last_of_table;
+  for (const auto& t : s.tasks)
+    if (!t.zombie) last_of_table[t.ids.files_id()] = t.pid();
   auto placed = [&](size_t i, RemoteTask& t) -> Result<> {
     if (s.tasks[i].zombie) return {};
     // cryo's memory and fds go before the task has children: they are born
     // with nearly nothing to copy (forking a copy of cryo for each costs
     // what cryo's memory costs, which grows with the tree).
     Builder b(t, s, s.tasks[i], tramp, log);
-    CRYO_TRY_CTX(b.DropInherited(t.tid(), tramp, cryo_fd.get()), "clear new task {}", t.tid());
+    CRYO_TRY_CTX(b.DropInherited(t.tid(), tramp, cryo_fd.get(), tree_fd ? tree_fd.get() : -1), "clear new task {}",
+                 t.tid());
     uint32_t set = CgSetOf(s.tasks[i].cores[0]);
     if (i > 0) {
       CRYO_TRY_CTX(cg.MoveProcess(t.tid(), set, BornIn(s, i)), "cgroups of {}", t.tid());
@@ -962,6 +1037,19 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
       CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed, opts.restore_sibling, new_pidns));
   if (pidns_init) CRYO_TRY(pidns_init->Leave());
   out.pid = tree.host(0);
+  if (mounts) CRYO_TRY_CTX(mounts->Finish(out.pid), "mount namespace");
+  // The files cryo makes for the tasks, now that the tree's mounts exist.
+  Ghosts ghosts;
+  CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
+  Memfds memfds;
+  CRYO_TRY_CTX(memfds.Create(s), "memfd files");
+  SharedFiles shared;
+  CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
+    if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());
+    const std::string* ghost = ghosts.PathOf(id);
+    if (ghost) return *ghost;
+    return std::string(CRYO_TRY(s.File(id))->name());
+  }, opts.inherit_fd, where));
   CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
   CRYO_TRY(Announce(notify, "post-setup-namespaces"));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
@@ -972,7 +1060,8 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     return h != 0 ? h : (new_pidns ? 0 : dumped);
   }));
   std::set<uint32_t> epolls_done;
-  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get(), tree};
+  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get(), tree,
+           tree_fd ? tree_fd.get() : -1, last_of_table};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;
@@ -986,6 +1075,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY(Announce(notify, "post-restore", out.pid));
   CRYO_TRY(Announce(notify, "network-unlock"));
   CRYO_TRY(Announce(notify, "pre-resume"));
+  if (mounts) CRYO_TRY_CTX(mounts->Pivot(), "mount namespace");
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   cg.Commit();
   if (pidns_init) CRYO_TRY(pidns_init->Watch(s.tasks[0].pid()));

@@ -71,19 +71,19 @@ Result<> SharedFiles::CreatePipes(const ImageSet& s) {
   return {};
 }
 
-Result<> SharedFiles::CreateFifos(const ImageSet& s) {
+Result<> SharedFiles::CreateFifos(const ImageSet& s, const mnt::TreeRoot& root) {
   for (const auto& [id, f] : s.fifos) {
     const auto* reg = CRYO_TRY(s.File(f.regf_id()));
     if (!holds_.count(f.pipe_id())) {
       // Both ends held: no open below blocks, and the FIFO keeps its bytes.
-      UniqueFd hold = CRYO_TRY_CTX(Open(reg->name(), O_RDWR | O_NONBLOCK | O_CLOEXEC), "FIFO {}", reg->name());
+      UniqueFd hold = CRYO_TRY_CTX(root.Open(reg->name(), O_RDWR | O_NONBLOCK | O_CLOEXEC), "FIFO {}", reg->name());
       auto pd = s.fifo_data.find(f.pipe_id());
       CRYO_TRY_CTX(Fill(hold.get(), pd == s.fifo_data.end() ? nullptr : &pd->second, f.pipe_id()), "FIFO {}",
                    reg->name());
       holds_[f.pipe_id()] = std::move(hold);
     }
     uint32_t mode = reg->flags() & O_ACCMODE;
-    UniqueFd fd = CRYO_TRY_CTX(Open(reg->name(), static_cast<int>(mode | O_CLOEXEC | O_NONBLOCK)), "FIFO {}",
+    UniqueFd fd = CRYO_TRY_CTX(root.Open(reg->name(), static_cast<int>(mode | O_CLOEXEC | O_NONBLOCK)), "FIFO {}",
                                reg->name());
     CRYO_TRY(SetStatus(fd.get(), reg->flags(), id));
     fds_[id] = std::move(fd);
@@ -91,7 +91,7 @@ Result<> SharedFiles::CreateFifos(const ImageSet& s) {
   return {};
 }
 
-Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of) {
+Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root) {
   std::set<uint32_t> ids;
   for (const auto& [id, users] : s.tables_using)
     if (users >= 2) ids.insert(id);
@@ -112,7 +112,9 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of) {
     }
     std::string path = CRYO_TRY(path_of(id));
     flags &= ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
-    UniqueFd fd = CRYO_TRY(Open(path, static_cast<int>(flags | O_CLOEXEC)));
+    // memfds are cryo's own; regular files (ghosts too) are the tree's.
+    UniqueFd fd = kind == img::MEMFD ? CRYO_TRY(Open(path, static_cast<int>(flags | O_CLOEXEC)))
+                                     : CRYO_TRY(root.Open(path, static_cast<int>(flags | O_CLOEXEC)));
     if (!(flags & O_PATH) && pos != 0 && ::lseek(fd.get(), static_cast<off_t>(pos), SEEK_SET) < 0)
       return ErrnoError("seek {} to {}", path, pos);
     fds_[id] = std::move(fd);
@@ -146,14 +148,15 @@ Result<> SharedFiles::Inherit(const ImageSet& s, const std::vector<InheritFd>& i
   return {};
 }
 
-Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit) {
+Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
+                             const mnt::TreeRoot& root) {
   CRYO_TRY(Inherit(s, inherit));
-  CRYO_TRY_CTX(CreateRegular(s, path_of), "files shared by processes");
+  CRYO_TRY_CTX(CreateRegular(s, path_of, root), "files shared by processes");
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
-  CRYO_TRY_CTX(CreateFifos(s), "FIFOs");
-  CRYO_TRY_CTX(CreateEventFiles(s, fds_), "event files");
-  CRYO_TRY_CTX(CreatePtys(s, fds_), "ptys");
-  CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_), "unix sockets");
+  CRYO_TRY_CTX(CreateFifos(s, root), "FIFOs");
+  CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");
+  CRYO_TRY_CTX(CreatePtys(s, fds_, root), "ptys");
+  CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
   return {};
 }
 

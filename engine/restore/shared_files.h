@@ -18,6 +18,8 @@
 #include "engine/options/options.h"
 #include "engine/restore/image_set.h"
 
+#include "engine/mnt/tree_root.h"
+
 namespace cryo {
 
 class SharedFiles {
@@ -28,7 +30,9 @@ class SharedFiles {
   // `inherit`: --inherit-fd: cryo's own fds standing for files outside the
   // dump ("pipe:[INO]": every end of that pipe the tasks had;
   // "socket:[INO]": that unix socket, whose peer was outside).
-  Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit);
+  // `root`: where the tree's paths are.
+  Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
+                  const mnt::TreeRoot& root = {});
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
   // cryo's fd for file `id`, or -1 when the file is opened by path.
@@ -39,9 +43,9 @@ class SharedFiles {
 
  private:
   Result<> CreatePipes(const ImageSet& s);
-  Result<> CreateFifos(const ImageSet& s);
+  Result<> CreateFifos(const ImageSet& s, const mnt::TreeRoot& root);
 
-  Result<> CreateRegular(const ImageSet& s, const PathOf& path_of);
+  Result<> CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
   Result<> Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit);
 
   std::map<uint32_t, UniqueFd> fds_;   // by file id

@@ -66,9 +66,8 @@ Result<> Connect(int fd, const std::string& name, uint32_t id) {
   return {};
 }
 
-}  // namespace
 
-Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited) {
+Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited) {
   std::map<uint32_t, uint32_t> id_of;  // inode -> file id
   for (const auto& [id, u] : s.unix_sks)
     if (!id_of.emplace(u.ino(), id).second) return MakeError(0, "files.img: unix socket inode {} twice", u.ino());
@@ -207,6 +206,14 @@ Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out,
     if (::fcntl(fd_of(id), F_SETFL, u.flags() & kStatus) != 0) return ErrnoError("socket {}: flags", id);
   }
   return {};
+}
+
+}  // namespace
+
+Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited,
+                           const mnt::TreeRoot& root) {
+  // Names are paths of the tree's: bound and connected from inside its root.
+  return root.Within([&]() { return CreateHere(s, out, inherited); });
 }
 
 }  // namespace cryo

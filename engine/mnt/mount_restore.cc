@@ -1,0 +1,350 @@
+#include "engine/mnt/mount_restore.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "engine/base/files.h"
+#include "engine/image/image_reader.h"
+#include "engine/mnt/fstype.h"
+#include "engine/mnt/mount_dump.h"
+#include "engine/mnt/tmpfs.h"
+
+namespace cryo::mnt {
+namespace {
+
+constexpr size_t kMaxMounts = 4096;
+
+bool SaneMountpoint(const std::string& p) {
+  if (p.empty() || p[0] != '/' || p.size() >= 4096) return false;
+  for (size_t at = 0; at < p.size();) {
+    size_t next = p.find('/', at + 1);
+    if (next == std::string::npos) next = p.size();
+    std::string_view c(p.data() + at + 1, next - at - 1);
+    if (c == "." || c == "..") return false;
+    at = next;
+  }
+  return true;
+}
+
+// What the filesystem said about a failed fsconfig, if it said anything.
+std::string FsMessage(int fs) {
+  char buf[512];
+  ssize_t n = ::read(fs, buf, sizeof buf - 1);
+  if (n <= 2) return "";
+  buf[n] = '\0';
+  std::string s(buf + 2);  // "e message"
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  return ": " + s;
+}
+
+Result<UniqueFd> Clone(int from, const std::string& rel) {
+  int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW | (rel.empty() ? AT_EMPTY_PATH : 0);
+  UniqueFd fd(::open_tree(from, rel.c_str(), static_cast<unsigned>(flags)));
+  if (!fd) return ErrnoError("open_tree {}", rel.empty() ? "." : rel);
+  return fd;
+}
+
+// One component at a time below `dir`, made when missing: directories, or
+// a file for the last one when a file is to be mounted there.
+Result<UniqueFd> MakePath(int dir, const std::string& rel, bool last_is_dir) {
+  UniqueFd cur(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
+  if (!cur) return ErrnoError("dup");
+  size_t at = 0;
+  while (at < rel.size()) {
+    size_t next = rel.find('/', at);
+    if (next == std::string::npos) next = rel.size();
+    std::string c = rel.substr(at, next - at);
+    bool last = next == rel.size();
+    at = next + 1;
+    if (c.empty()) continue;
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd = ::syscall(SYS_openat2, cur.get(), c.c_str(), &how, sizeof how);
+    if (fd < 0 && errno == ENOENT) {
+      if (!last || last_is_dir) {
+        if (::mkdirat(cur.get(), c.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError("mkdir {}", c);
+      } else {
+        int f = ::openat(cur.get(), c.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (f < 0 && errno != EEXIST) return ErrnoError("create {}", c);
+        if (f >= 0) ::close(f);
+      }
+      fd = ::syscall(SYS_openat2, cur.get(), c.c_str(), &how, sizeof how);
+    }
+    if (fd < 0) return ErrnoError("open {}", c);
+    cur.reset(static_cast<int>(fd));
+  }
+  return cur;
+}
+
+uint64_t AttrOf(uint32_t ms) {
+  uint64_t a = 0;
+  if (ms & MS_RDONLY) a |= MOUNT_ATTR_RDONLY;
+  if (ms & MS_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (ms & MS_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (ms & MS_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  if (ms & MS_NODIRATIME) a |= MOUNT_ATTR_NODIRATIME;
+  if (ms & MS_NOATIME)
+    a |= MOUNT_ATTR_NOATIME;
+  else if (ms & MS_STRICTATIME)
+    a |= MOUNT_ATTR_STRICTATIME;
+  else
+    a |= MOUNT_ATTR_RELATIME;
+  return a;
+}
+
+}  // namespace
+
+Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
+  if (entries.empty()) return MakeError(EINVAL, "no mounts");
+  if (entries.size() > kMaxMounts) return MakeError(E2BIG, "{} mounts", entries.size());
+  std::map<uint32_t, int> at;
+  for (auto& e : entries) {
+    Node n;
+    int self = static_cast<int>(nodes_.size());
+    if (!SaneMountpoint(e.mountpoint()) || !SaneMountpoint(e.root()))
+      return MakeError(EINVAL, "mount {}: bad mountpoint or root", e.mnt_id());
+    if (self == 0) {
+      if (e.parent_mnt_id() != e.mnt_id() || e.mountpoint() != "/")
+        return MakeError(EINVAL, "the first mount ({}) is not the namespace's root", e.mountpoint());
+    } else {
+      auto p = at.find(e.parent_mnt_id());
+      if (p == at.end()) return MakeError(EINVAL, "mount {}: parent {} comes later or not at all", e.mountpoint(), e.parent_mnt_id());
+      n.parent = p->second;
+    }
+    if (!at.emplace(e.mnt_id(), self).second) return MakeError(EINVAL, "mount id {} twice", e.mnt_id());
+    n.e = std::move(e);
+    nodes_.push_back(std::move(n));
+  }
+  for (size_t i = 1; i < nodes_.size(); i++) {
+    Node& n = nodes_[i];
+    Fstype t = static_cast<Fstype>(n.e.fstype());
+    if (n.e.ext_mount()) continue;
+    // A bind of a mount before it, or a filesystem made anew.
+    const Node* from = nullptr;
+    for (size_t j = 0; j < i && !from; j++) {
+      const Node& s = nodes_[j];
+      if (s.e.root_dev() == n.e.root_dev() && IsBelow(n.e.root(), s.e.root())) from = &s;
+    }
+    if (from) continue;
+    if (!MadeAnew(t))
+      return MakeError(ENOTSUP, "mount {}: a {} filesystem cannot be made here", n.e.mountpoint(),
+                       n.e.has_fsname() ? n.e.fsname() : std::to_string(n.e.fstype()));
+    n.anew = true;
+  }
+  return {};
+}
+
+Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log) {
+  std::unique_ptr<MountTree> t(new MountTree(opts, log));
+  t->images_dir_ = images_dir;
+  std::vector<img::mnt_entry> entries;
+  ImageReader r = CRYO_TRY(ImageReader::Open(images_dir, ImageKind::kMountpoints, ns_id));
+  img::mnt_entry e;
+  while (CRYO_TRY(r.Next(e))) entries.push_back(e);
+  CRYO_TRY_CTX(t->Plan(std::move(entries)), "{}", r.name());
+  if (opts.root.empty())
+    return MakeError(EINVAL, "the tree had a mount namespace of its own: restore with --root DIR (its root filesystem)");
+  t->ours_ = CRYO_TRY(ReadMountInfo(0));
+  t->own_ns_ = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
+  t->own_cwd_ = CRYO_TRY(Open(".", O_PATH | O_DIRECTORY));
+  if (::unshare(CLONE_NEWNS) != 0) return ErrnoError("create a mount namespace");
+  t->inside_ = true;
+  // Nothing done here reaches cryo's own namespace, nor comes back from it.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return ErrnoError("make mounts private");
+  Node& root = t->nodes_[0];
+  root.mnt = CRYO_TRY_CTX(Clone(AT_FDCWD, opts.root), "--root {}", opts.root);
+  if (::move_mount(root.mnt.get(), "", AT_FDCWD, opts.root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    return ErrnoError("bind --root {}", opts.root);
+  t->root_fd_ = UniqueFd(::fcntl(root.mnt.get(), F_DUPFD_CLOEXEC, 0));
+  if (!t->root_fd_) return ErrnoError("dup");
+  return t;
+}
+
+Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
+  const auto& e = n.e;
+  if (e.ext_mount()) {
+    std::string path;
+    if (e.ext_key() == kAutoExternal) {
+      // Where cryo has that superblock, at that root or above it.
+      const MountInfo* best = nullptr;
+      for (const auto& h : ours_)
+        if (h.dev == e.root_dev() && IsBelow(e.root(), h.root) && (!best || h.root.size() > best->root.size()))
+          best = &h;
+      if (!best)
+        return MakeError(ENOENT, "it was a bind of {} on device {}:{}, which is not mounted here", e.root(),
+                         e.root_dev() >> 20, e.root_dev() & 0xfffff);
+      std::string rel = RelativeTo(e.root(), best->root);
+      path = best->mountpoint == "/" ? "/" + rel : (rel.empty() ? best->mountpoint : best->mountpoint + "/" + rel);
+    } else {
+      for (const auto& m : opts_.ext_mnt)
+        if (m.key == e.ext_key()) path = m.val;
+      for (const auto& x : opts_.external) {
+        std::string want = "mnt[" + e.ext_key() + "]:";
+        if (x.starts_with(want)) path = x.substr(want.size());
+      }
+      if (path.empty())
+        return MakeError(ENOENT, "it is external (key {}): give --external mnt[{}]:PATH", e.ext_key(), e.ext_key());
+    }
+    return CRYO_TRY_CTX(Clone(AT_FDCWD, path), "external mount from {}", path);
+  }
+  if (!n.anew) {
+    for (Node& s : nodes_) {
+      if (&s == &n) break;
+      if (s.mnt && s.e.root_dev() == e.root_dev() && IsBelow(e.root(), s.e.root()))
+        return CRYO_TRY_CTX(Clone(s.mnt.get(), RelativeTo(e.root(), s.e.root())), "bind from {}", s.e.mountpoint());
+    }
+    return MakeError(ENOENT, "no mount to bind it from");
+  }
+  std::string name = e.has_fsname() && !e.fsname().empty() ? e.fsname() : "";
+  static constexpr std::pair<Fstype, const char*> kNames[] = {
+      {Fstype::kProc, "proc"},       {Fstype::kSysfs, "sysfs"},      {Fstype::kBinfmtMisc, "binfmt_misc"},
+      {Fstype::kTmpfs, "tmpfs"},     {Fstype::kDevpts, "devpts"},    {Fstype::kPstore, "pstore"},
+      {Fstype::kSecurityfs, "securityfs"}, {Fstype::kFusectl, "fusectl"}, {Fstype::kDebugfs, "debugfs"},
+      {Fstype::kCgroup, "cgroup"},   {Fstype::kMqueue, "mqueue"},    {Fstype::kOverlayfs, "overlay"},
+      {Fstype::kTracefs, "tracefs"}, {Fstype::kCgroup2, "cgroup2"}};
+  for (auto [t, s] : kNames)
+    if (static_cast<uint32_t>(t) == e.fstype()) name = s;
+  if (name.empty()) return MakeError(ENOTSUP, "filesystem kind {}", e.fstype());
+  UniqueFd fs(::fsopen(name.c_str(), FSOPEN_CLOEXEC));
+  if (!fs) return ErrnoError("fsopen {}", name);
+  if (pidns >= 0 && ::fsconfig(fs.get(), FSCONFIG_SET_FD, "pidns", nullptr, pidns) != 0)
+    return ErrnoError("proc for the tree's pid namespace{}", FsMessage(fs.get()));
+  if (!e.source().empty() && ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "source", e.source().c_str(), 0) != 0)
+    return ErrnoError("{} source {}{}", name, e.source(), FsMessage(fs.get()));
+  std::string_view opts = e.options();
+  while (!opts.empty()) {
+    size_t comma = opts.find(',');
+    std::string o(opts.substr(0, comma));
+    opts = comma == std::string_view::npos ? "" : opts.substr(comma + 1);
+    if (o.empty()) continue;
+    size_t eq = o.find('=');
+    int rc = eq == std::string::npos
+                 ? ::fsconfig(fs.get(), FSCONFIG_SET_FLAG, o.c_str(), nullptr, 0)
+                 : ::fsconfig(fs.get(), FSCONFIG_SET_STRING, o.substr(0, eq).c_str(), o.c_str() + eq + 1, 0);
+    if (rc != 0) return ErrnoError("{} option {}{}", name, o, FsMessage(fs.get()));
+  }
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    return ErrnoError("create {}{}", name, FsMessage(fs.get()));
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) return ErrnoError("fsmount {}", name);
+  std::string rel = RelativeTo(e.root(), "/");
+  if (!rel.empty()) {
+    if (e.fstype() == static_cast<uint32_t>(Fstype::kTmpfs)) CRYO_TRY(MakePath(mnt.get(), rel, true));
+    mnt = CRYO_TRY(Clone(mnt.get(), rel));
+  }
+  if (e.fstype() == static_cast<uint32_t>(Fstype::kTmpfs)) {
+    ImageReader r = CRYO_TRY(ImageReader::Open(images_dir_, ImageKind::kTmpfsDev, e.root_dev()));
+    if (r.present()) CRYO_TRY_CTX(ExtractTree(r.fd(), mnt.get()), "contents from {}", r.name());
+  }
+  return mnt;
+}
+
+Result<UniqueFd> MountTree::MountPoint(const Node& n, bool dir) {
+  const Node& p = nodes_[static_cast<size_t>(n.parent)];
+  return MakePath(p.mnt.get(), RelativeTo(n.e.mountpoint(), p.e.mountpoint()), dir);
+}
+
+Result<> MountTree::Make(Node& n, int pidns) {
+  UniqueFd src = CRYO_TRY(Source(n, pidns));
+  struct stat st;
+  if (::fstat(src.get(), &st) != 0) return ErrnoError("stat");
+  UniqueFd at = CRYO_TRY_CTX(MountPoint(n, S_ISDIR(st.st_mode)), "mount point");
+  if (::move_mount(src.get(), "", at.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    return ErrnoError("attach");
+  n.mnt = std::move(src);
+  return {};
+}
+
+Result<> MountTree::SetFlags(Node& n) {
+  mount_attr a{};
+  a.attr_set = AttrOf(n.e.flags());
+  a.attr_clr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME |
+               MOUNT_ATTR__ATIME;
+  a.attr_clr &= ~(a.attr_set & ~MOUNT_ATTR__ATIME);
+  if (::mount_setattr(n.mnt.get(), "", AT_EMPTY_PATH, &a, sizeof a) != 0) return ErrnoError("mount flags {:#x}", n.e.flags());
+  if (n.anew && (n.e.sb_flags() & MS_RDONLY)) {
+    UniqueFd fs(::fspick(n.mnt.get(), "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC));
+    if (!fs || ::fsconfig(fs.get(), FSCONFIG_SET_FLAG, "ro", nullptr, 0) != 0 ||
+        ::fsconfig(fs.get(), FSCONFIG_CMD_RECONFIGURE, nullptr, nullptr, 0) != 0)
+      return ErrnoError("read-only superblock");
+  }
+  return {};
+}
+
+Result<> MountTree::SetPropagation() {
+  std::map<uint32_t, int> group;  // peer group id -> the mount that has it
+  auto set = [](int fd, uint64_t prop) -> Result<> {
+    mount_attr a{};
+    a.propagation = prop;
+    if (::mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a) != 0) return ErrnoError("propagation");
+    return {};
+  };
+  auto join = [](int from, int to) -> Result<> {
+    if (::move_mount(from, "", to, "", MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+      return ErrnoError("join peer group");
+    return {};
+  };
+  for (size_t i = 0; i < nodes_.size(); i++) {
+    Node& n = nodes_[i];
+    if (!n.e.has_shared_id() || n.e.has_master_id()) continue;
+    auto [it, first] = group.emplace(n.e.shared_id(), static_cast<int>(i));
+    if (first)
+      CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
+    else
+      CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
+  }
+  for (Node& n : nodes_) {
+    if (!n.e.has_master_id()) continue;
+    auto it = group.find(n.e.master_id());
+    if (it == group.end()) {
+      log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored private", n.e.mountpoint(),
+                n.e.master_id());
+      continue;
+    }
+    CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
+    CRYO_TRY_CTX(set(n.mnt.get(), MS_SLAVE), "mount {}", n.e.mountpoint());
+    if (n.e.has_shared_id()) CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
+  }
+  return {};
+}
+
+Result<> MountTree::Finish(pid_t root) {
+  UniqueFd pidns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/pid", root), O_RDONLY));
+  // In the dumped order, so the tree's mountinfo lists them as it did.
+  for (size_t i = 1; i < nodes_.size(); i++) {
+    Node& n = nodes_[i];
+    bool proc = static_cast<Fstype>(n.e.fstype()) == Fstype::kProc && n.anew;
+    CRYO_TRY_CTX(Make(n, proc ? pidns.get() : -1), "mount {}", n.e.mountpoint());
+  }
+  for (Node& n : nodes_) CRYO_TRY_CTX(SetFlags(n), "mount {}", n.e.mountpoint());
+  CRYO_TRY(SetPropagation());
+  log_.Info("mount namespace: {} mounts", nodes_.size());
+  return {};
+}
+
+Result<> MountTree::Pivot() {
+  if (::fchdir(root_fd_.get()) != 0) return ErrnoError("enter the tree's root");
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return ErrnoError("pivot_root");
+  if (::umount2(".", MNT_DETACH) != 0) return ErrnoError("detach cryo's mounts from the tree's namespace");
+  return Leave();
+}
+
+Result<> MountTree::Leave() {
+  if (!inside_) return {};
+  if (::setns(own_ns_.get(), CLONE_NEWNS) != 0) return ErrnoError("back to cryo's mount namespace");
+  inside_ = false;
+  if (::fchdir(own_cwd_.get()) != 0) return ErrnoError("back to cryo's directory");
+  return {};
+}
+
+MountTree::~MountTree() { (void)Leave(); }
+
+}  // namespace cryo::mnt

@@ -1,0 +1,69 @@
+// Restore of a tree's own mount namespace (mountpoints-N.img).
+//
+// cryo makes a new mount namespace, private throughout, and builds the
+// dumped mount tree there on a bind of --root, with the new mount API:
+// every mount is made detached (fsopen/fsmount, or open_tree for a bind)
+// and attached by fd (move_mount), so nothing is reached by joining
+// paths. The mounts are made once the tree's root task exists (born in
+// the namespace, with cryo's root): a proc belongs to a pid namespace
+// (the `pidns` option names the root's). Flags and propagation come
+// last, once every mount point exists. Pivot makes the built tree the
+// namespace's root (every task there follows it) and takes cryo back to
+// its own namespace. Until then the tasks still see cryo's files (the
+// images, /proc) and reach the tree's through its root fd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <vector>
+
+#include "engine/base/log.h"
+#include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
+#include "engine/image/proto/namespaces.pb.h"
+#include "engine/mnt/mountinfo.h"
+#include "engine/mnt/tree_root.h"
+#include "engine/options/options.h"
+
+namespace cryo::mnt {
+
+class MountTree {
+ public:
+  // Enters a new mount namespace, the tree's root bound from --root.
+  static Result<std::unique_ptr<MountTree>> Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log);
+  ~MountTree();  // back to cryo's own namespace if Pivot did not run
+
+  // Every mount, once the tree's root task `root` exists; then mount
+  // flags and propagation.
+  Result<> Finish(pid_t root);
+  Result<> Pivot();
+
+  TreeRoot root() const { return TreeRoot(root_fd_.get()); }
+
+ private:
+  struct Node {
+    img::mnt_entry e;
+    int parent = -1;   // index in nodes_
+    bool anew = false;  // made by fsopen (superblock flags are its own)
+    UniqueFd mnt;       // the mount, once made
+  };
+  MountTree(const Options& opts, Log& log) : opts_(opts), log_(log) {}
+  Result<> Plan(std::vector<img::mnt_entry> entries);
+  Result<> Make(Node& n, int pidns);
+  Result<UniqueFd> Source(Node& n, int pidns);
+  Result<UniqueFd> MountPoint(const Node& n, bool dir);
+  Result<> SetFlags(Node& n);
+  Result<> SetPropagation();
+  Result<> Leave();
+
+  const Options& opts_;
+  Log& log_;
+  int images_dir_ = -1;
+  std::vector<Node> nodes_;
+  std::vector<MountInfo> ours_;  // cryo's mounts, where external ones come from
+  UniqueFd own_ns_, own_cwd_, root_fd_;
+  bool inside_ = false;
+};
+
+}  // namespace cryo::mnt
