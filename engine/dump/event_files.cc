@@ -1,6 +1,7 @@
 #include "engine/dump/event_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -200,21 +201,19 @@ Result<img::file_entry> InotifyEntry(uint32_t id, uint32_t flags, std::string_vi
 
 Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const std::string& view) {
   for (auto& w : *fe.mutable_ify()->mutable_wd()) {
-    // The first mount of that superblock: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...".
-    std::string mountpoint;
+    // The mounts of that superblock: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...".
+    std::vector<std::string> mountpoints;
     std::istringstream lines{std::string(mountinfo)};
     std::string line;
-    while (std::getline(lines, line) && mountpoint.empty()) {
+    while (std::getline(lines, line)) {
       std::istringstream f(line);
       std::string id, parent, dev, root, mp;
       if (!(f >> id >> parent >> dev >> root >> mp)) continue;
       unsigned maj = 0, min = 0;
       if (std::sscanf(dev.c_str(), "%u:%u", &maj, &min) != 2) continue;
-      if (((maj << 20) | min) == w.s_dev()) mountpoint = mp;
+      if (((maj << 20) | min) == w.s_dev()) mountpoints.push_back(mp);
     }
-    if (mountpoint.empty()) return MakeError(ENOENT, "inotify watch {}: no mount of device {:#x}", w.wd(), w.s_dev());
-    UniqueFd mfd(::open((view + mountpoint).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // not O_PATH: open_by_handle_at refuses those
-    if (mfd.get() < 0) return ErrnoError("inotify watch {}: open mount {}", w.wd(), mountpoint);
+    if (mountpoints.empty()) return MakeError(ENOENT, "inotify watch {}: no mount of device {:#x}", w.wd(), w.s_dev());
     const auto& h = w.f_handle();
     std::vector<char> buf(sizeof(file_handle) + h.handle_size() * 8);
     auto* fh = reinterpret_cast<file_handle*>(buf.data());
@@ -224,15 +223,35 @@ Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const s
       uint64_t v = h.handle(i);
       std::memcpy(fh->f_handle + i * 8, &v, 8);
     }
-    UniqueFd ifd(::open_by_handle_at(mfd.get(), fh, O_PATH | O_CLOEXEC));
-    if (ifd.get() < 0) return ErrnoError("inotify watch {}: inode {} on {}", w.wd(), w.i_ino(), mountpoint);
-    char path[4096];
-    ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", ifd.get()).c_str(), path, sizeof path - 1);
-    if (n <= 0) return ErrnoError("inotify watch {}: path of inode {}", w.wd(), w.i_ino());
-    std::string p(path, static_cast<size_t>(n));
-    if (p.ends_with(" (deleted)") || p.front() != '/')
-      return MakeError(ENOTSUP, "inotify watch {}: inode {} has no path ({}): not supported", w.wd(), w.i_ino(), p);
-    w.mutable_f_handle()->set_path(p);
+    // The first mount that shows the inode: its path there names it (a
+    // bind mount of part of the filesystem may not).
+    std::string found, last_error;
+    for (const auto& mountpoint : mountpoints) {
+      UniqueFd mfd(::open((view + mountpoint).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // not O_PATH: open_by_handle_at refuses those
+      if (mfd.get() < 0) {
+        last_error = fmt::format("open mount {}: {}", mountpoint, std::strerror(errno));
+        continue;
+      }
+      UniqueFd ifd(::open_by_handle_at(mfd.get(), fh, O_PATH | O_CLOEXEC));
+      if (ifd.get() < 0) {
+        last_error = fmt::format("inode {} on {}: {}", w.i_ino(), mountpoint, std::strerror(errno));
+        continue;
+      }
+      char path[4096];
+      ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", ifd.get()).c_str(), path, sizeof path - 1);
+      if (n <= 0) continue;
+      std::string p(path, static_cast<size_t>(n));
+      struct stat a, b;
+      if (p.ends_with(" (deleted)") || p.front() != '/' || ::fstat(ifd.get(), &a) != 0 ||
+          ::stat((view + p).c_str(), &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+        last_error = fmt::format("inode {} has no path through {} ({})", w.i_ino(), mountpoint, p);
+        continue;
+      }
+      found = p;
+      break;
+    }
+    if (found.empty()) return MakeError(ENOTSUP, "inotify watch {}: {}: not supported", w.wd(), last_error);
+    w.mutable_f_handle()->set_path(found);
   }
   return {};
 }

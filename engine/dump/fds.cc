@@ -96,6 +96,20 @@ Result<> FdDumper::PipeData(uint32_t ino, const std::string& proc, bool fifo) {
   return {};
 }
 
+// In a tree with its own mount namespace, a file is restored by the path
+// the tree sees: the one it was opened by must lead there (a file opened
+// before the tree moved into its mounts, like a log of the host's, does
+// not).
+Result<> FdDumper::Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st) const {
+  if (view_.empty()) return {};
+  struct stat there;
+  if (::stat((view_ + path).c_str(), &there) == 0 && there.st_dev == st.st_dev && there.st_ino == st.st_ino) return {};
+  return MakeError(ENOTSUP,
+                   "pid {} fd {}: {} is on a mount outside the tree's mount namespace: not supported (give the "
+                   "tree its files from inside it)",
+                   pid, fd, path);
+}
+
 Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_in, const struct stat& st,
                                     uint32_t flags, uint64_t pos, img::fd_types* type) {
   std::string link = link_in;
@@ -166,6 +180,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   if (S_ISFIFO(st.st_mode) && link.starts_with("/")) {
     if (link.ends_with(kDeleted))
       return MakeError(ENOTSUP, "pid {} fd {}: FIFO {} was unlinked: not supported", pid, fd, link);
+    CRYO_TRY(Reachable(pid, fd, link, st));
     *type = img::FIFO;
     CRYO_TRY_CTX(PipeData(ino, proc, true), "pid {} fd {}", pid, fd);
     uint32_t regf = files_.AddReg(link, flags, 0, st);
@@ -214,6 +229,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   // restore, with --shell-job only, as CRIU does.
   if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
+  if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st));
   *type = img::REG;
   uint32_t id = files_.AddReg(link, flags, pos, st);
   if (ghost) {

@@ -43,6 +43,7 @@ class FdDumper {
   Result<> Finish();
 
  private:
+  Result<> Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st) const;
   Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
                             uint32_t flags, uint64_t pos, img::fd_types* type);
   Result<> PipeData(uint32_t ino, const std::string& proc, bool fifo);

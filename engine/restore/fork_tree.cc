@@ -3,6 +3,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -103,10 +104,22 @@ Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp, pid_t own_pid) {
 // The session's controlling terminal, taken by its leader as soon as it
 // leads it (children born after inherit it): opening the slave without
 // O_NOCTTY does it. With `pgrp`, also its foreground group.
-Result<> TakeTerminal(RemoteTask& leader, uint64_t scratch, uint32_t index, uint32_t pgrp) {
+// In a tree with a mount tree of its own, the path is the tree's
+// (`tree_fd`: the task's fd for its root).
+Result<> TakeTerminal(RemoteTask& leader, uint64_t scratch, uint32_t index, uint32_t pgrp, int tree_fd) {
   std::string path = fmt::format("/dev/pts/{}", index);
   CRYO_TRY(leader.Write(scratch, path.c_str(), path.size() + 1));
-  long fd = CRYO_TRY(leader.Check("open terminal", SYS_openat, static_cast<uint64_t>(AT_FDCWD), scratch, O_RDWR, 0));
+  long fd;
+  if (tree_fd >= 0) {
+    open_how how{};
+    how.flags = O_RDWR;
+    how.resolve = RESOLVE_IN_ROOT;
+    CRYO_TRY(leader.Write(scratch + 512, &how, sizeof how));
+    fd = CRYO_TRY(leader.Check("open terminal", SYS_openat2, static_cast<uint64_t>(tree_fd), scratch, scratch + 512,
+                               sizeof how));
+  } else {
+    fd = CRYO_TRY(leader.Check("open terminal", SYS_openat, static_cast<uint64_t>(AT_FDCWD), scratch, O_RDWR, 0));
+  }
   Result<long> r = 0;
   if (pgrp != 0) {
     pid_t g = static_cast<pid_t>(pgrp);
@@ -121,7 +134,7 @@ Result<> TakeTerminal(RemoteTask& leader, uint64_t scratch, uint32_t index, uint
 }  // namespace
 
 Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
-                                        const Placed& placed, bool sibling, bool new_pidns) {
+                                        const Placed& placed, bool sibling, bool new_pidns, int tree_fd) {
   RestoredTree tree;
   tree.leaders_.resize(s.tasks.size());
   tree.host_.assign(s.tasks.size(), 0);
@@ -202,7 +215,7 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
       CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
       for (const auto& [id, info] : s.tty_infos)
         if (info.sid() == pid) {
-          CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), 0), "terminal of {}", pid);
+          CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), 0, tree_fd), "terminal of {}", pid);
           break;
         }
     }
@@ -232,7 +245,7 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
     uint32_t pid = s.tasks[i].task.pid();
     for (const auto& [id, info] : s.tty_infos)
       if (info.sid() == pid && info.pgrp() != 0 && tree.leaders_[i]) {
-        CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), info.pgrp()), "terminal of {}", pid);
+        CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), info.pgrp(), tree_fd), "terminal of {}", pid);
         break;
       }
   }
@@ -259,7 +272,10 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
 void RestoredTree::KillAll() {
   for (pid_t pid : created_) ::kill(pid, SIGKILL);
   for (auto& l : leaders_) l.reset();  // before the waits: their destructors touch the tasks
-  for (pid_t pid : created_) {
+  // Children first: a dying PID 1 of the tree's own pid namespace waits
+  // for every task there, and traced ones die only once cryo hears them.
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    pid_t pid = *it;
     // Threads cryo traces report their deaths to it first; until it has
     // heard them, their leader cannot be reaped.
     for (pid_t tid : ListThreads(pid))

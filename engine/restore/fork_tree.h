@@ -33,8 +33,11 @@ class RestoredTree {
   // `new_pidns`: the root is PID 1 of a new pid namespace, and every pid
   // of the dump is a pid there; cryo knows the tasks by their pids in its
   // own (host()).
+  // `tree_fd`: the tasks' fd for the root of the tree's own mount tree
+  // (a session's terminal is opened there), -1 when it shares cryo's.
   static Result<RestoredTree> Fork(const ImageSet& s, uint64_t tramp, uint64_t scratch, Log& log,
-                                   const Placed& placed = {}, bool sibling = false, bool new_pidns = false);
+                                   const Placed& placed = {}, bool sibling = false, bool new_pidns = false,
+                                   int tree_fd = -1);
   RestoredTree(RestoredTree&&) noexcept = default;
   RestoredTree& operator=(RestoredTree&&) = delete;
   // Kills every process created unless Release() ran: a failed restore

@@ -1003,6 +1003,24 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   std::map<uint32_t, pid_t> last_of_table;
   for (const auto& t : s.tasks)
     if (!t.zombie) last_of_table[t.ids.files_id()] = t.pid();
+  // The files cryo makes for the tasks: once the root exists, before its
+  // children (the tree's mounts need its pid namespace; a session's
+  // terminal, taken as its members are born, must be there).
+  Ghosts ghosts;
+  Memfds memfds;
+  SharedFiles shared;
+  auto make_files = [&](pid_t root) -> Result<> {
+    if (mounts) CRYO_TRY_CTX(mounts->Finish(root), "mount namespace");
+    CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
+    CRYO_TRY_CTX(memfds.Create(s), "memfd files");
+    CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
+      if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());
+      const std::string* ghost = ghosts.PathOf(id);
+      if (ghost) return *ghost;
+      return std::string(CRYO_TRY(s.File(id))->name());
+    }, opts.inherit_fd, where));
+    return {};
+  };
   auto placed = [&](size_t i, RemoteTask& t) -> Result<> {
     if (s.tasks[i].zombie) return {};
     // cryo's memory and fds go before the task has children: they are born
@@ -1020,7 +1038,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
       CRYO_TRY(t.Check("unshare(CLONE_NEWCGROUP)", SYS_unshare, CLONE_NEWCGROUP));
       return {};
     }), "cgroups of {}", t.tid());
-    return {};
+    return make_files(t.tid());
   };
   // The root's own pid namespace (pidns image): it is made with the root,
   // PID 1 there.
@@ -1034,22 +1052,10 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     pidns_init.emplace(CRYO_TRY(PidnsInit::Start()));
   }
   RestoredTree tree =
-      CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed, opts.restore_sibling, new_pidns));
+      CRYO_TRY(RestoredTree::Fork(s, tramp, tramp + kPage, log, placed, opts.restore_sibling, new_pidns,
+                                  tree_fd ? tree_fd.get() : -1));
   if (pidns_init) CRYO_TRY(pidns_init->Leave());
   out.pid = tree.host(0);
-  if (mounts) CRYO_TRY_CTX(mounts->Finish(out.pid), "mount namespace");
-  // The files cryo makes for the tasks, now that the tree's mounts exist.
-  Ghosts ghosts;
-  CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
-  Memfds memfds;
-  CRYO_TRY_CTX(memfds.Create(s), "memfd files");
-  SharedFiles shared;
-  CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
-    if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());
-    const std::string* ghost = ghosts.PathOf(id);
-    if (ghost) return *ghost;
-    return std::string(CRYO_TRY(s.File(id))->name());
-  }, opts.inherit_fd, where));
   CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
   CRYO_TRY(Announce(notify, "post-setup-namespaces"));
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));

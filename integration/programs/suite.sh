@@ -3,7 +3,12 @@
 # which must pass) and once through `cryo dump` + `cryo restore`, after
 # which it checks its own state. Prints PASS/FAIL/SKIP per program.
 # Env: CRYO (the binary), CRYO_BUILD, PROGRAMS="a b" to pick some,
-# BASELINE_ONLY=1 to check the programs themselves without cryo.
+# BASELINE_ONLY=1 to check the programs themselves without cryo,
+# FLAVOR=ns to run each program as the child of PID 1 of fresh pid,
+# mount, UTS, IPC, network and cgroup namespaces on a root filesystem of
+# its own (lib/ct_start.c, lib/mkrootfs.sh): dumped with its mount tree,
+# restored with --root. NAME.hostonly says why a program runs on the host
+# only.
 set -uo pipefail
 build=${CRYO_BUILD:?}
 # Under a subreaper, so dumped and restored programs are reaped and their
@@ -16,6 +21,12 @@ bindir=$build/integration/programs
 spawn=$bindir/spawn
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 timeout_s=${PROG_TIMEOUT:-20}
+flavor=${FLAVOR:-host}
+if [ "$flavor" = ns ]; then
+  rootfs=$(mktemp -d /tmp/cryo-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' EXIT
+  "$top/integration/programs/lib/mkrootfs.sh" "$rootfs" || { echo "FAIL ns flavor: no root filesystem"; exit 1; }
+fi
 
 # Waits until FILE exists or the pid is gone or time runs out.
 wait_file() {  # file pid
@@ -51,12 +62,22 @@ run_one() {  # name mode(baseline|cr)
     holder=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" "$bindir/ptyhold" "$w/out" "$w/pid" "$bindir/$name")
     for _ in $(seq 200); do [ -s "$w/pid" ] && break; sleep 0.01; done
     pid=$(cat "$w/pid")
+  elif [ "$flavor" = ns ]; then
+    # The dumped tree is the container's PID 1 (ct_start's child).
+    holder=$(cd "$w/run" && "$spawn" -o "$w/out" "$bindir/ct_start" "$rootfs" "$w/run" "$bindir" "$name")
+    pid=""
+    for _ in $(seq 500); do
+      pid=$(cat "/proc/$holder/task/$holder/children" 2>/dev/null | tr -d ' ')
+      [ -n "$pid" ] && break
+      sleep 0.01
+    done
+    flags="$flags --ext-mount-map auto --external mnt[/run/prog]:progdir"
   else
     pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "$bindir/$name")
   fi
   if ! wait_file "$w/run/ready" "$pid"; then
     kill -9 "$pid" 2>/dev/null
-    echo "FAIL $name ($mode): never became ready: $(verdict "$w/run") $(tail -c 300 "$w/out")"
+    echo "FAIL $name ($mode): never became ready: $(verdict "$w/run") $(tail -c 300 "$w/out" "$w/run/ct.out" 2>/dev/null)"
     return 1
   fi
   if [ "$mode" = cr ]; then
@@ -69,7 +90,7 @@ run_one() {  # name mode(baseline|cr)
     # Every image the dump wrote must decode with Debian's crit.
     if [ -x /usr/bin/crit ]; then
       for f in "$w/img"/*.img; do
-        case $(basename "$f") in pages-*) continue ;; esac
+        case $(basename "$f") in pages-* | tmpfs-*) continue ;; esac
         if ! /usr/bin/crit decode -i "$f" >/dev/null 2>"$w/crit.err"; then
           kill -9 "$pid" 2>/dev/null
           echo "FAIL $name ($mode): crit cannot decode $(basename "$f"): $(tail -n1 "$w/crit.err")"
@@ -82,14 +103,24 @@ run_one() {  # name mode(baseline|cr)
       echo "FAIL $name ($mode): dump left the process running"
       return 1
     fi
+    local rflags=$flags
+    [ "$flavor" = ns ] && rflags="$rflags --root $rootfs --external mnt[progdir]:$w/run"
     # shellcheck disable=SC2086
-    if ! "$cryo" restore -D "$w/img" -d -o restore.log -v4 --pidfile "$w/rpid" $flags >"$w/restore.out" 2>&1; then
+    if ! "$cryo" restore -D "$w/img" -d -o restore.log -v4 --pidfile "$w/rpid" $rflags >"$w/restore.out" 2>&1; then
       echo "FAIL $name ($mode): restore failed: $(tail -n 3 "$w/restore.out" | tr '\n' ' ') (log $w/img/restore.log)"
       return 1
     fi
     local rpid
     rpid=$(cat "$w/rpid" 2>/dev/null)
-    if [ "$rpid" != "$pid" ]; then
+    if [ "$flavor" = ns ]; then
+      # A new pid namespace: any pid here, PID 1 inside.
+      if [ "$(awk '/^NSpid:/ {print $NF}' "/proc/$rpid/status" 2>/dev/null)" != 1 ]; then
+        kill -9 "$rpid" 2>/dev/null
+        echo "FAIL $name ($mode): restored root $rpid is not PID 1 of its namespace"
+        return 1
+      fi
+      pid=$rpid
+    elif [ "$rpid" != "$pid" ]; then
       kill -9 "$rpid" 2>/dev/null
       echo "FAIL $name ($mode): restored pid '$rpid', dumped $pid"
       return 1
@@ -121,14 +152,20 @@ if [[ $probe_out == *"not implemented yet"* ]]; then
 fi
 rm -rf "$probe"
 
+tag=""
+[ "$flavor" = ns ] && tag=" (ns)"
 names=${PROGRAMS:-$(cd "$top/integration/programs" && ls ./*.c | sed 's|^\./||; s|\.c$||')}
 for name in $names; do
   [ -x "$bindir/$name" ] || { echo "FAIL $name: not built"; continue; }
+  if [ "$flavor" = ns ] && [ -f "$top/integration/programs/$name.hostonly" ]; then
+    echo "SKIP $name (ns): $(head -n1 "$top/integration/programs/$name.hostonly")"
+    continue
+  fi
   run_one "$name" baseline || continue
   if [ "${BASELINE_ONLY:-0}" = 1 ]; then
     echo "PASS $name (baseline)"
     [ -n "${no_engine:-}" ] && echo "SKIP $name (cr): cryo dump is not implemented in this build yet"
     continue
   fi
-  run_one "$name" cr && echo "PASS $name"
+  run_one "$name" cr && echo "PASS $name$tag"
 done

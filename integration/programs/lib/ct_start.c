@@ -87,6 +87,7 @@ static void build_root(const char* root, const char* run, const char* bin) {
 // PID 1, exec'ed inside the container (its program file is the
 // container's): stdio from inside, PROG as its child, orphans reaped.
 static int init_main(char** prog_argv) {
+  setsid();  // as a runtime's init: the container's first session
   int in = open("/dev/null", O_RDONLY), out = open("/run/prog/ct.out", O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (in < 0 || out < 0) die("stdio");
   dup2(in, 0);
@@ -100,6 +101,9 @@ static int init_main(char** prog_argv) {
   pid_t prog = fork();
   if (prog < 0) die("fork");
   if (prog == 0) {
+    // In its run directory and a session of its own, as on the host.
+    setsid();
+    if (chdir("/run/prog") != 0) die("chdir /run/prog");
     execv(path, prog_argv);
     die(path);
   }
