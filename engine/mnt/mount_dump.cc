@@ -1,8 +1,15 @@
 #include "engine/mnt/mount_dump.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -46,10 +53,72 @@ const MountInfo* HostSource(const MountInfo& m, const std::vector<MountInfo>& ou
   return best;
 }
 
+// The directory of a mount hidden under later ones (`covering`, in mount
+// order) at `target`: a child joins the tree's mount namespace, makes a
+// private copy of it, detaches the covering mounts there (the tree's own
+// namespace is not touched) and hands back an fd of what is then at
+// `target`.
+Result<UniqueFd> OpenCovered(pid_t root, const std::string& target, const std::vector<std::string>& covering) {
+  UniqueFd ns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/mnt", root), O_RDONLY));
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return ErrnoError("socketpair");
+  UniqueFd ours(sp[0]), theirs(sp[1]);
+  std::vector<const char*> paths;
+  for (auto it = covering.rbegin(); it != covering.rend(); ++it) paths.push_back(it->c_str());
+  pid_t child = ::fork();
+  if (child < 0) return ErrnoError("fork");
+  if (child == 0) {
+    // System calls only: a copy of cryo.
+    if (::setns(ns.get(), CLONE_NEWNS) != 0 || ::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      ::_exit(1);
+    for (const char* p : paths)
+      if (::umount2(p, MNT_DETACH) != 0) ::_exit(2);
+    int fd = ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) ::_exit(3);
+    char c = 0;
+    iovec iov{&c, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    cmsghdr* h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    ::_exit(::sendmsg(theirs.get(), &m, 0) == 1 ? 0 : 4);
+  }
+  theirs.reset();
+  char c;
+  iovec iov{&c, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  ssize_t n = ::recvmsg(ours.get(), &m, MSG_CMSG_CLOEXEC);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  cmsghdr* h = n == 1 ? CMSG_FIRSTHDR(&m) : nullptr;
+  if (!h || h->cmsg_type != SCM_RIGHTS)
+    return MakeError(EIO, "mount {} is hidden under another one and could not be reached (step {})", target,
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
+  return UniqueFd(fd);
+}
+
 }  // namespace
 
 Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>& theirs, const Options& opts,
                                                    const std::vector<MountInfo>& ours) {
+  // --ext-mount-map auto, or its other spelling --external mnt[].
+  bool auto_ext = opts.auto_ext_mnt || std::find(opts.external.begin(), opts.external.end(), "mnt[]") != opts.external.end();
   std::set<uint32_t> ids, skipped;
   for (const auto& m : theirs) ids.insert(m.id);
   std::vector<img::mnt_entry> out;
@@ -92,7 +161,7 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
       e.set_ext_key(*key);
     } else if (bind_of_ours || MadeAnew(type)) {
       // Restored from the tree's own mounts, or made anew.
-    } else if (opts.auto_ext_mnt && HostSource(m, ours)) {
+    } else if (auto_ext && HostSource(m, ours)) {
       e.set_ext_mount(true);
       e.set_ext_key(kAutoExternal);
     } else {
@@ -113,6 +182,21 @@ Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std
   d.root_ = root;
   std::vector<MountInfo> theirs = CRYO_TRY(ReadMountInfo(root));
   d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours), "mount namespace of {}", root);
+  // An mqueue filesystem holds the namespace's POSIX message queues:
+  // they would come back missing.
+  for (const auto& e : d.entries_) {
+    if (e.fstype() != static_cast<uint32_t>(Fstype::kMqueue) || e.ext_mount()) continue;
+    std::string path = fmt::format("/proc/{}/root{}", root, e.mountpoint());
+    if (DIR* dir = ::opendir(path.c_str())) {
+      std::string queue;
+      while (dirent* de = ::readdir(dir))
+        if (de->d_name[0] != '.') queue = de->d_name;
+      ::closedir(dir);
+      if (!queue.empty())
+        return MakeError(ENOTSUP, "POSIX message queue {} (in {}): not supported by this build yet", queue,
+                         e.mountpoint());
+    }
+  }
   // Each tmpfs's contents once, from its first mount (not the root's: that
   // comes from --root).
   std::set<uint32_t> devs;
@@ -130,9 +214,14 @@ Result<> MountDumper::Write(int dir, uint32_t ns_id, Log& log) const {
   CRYO_TRY(w.Close());
   for (size_t i : tmpfs_) {
     const auto& e = entries_[i];
-    // Through the root task's root: its mount namespace's view.
-    std::string path = fmt::format("/proc/{}/root{}", root_, e.mountpoint());
-    UniqueFd d = CRYO_TRY(Open(path, O_RDONLY | O_DIRECTORY));
+    // Through the root task's root: its mount namespace's view; or, for a
+    // mount a later one hides, a copy of that namespace without them.
+    std::vector<std::string> covering;
+    for (size_t j = i + 1; j < entries_.size(); j++)
+      if (IsBelow(e.mountpoint(), entries_[j].mountpoint())) covering.push_back(entries_[j].mountpoint());
+    UniqueFd d = covering.empty()
+                     ? CRYO_TRY(Open(fmt::format("/proc/{}/root{}", root_, e.mountpoint()), O_RDONLY | O_DIRECTORY))
+                     : CRYO_TRY_CTX(OpenCovered(root_, e.mountpoint(), covering), "contents of tmpfs {}", e.mountpoint());
     ImageWriter img(dir, ImageKind::kTmpfsDev, e.root_dev());
     int out = CRYO_TRY(img.RawFd());
     CRYO_TRY_CTX(ArchiveTree(d.get(), out), "contents of tmpfs {}", e.mountpoint());

@@ -313,6 +313,9 @@ Result<> MountTree::SetPropagation() {
     CRYO_TRY_CTX(set(n.mnt.get(), MS_SLAVE), "mount {}", n.e.mountpoint());
     if (n.e.has_shared_id()) CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
   }
+  // Unbindable last of all: some of the binds above may come from it.
+  for (Node& n : nodes_)
+    if (n.e.flags() & MS_UNBINDABLE) CRYO_TRY_CTX(set(n.mnt.get(), MS_UNBINDABLE), "mount {}", n.e.mountpoint());
   return {};
 }
 

@@ -98,9 +98,12 @@ Result<std::vector<MountInfo>> ParseMountInfo(std::string_view text) {
     m.root = Unescape(f[3]);
     m.mountpoint = Unescape(f[4]);
     m.flags = Flags(f[5], kMountFlags, nullptr);
+    // strictatime is what mountinfo shows by saying neither of the others.
+    if (!(m.flags & (MS_NOATIME | MS_RELATIME))) m.flags |= MS_STRICTATIME;
     for (size_t i = 6; i < dash; i++) {
       if (f[i].starts_with("shared:")) m.shared = static_cast<uint32_t>(std::stoul(std::string(f[i].substr(7))));
       if (f[i].starts_with("master:")) m.master = static_cast<uint32_t>(std::stoul(std::string(f[i].substr(7))));
+      if (f[i] == "unbindable") m.flags |= MS_UNBINDABLE;  // as CRIU keeps it: a flag
     }
     m.fstype = Unescape(f[dash + 1]);
     m.source = Unescape(f[dash + 2]);

@@ -18,7 +18,7 @@ struct MountInfo {
   uint32_t dev = 0;         // kernel encoding, (major << 20) | minor
   std::string root;         // the part of its filesystem it shows
   std::string mountpoint;   // relative to the reader's root
-  uint32_t flags = 0;       // per-mount MS_* (ro, nosuid, nodev, noexec, atime)
+  uint32_t flags = 0;       // per-mount MS_* (ro, nosuid, nodev, noexec, atime; MS_UNBINDABLE)
   uint32_t shared = 0, master = 0;  // peer group ids (0: none)
   std::string fstype, source;
   uint32_t sb_flags = 0;    // superblock MS_RDONLY, MS_SYNCHRONOUS, ...

@@ -25,7 +25,7 @@ TEST(MountInfo, ParsesFieldsFlagsAndPeerGroups) {
   EXPECT_EQ((*r)[1].flags, static_cast<uint32_t>(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME));
   const MountInfo& c = (*r)[2];
   EXPECT_EQ(c.mountpoint, "/dev/my dir");
-  EXPECT_EQ(c.flags, static_cast<uint32_t>(MS_RDONLY | MS_NOSUID));
+  EXPECT_EQ(c.flags, static_cast<uint32_t>(MS_RDONLY | MS_NOSUID | MS_STRICTATIME));  // neither relatime nor noatime
   EXPECT_EQ(c.master, 7u);
   EXPECT_EQ(c.shared, 9u);
   EXPECT_EQ(c.sb_flags, static_cast<uint32_t>(MS_RDONLY));

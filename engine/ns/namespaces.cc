@@ -35,6 +35,9 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
   d.own_uts_ = d.uts_ != NsInode(0, "uts");
   d.own_ipc_ = d.ipc_ != NsInode(0, "ipc");
   d.own_net_ = d.net_ != NsInode(0, "net");
+  std::string want = fmt::format("net[{}]:", d.net_);
+  for (const auto& e : opts.external)
+    if (e.starts_with(want)) d.net_key_ = e.substr(want.size());
   return d;
 }
 
@@ -84,7 +87,14 @@ Result<> NamespaceDumper::Write(int dir, Log& log) const {
     img::ipc_var_entry e = CRYO_TRY(DumpIpcVar(root_));
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kIpcVar, kIpcId, e));
   }
-  if (own_net_) {
+  if (own_net_ && !net_key_.empty()) {
+    // --external net[INODE]:KEY: the caller's namespace, given back on
+    // restore with --inherit-fd fd[N]:KEY; nothing of it is dumped.
+    img::netns_entry e;
+    e.set_ext_key(net_key_);
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetns, kNetId, e));
+    log.Info("network namespace {}: external, key {}", net_, net_key_);
+  } else if (own_net_) {
     NetState n = CRYO_TRY(DumpNet(root_));
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetdev, kNetId, n.lo));
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetns, kNetId, n.ns));
@@ -138,6 +148,22 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
       if (::setns(fd.get(), k.flag) != 0) return ErrnoError("join {} namespace {}", k.name, join->file);
       log.Info("joined {} namespace {}", k.name, join->file);
       continue;
+    }
+    if (k.flag == CLONE_NEWNET) {
+      // A namespace the caller made (a pod's): --inherit-fd fd[N]:KEY.
+      img::netns_entry e;
+      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kNetns, k.id, e));
+      if (e.has_ext_key()) {
+        const InheritFd* in = nullptr;
+        for (const auto& i : opts.inherit_fd)
+          if (i.key == e.ext_key()) in = &i;
+        if (!in)
+          return MakeError(ENOENT, "the network namespace is external (key {}): restore with --inherit-fd fd[N]:{}",
+                           e.ext_key(), e.ext_key());
+        if (::setns(in->fd, CLONE_NEWNET) != 0) return ErrnoError("join the network namespace of fd {} ({})", in->fd, in->key);
+        log.Info("joined the external network namespace {}", e.ext_key());
+        continue;
+      }
     }
     if (::unshare(k.flag) != 0) return ErrnoError("create a {} namespace", k.name);
     if (k.flag == CLONE_NEWTIME) {

@@ -41,6 +41,7 @@ class NamespaceDumper {
   uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0, time_ = 0, mnt_ = 0;  // the root's namespaces' inodes
   bool own_pid_ = false, own_uts_ = false, own_ipc_ = false, own_net_ = false, own_time_ = false;
   std::optional<mnt::MountDumper> mounts_;  // the root's own mount namespace
+  std::string net_key_;  // --external net[INODE]:KEY for the root's netns
 };
 
 // The ids the dump gives the namespaces of each kind.

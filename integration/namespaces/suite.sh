@@ -15,8 +15,9 @@ prog=$build/integration/programs/ns_net_lo
 if ! command -v ip >/dev/null; then echo "SKIP namespaces: iproute2's ip is missing (hack/setup.sh installs it)"; exit 0; fi
 w=$(mktemp -d /tmp/cryo-ns.XXXXXX)
 netns=cryo-join-$$
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; ip netns del "$netns" 2>/dev/null; rm -rf "$w"; return 0; }
+# Cases run in subshells: the pids they start are kept in a file.
+track() { echo "$1" >>"$w/pids"; }
+cleanup() { while read -r p; do kill -9 "$p" 2>/dev/null; done <"$w/pids" 2>/dev/null; ip netns del "$netns" 2>/dev/null; rm -rf "$w"; return 0; }
 trap cleanup EXIT
 alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
@@ -26,7 +27,7 @@ wait_file() { for _ in $(seq 1500); do [ -e "$1" ] && return 0; sleep 0.01; done
 dumped() {
   d=$w/$1; mkdir -p "$d/run" "$d/img"
   pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$prog")
-  pids+=("$pid")
+  track "$pid"
   wait_file "$d/run/ready" || { echo "never ready"; return 1; }
   "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return 1; }
   wait_gone "$pid"
@@ -66,16 +67,44 @@ empty_netns() {
   verdict
 }
 run empty-netns empty_netns
+# --external net[INODE]:KEY on dump, --inherit-fd fd[N]:KEY on restore:
+# the tree goes back into a network namespace the caller holds open (how
+# runc and Podman restore into a pod's), nothing of it dumped or made.
+external_netns() {
+  local ext=cryo-ext-$$
+  ip netns add "$ext" && ip -n "$ext" link set lo up || { echo "ip netns add failed"; return; }
+  d=$w/extnet; mkdir -p "$d/run" "$d/img"
+  pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run nsenter --net=/run/netns/"$ext" "$spawn" -o "$d/out" "$build/integration/programs/tree_basic")
+  track "$pid"
+  wait_file "$d/run/ready" || { echo "never ready"; ip netns del "$ext"; return; }
+  local ino; ino=$(stat -L -c %i /run/netns/"$ext")
+  "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 --external "net[$ino]:pod-net" >"$d/dump.out" 2>&1 ||
+    { echo "dump: $(cat "$d/dump.out")"; ip netns del "$ext"; return; }
+  wait_gone "$pid"
+  [ -e "$d/img/netdev-3.img" ] && echo "an external network namespace's devices were dumped"
+  if "$cryo" restore -D "$d/img" -d -o restore-noinherit.log >"$d/r0.out" 2>&1; then
+    echo "restored without the namespace it needs"
+  else
+    grep -q "inherit-fd fd\[N\]:pod-net" "$d/r0.out" || echo "unclear error: $(cat "$d/r0.out")"
+  fi
+  "$cryo" restore -D "$d/img" -d -o restore.log -v4 --inherit-fd "fd[7]:pod-net" 7</run/netns/"$ext" >"$d/r.out" 2>&1 ||
+    { echo "restore: $(cat "$d/r.out")"; ip netns del "$ext"; return; }
+  [ "$(stat -L -c %i /proc/"$pid"/ns/net)" = "$ino" ] || echo "the tree is not in the namespace it was handed"
+  verdict
+  ip netns del "$ext"
+}
+run external-netns external_netns
+
 # PID 1 of its own pid namespace, with a tree, a thread, a zombie and a
 # pidfd: every pid comes back as it was inside the namespace.
 pid_tree() {
   d=$w/pidns; mkdir -p "$d/run" "$d/img"
   local outer
   outer=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" /usr/bin/unshare --pid --fork "$build/integration/namespaces/ns_pid_tree")
-  pids+=("$outer")
+  track "$outer"
   wait_file "$d/run/ready" || { echo "never ready: $(cat "$d/run/result" "$d/out" 2>/dev/null)"; return; }
   pid=$(tr -d " " </proc/"$outer"/task/"$outer"/children)
-  pids+=("$pid")
+  track "$pid"
   "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
   wait_gone "$pid"
   for f in "$d/img"/*.img; do
@@ -87,7 +116,7 @@ pid_tree() {
   "$cryo" restore -D "$d/img" -d -o restore.log -v4 --pidfile "$d/rpid" >"$d/r.out" 2>&1 ||
     { echo "restore: $(cat "$d/r.out")"; return; }
   pid=$(cat "$d/rpid")
-  pids+=("$pid")
+  track "$pid"
   [ "$(stat -L -c %i /proc/"$pid"/ns/pid)" != "$(stat -L -c %i /proc/self/ns/pid)" ] || echo "not in a pid namespace of its own"
   [ "$(awk '/^NSpid/ {print $NF}' /proc/"$pid"/status)" = 1 ] || echo "the root is not PID 1: $(grep NSpid /proc/"$pid"/status)"
   verdict
@@ -101,7 +130,7 @@ new_pidns() {
   d=$w/newpidns; mkdir -p "$d/run" "$d/img"
   local orig
   orig=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/tree_basic")
-  pids+=("$orig")
+  track "$orig"
   wait_file "$d/run/ready" || { echo "never ready"; return; }
   "$cryo" dump -t "$orig" -D "$d/img" -o dump.log --leave-running >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
   kill -STOP -- -"$orig"
@@ -109,7 +138,7 @@ new_pidns() {
   "$cryo" restore -D "$d/img" -d -o restore.log --pidfile "$d/rpid" --new-pidns >"$d/r.out" 2>&1 ||
     { echo "restore: $(cat "$d/r.out")"; return; }
   pid=$(cat "$d/rpid")
-  pids+=("$pid")
+  track "$pid"
   [ "$(awk '/^NSpid/ {print $NF}' /proc/"$pid"/status)" = "$orig" ] || echo "inside its namespace it is not $orig: $(grep NSpid /proc/"$pid"/status)"
   verdict
   kill -9 -- -"$orig"
@@ -122,10 +151,10 @@ time_ns() {
   d=$w/timens; mkdir -p "$d/run" "$d/img"
   local outer
   outer=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" /usr/bin/unshare --time --monotonic 1000 --boottime 5000 --fork "$build/integration/namespaces/ns_time")
-  pids+=("$outer")
+  track "$outer"
   wait_file "$d/run/ready" || { echo "never ready: $(cat "$d/run/result" "$d/out" 2>/dev/null)"; return; }
   pid=$(tr -d " " </proc/"$outer"/task/"$outer"/children)
-  pids+=("$pid")
+  track "$pid"
   local want; want=$(cat /proc/"$pid"/timens_offsets)
   "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
   wait_gone "$pid"
@@ -133,7 +162,7 @@ time_ns() {
   "$cryo" restore -D "$d/img" -d -o restore.log -v4 --pidfile "$d/rpid" >"$d/r.out" 2>&1 ||
     { echo "restore: $(cat "$d/r.out")"; return; }
   pid=$(cat "$d/rpid")
-  pids+=("$pid")
+  track "$pid"
   [ "$(cat /proc/"$pid"/timens_offsets)" = "$want" ] || echo "offsets: want [$want] got [$(cat /proc/"$pid"/timens_offsets)]"
   [ "$(stat -L -c %i /proc/"$pid"/ns/time)" != "$(stat -L -c %i /proc/self/ns/time)" ] || echo "not in a time namespace of its own"
   verdict

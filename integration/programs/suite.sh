@@ -8,7 +8,7 @@
 # mount, UTS, IPC, network and cgroup namespaces on a root filesystem of
 # its own (lib/ct_start.c, lib/mkrootfs.sh): dumped with its mount tree,
 # restored with --root. NAME.hostonly says why a program runs on the host
-# only.
+# only; NAME.nsonly marks one that runs in the ns flavor only (it mounts).
 set -uo pipefail
 build=${CRYO_BUILD:?}
 # Under a subreaper, so dumped and restored programs are reaped and their
@@ -156,11 +156,13 @@ tag=""
 [ "$flavor" = ns ] && tag=" (ns)"
 names=${PROGRAMS:-$(cd "$top/integration/programs" && ls ./*.c | sed 's|^\./||; s|\.c$||')}
 for name in $names; do
-  [ -x "$bindir/$name" ] || { echo "FAIL $name: not built"; continue; }
+  # The mount programs run in the ns flavor only (integration/nsflavor).
+  [ "$flavor" != ns ] && [ -f "$top/integration/programs/$name.nsonly" ] && continue
   if [ "$flavor" = ns ] && [ -f "$top/integration/programs/$name.hostonly" ]; then
     echo "SKIP $name (ns): $(head -n1 "$top/integration/programs/$name.hostonly")"
     continue
   fi
+  [ -x "$bindir/$name" ] || { echo "FAIL $name: not built"; continue; }
   run_one "$name" baseline || continue
   if [ "${BASELINE_ONLY:-0}" = 1 ]; then
     echo "PASS $name (baseline)"

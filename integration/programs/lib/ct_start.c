@@ -96,6 +96,7 @@ static int init_main(char** prog_argv) {
   close(in);
   close(out);
   setenv("CRYO_PROG_DIR", "/run/prog", 1);
+  setenv("CRYO_FLAVOR", "ns", 1);
   char path[4096];
   snprintf(path, sizeof path, "/prog/%s", prog_argv[0]);
   pid_t prog = fork();
