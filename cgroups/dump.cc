@@ -193,7 +193,10 @@ Result<> CgroupDumper::Write(int dir, Log& log) const {
         heads.push_back(r);
     if (heads.empty()) continue;
     UniqueFd h = CRYO_TRY_CTX(OpenHierarchy(cnames, opts_->cgroup_yard), "cgroups");
-    Walker w{h.get(), props_.For(cnames), v2, false, &freezer_, was_frozen_};
+    // The freezer's state belongs to its own hierarchy (v1) or the v2 one.
+    static const std::optional<CgroupLocation> kNoFreezer;
+    bool has_freezer = v2 || std::find(cnames.begin(), cnames.end(), "freezer") != cnames.end();
+    Walker w{h.get(), props_.For(cnames), v2, false, has_freezer ? &freezer_ : &kNoFreezer, was_frozen_};
     for (const auto& head : heads) {
       auto* e = ctl->add_dirs();
       e->set_dir_name(head.substr(1));

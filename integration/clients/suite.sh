@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Real clients of CRIU's interfaces driving cryo, installed as `criu` in a
+# prefix of its own (hack/install.sh) and named the way each client looks
+# for it. Each case proves cryo answered (its own log in the work dir),
+# never Debian's /usr/sbin/criu, which fails on this kernel.
+#   runc: run -d with stdio on pipes, checkpoint, restore -d: the counter
+#   carries on from where it was, output reaches the new pipes, runc exec
+#   and kill work; variants --leave-running, --file-locks +
+#   --tcp-established, --manage-cgroups-mode full.
+set -uo pipefail
+build=${CRYO_BUILD:?}
+top=${CRYO_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
+  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
+fi
+here=$top/integration/clients
+if ! command -v runc >/dev/null; then echo "SKIP runc: runc is not installed (hack/setup.sh installs it)"; exit 0; fi
+w=$(mktemp -d /tmp/cryo-clients.XXXXXX)
+root=$w/runc-root
+cleanup() {
+  for c in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$c" >/dev/null 2>&1; done
+  for p in "$w"/launch-*/pid; do [ -e "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+  rm -rf "$w"
+  return 0
+}
+trap cleanup EXIT
+CRYO_BUILD_DIR=$build "$top/hack/install.sh" "$w/prefix" >/dev/null || { echo "FAIL runc: hack/install.sh failed"; exit 0; }
+criu=$w/prefix/bin/criu
+"$here/mkbundle.sh" "$w/bundle" >"$w/mkbundle.log" 2>&1 || { echo "FAIL runc: no bundle: $(tail -n2 "$w/mkbundle.log")"; exit 0; }
+
+wait_for() { for _ in $(seq 300); do eval "$1" && return 0; sleep 0.05; done; return 1; }
+# The container rewrites the file each tick: a read may find it empty.
+counter() {
+  local c=""
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    c=$(cat "$w/bundle/rootfs/tmp/counter" 2>/dev/null)
+    [ -n "$c" ] && break
+    sleep 0.01
+  done
+  echo "${c:-0}"
+}
+# launch NAME CMD...: CMD with its stdio on pipes a launcher holds.
+launch() {
+  local n=$1; shift
+  (cd "$w/bundle" && "$here/pipe_launch.py" "$w/launch-$n" -- "$@")
+  wait_for "[ -e $w/launch-$n/rc ]" || { echo "launcher $n: no exit status"; return 1; }
+  [ "$(cat "$w/launch-$n/rc")" = 0 ] || { echo "$* exited $(cat "$w/launch-$n/rc"): $(tail -n3 "$w/launch-$n/out")"; return 1; }
+}
+state() { runc --root "$root" state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null; }
+by_cryo() {  # LOG: the log is cryo's
+  head -n1 "$1" 2>/dev/null | grep -Eq '^\([0-9.]+\) cryo [0-9]+ \(' || echo "$(basename "$1") is not cryo's: $(head -n1 "$1" 2>/dev/null)"
+}
+run() {  # name fn
+  local out; out=$("$2" 2>&1)
+  if [ -z "$out" ]; then echo "PASS $1"; else echo "FAIL $1: $(echo "$out" | tail -n3 | tr '\n' ' ')"; fi
+  for c in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$c" >/dev/null 2>&1; done
+}
+
+# checkpoint NAME ID [FLAGS]: a running container ID checkpointed into $w/NAME.
+cycle() {  # name cp-flags restore-flags
+  local n=$1 cpf=$2 rf=$3 id=ct-$1
+  launch "$n-run" runc --root "$root" run -d "$id" || return
+  wait_for '[ "$(counter)" -ge 3 ]' || { echo "the container does not count"; return; }
+  local before; before=$(counter)
+  # shellcheck disable=SC2086
+  runc --root "$root" --criu "$criu" checkpoint --image-path "$w/$n/img" --work-path "$w/$n/work" $cpf "$id" \
+    >"$w/$n.cp.out" 2>&1 || { echo "checkpoint: $(tail -n3 "$w/$n.cp.out")"; return; }
+  by_cryo "$w/$n/work/dump.log"
+  [ -e "$w/$n/img/inventory.img" ] || { echo "no images"; return; }
+  if [[ $cpf == *--leave-running* ]]; then
+    [ "$(state "$id")" = running ] || { echo "--leave-running: the container is $(state "$id")"; return; }
+    local c0; c0=$(counter)
+    wait_for "[ \$(counter) -gt $c0 ]" || echo "--leave-running: the container stopped counting"
+    runc --root "$root" delete -f "$id" >/dev/null 2>&1
+  else
+    [ -z "$(state "$id")" ] || [ "$(state "$id")" = stopped ] || echo "after checkpoint the container is $(state "$id")"
+    runc --root "$root" delete -f "$id" >/dev/null 2>&1
+  fi
+  local at; at=$(counter)  # the state dumped, or (left running) a little later
+  # shellcheck disable=SC2086
+  launch "$n-restore" runc --root "$root" --criu "$criu" restore -d --image-path "$w/$n/img" \
+    --work-path "$w/$n/rwork" $rf "$id" || return
+  by_cryo "$w/$n/rwork/restore.log"
+  [ "$(state "$id")" = running ] || { echo "restored container is $(state "$id")"; return; }
+  wait_for "[ \$(counter) -ge $((at + 3)) ]" || { echo "the counter stopped at $(counter) (was $at)"; return; }
+  # It carried on: the first tick after restore follows the last before.
+  local first; first=$(grep -m1 -o "tick [0-9]*" "$w/launch-$n-restore/out" | cut -d' ' -f2)
+  [ -n "$first" ] && [ "$first" -le $((at + 2)) ] && [ "$first" -ge "$before" ] ||
+    echo "the restored output starts at tick '$first', the counter was at $before before and $at after the checkpoint"
+  [ "$(runc --root "$root" exec "$id" cat /tmp/counter)" -ge "$at" ] 2>/dev/null || echo "runc exec does not work"
+  runc --root "$root" kill "$id" KILL || echo "runc kill failed"
+  wait_for '[ "$(state '"$id"')" = stopped ]' || echo "the restored container did not stop on runc kill"
+}
+
+runc_pipes() { cycle pipes "" ""; }
+run runc-checkpoint-restore runc_pipes
+runc_leave_running() { cycle leave "--leave-running" ""; }
+run runc-leave-running runc_leave_running
+runc_flags() { cycle flags "--file-locks --tcp-established" "--file-locks --tcp-established"; }
+run runc-file-locks-tcp-established runc_flags
+runc_cg_full() { cycle cgfull "--manage-cgroups-mode full" "--manage-cgroups-mode full"; }
+run runc-manage-cgroups-full runc_cg_full
+exit 0
