@@ -114,8 +114,6 @@ Result<img::ipc_var_entry> DumpIpcVar(pid_t pid) {
     size_t sp = line.find(' ');
     if (sp != std::string_view::npos) v[std::string(line.substr(0, sp))] = std::string(line.substr(sp + 1));
   }
-  if (v["objects"] != "0")
-    return MakeError(ENOTSUP, "the IPC namespace of {} holds {} SysV object(s): not supported yet", pid, v["objects"]);
   auto one = [&](const char* f) -> Result<uint64_t> {
     auto n = CRYO_TRY(Numbers(v[f], f));
     if (n.size() != 1) return MakeError(EIO, "{}: '{}'", f, v[f]);

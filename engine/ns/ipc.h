@@ -1,6 +1,5 @@
 // An IPC namespace: its sysctls (ipcns-var-N.img): SysV limits, POSIX
-// message queue limits, the next ids. SysV objects in it are not dumped
-// yet: a namespace holding any stops the dump.
+// message queue limits, the next ids. Its SysV objects are sysv.h's.
 #pragma once
 
 #include <sys/types.h>

@@ -12,6 +12,7 @@
 #include "engine/ns/ipc.h"
 #include "engine/ns/net.h"
 #include "engine/ns/probe.h"
+#include "engine/ns/sysv.h"
 #include "engine/ns/time.h"
 #include "engine/ns/uts.h"
 
@@ -86,6 +87,7 @@ Result<> NamespaceDumper::Write(int dir, Log& log) const {
   if (own_ipc_) {
     img::ipc_var_entry e = CRYO_TRY(DumpIpcVar(root_));
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kIpcVar, kIpcId, e));
+    CRYO_TRY_CTX(DumpSysvObjects(root_, dir, kIpcId, log), "IPC namespace of {}", root_);
   }
   if (own_net_ && !net_key_.empty()) {
     // --external net[INODE]:KEY: the caller's namespace, given back on
@@ -177,6 +179,9 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
     } else if (k.flag == CLONE_NEWIPC) {
       img::ipc_var_entry e;
       CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kIpcVar, k.id, e));
+      // Limits first, the objects at their ids, then the next ids as dumped.
+      CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
+      CRYO_TRY_CTX(RestoreSysvObjects(images_dir, k.id, log), "IPC namespace");
       CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
     } else if (!(opts.empty_ns & CLONE_NEWNET)) {
       NetState n;

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "engine/base/files.h"
 #include "engine/ns/ipc.h"
 #include "engine/ns/net.h"
+#include "engine/ns/sysv.h"
 #include "engine/ns/uts.h"
 
 namespace cryo::ns {
@@ -120,14 +123,13 @@ TEST_F(OwnNamespaces, DumperChecksAndNumbers) {
   EXPECT_NE(other.error().what().find("another uts namespace"), std::string::npos) << other.error().what();
 }
 
-TEST(Namespaces, OtherDevicesAndSysvObjectsAreRefused) {
+TEST(Namespaces, OtherDevicesAreRefused) {
   int p[2];
   ASSERT_EQ(pipe(p), 0);
   pid_t c = fork();
   if (c == 0) {
-    if (unshare(CLONE_NEWIPC | CLONE_NEWNET) != 0) _exit(1);
+    if (unshare(CLONE_NEWNET) != 0) _exit(1);
     if (system("ip link add cryo-dummy0 type dummy 2>/dev/null") != 0) (void)!system("ip link add cryo-v0 type veth peer name cryo-v1");
-    msgget(IPC_PRIVATE, 0600);
     (void)!write(p[1], "x", 1);
     pause();
     _exit(0);
@@ -135,13 +137,84 @@ TEST(Namespaces, OtherDevicesAndSysvObjectsAreRefused) {
   char x;
   ASSERT_EQ(read(p[0], &x, 1), 1);
   auto net = DumpNet(c);
-  auto ipc = DumpIpcVar(c);
   kill(c, SIGKILL);
   waitpid(c, nullptr, 0);
   ASSERT_FALSE(net);
   EXPECT_NE(net.error().what().find("only lo"), std::string::npos) << net.error().what();
-  ASSERT_FALSE(ipc);
-  EXPECT_NE(ipc.error().what().find("SysV"), std::string::npos) << ipc.error().what();
+}
+
+// SysV objects of one IPC namespace, dumped from outside it and made
+// again in another: same ids, keys, modes, contents, values, messages.
+TEST(Namespaces, SysvObjectsComeBack) {
+  char tmpl[] = "/tmp/cryo-sysv-XXXXXX";
+  ASSERT_TRUE(mkdtemp(tmpl));
+  int dir = open(tmpl, O_RDONLY | O_DIRECTORY);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t c = fork();
+  if (c == 0) {
+    if (unshare(CLONE_NEWIPC) != 0) _exit(1);
+    int shm = shmget(0x5eed, 10000, IPC_CREAT | 0640);
+    char* m = static_cast<char*>(shmat(shm, nullptr, 0));
+    strcpy(m + 9000, "segment tail");
+    shmdt(m);
+    int sem = semget(IPC_PRIVATE, 3, IPC_CREAT | 0600);
+    unsigned short v[3] = {7, 0, 32767};  // SEMVMX is the most
+    semctl(sem, 0, SETALL, v);
+    msgget(0x1111, IPC_CREAT | 0600);  // an empty queue first: ids differ per kind
+    int q = msgget(0x2222, IPC_CREAT | 0666);
+    struct {
+      long type;
+      char text[16];
+    } a{5, "first"}, b{9, "second one"};
+    msgsnd(q, &a, 6, 0);
+    msgsnd(q, &b, 11, 0);
+    (void)!write(p[1], "x", 1);
+    pause();
+    _exit(0);
+  }
+  char x;
+  ASSERT_EQ(read(p[0], &x, 1), 1);
+  Log log;
+  auto dumped = DumpSysvObjects(c, dir, 2, log);
+  kill(c, SIGKILL);
+  waitpid(c, nullptr, 0);
+  ASSERT_TRUE(dumped) << dumped.error().what();
+  pid_t r = fork();
+  if (r == 0) {
+    if (unshare(CLONE_NEWIPC) != 0) _exit(1);
+    if (!RestoreSysvObjects(dir, 2, log)) _exit(2);
+    int shm = shmget(0x5eed, 0, 0);
+    shmid_ds sd{};
+    if (shm < 0 || shmctl(shm, IPC_STAT, &sd) != 0 || sd.shm_segsz != 10000 || (sd.shm_perm.mode & 0777) != 0640) _exit(3);
+    char* m = static_cast<char*>(shmat(shm, nullptr, SHM_RDONLY));
+    if (m == reinterpret_cast<char*>(-1) || strcmp(m + 9000, "segment tail") != 0) _exit(4);
+    unsigned short v[3] = {};
+    semid_ds ss{};
+    if (semctl(0, 0, IPC_STAT, &ss) != 0 || ss.sem_nsems != 3 || semctl(0, 0, GETALL, v) != 0 || v[0] != 7 ||
+        v[2] != 32767)
+      _exit(5);
+    int q = msgget(0x2222, 0);
+    struct {
+      long type;
+      char text[16];
+    } got{};
+    if (q != 1 || msgrcv(q, &got, sizeof got.text, 0, IPC_NOWAIT) != 6 || got.type != 5 || strcmp(got.text, "first") != 0)
+      _exit(6);
+    if (msgrcv(q, &got, sizeof got.text, 0, IPC_NOWAIT) != 11 || got.type != 9 || strcmp(got.text, "second one") != 0)
+      _exit(7);
+    _exit(0);
+  }
+  int status;
+  ASSERT_EQ(waitpid(r, &status, 0), r);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (const char* f : {"ipcns-shm-2.img", "ipcns-sem-2.img", "ipcns-msg-2.img"}) {
+    std::string cmd = std::string("crit decode -i ") + tmpl + "/" + f + " >/dev/null 2>&1";
+    EXPECT_EQ(system(cmd.c_str()), 0) << "crit cannot decode " << f;
+  }
+  std::string rm = std::string("rm -rf ") + tmpl;
+  (void)!system(rm.c_str());
+  close(dir);
 }
 
 }  // namespace
