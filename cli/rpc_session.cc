@@ -24,13 +24,17 @@ constexpr size_t kMaxErrmsg = 1024;
 class RpcNotifier : public Notifier {
  public:
   explicit RpcNotifier(RpcSession& s) : s_(s) {}
-  Result<> Notify(std::string_view script, pid_t pid) override {
+  Result<> Notify(std::string_view script, pid_t pid) override { return Send(script, pid, -1); }
+  Result<> NotifyFd(std::string_view script, int fd) override { return Send(script, 0, fd); }
+
+ private:
+  Result<> Send(std::string_view script, pid_t pid, int fd) {
     rpc::criu_resp r;
     r.set_type(rpc::NOTIFY);
     r.set_success(true);
     r.mutable_notify()->set_script(std::string(script));
     if (pid > 0) r.mutable_notify()->set_pid(pid);
-    CRYO_TRY_CTX(s_.Send(r), "notify {}", script);
+    CRYO_TRY_CTX(s_.Send(r, fd), "notify {}", script);
     auto ack = CRYO_TRY_CTX(s_.Receive(), "notify {}", script);
     if (!ack) return MakeError(ECONNRESET, "the client hung up at {}", script);
     if (ack->type() != rpc::NOTIFY || !ack->notify_success())
@@ -38,7 +42,6 @@ class RpcNotifier : public Notifier {
     return {};
   }
 
- private:
   RpcSession& s_;
 };
 

@@ -36,7 +36,7 @@ class FdDumper {
   }
 
   // Looks through the tree's fds for pty masters first.
-  Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids); }
+  Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids, opts_.orphan_pts_master); }
   // Writes fdinfo-<files_id>.img for the fd table of `pid`.
   Result<> DumpTable(pid_t pid, uint32_t files_id);
   // remap-fpath.img, pipes-data.img, fifo-data.img.

@@ -43,7 +43,7 @@ bool Ptys::IsTreeSlave(dev_t rdev) const {
   return indexes_.count((maj - kPtsMajorFirst) * 256 + minor(rdev)) > 0;
 }
 
-Result<> Ptys::Find(const std::vector<pid_t>& pids) {
+Result<> Ptys::Find(const std::vector<pid_t>& pids, bool orphans) {
   for (pid_t pid : pids) {
     for (int fd : ListFds(pid)) {
       struct stat st;
@@ -57,6 +57,28 @@ Result<> Ptys::Find(const std::vector<pid_t>& pids) {
       Session se;
       if (::ioctl(m.get(), TIOCGSID, &se.sid) != 0) se.sid = 0;
       if (se.sid != 0 && ::ioctl(m.get(), TIOCGPGRP, &se.pgrp) != 0) se.pgrp = 0;
+      indexes_[index] = se;
+    }
+  }
+  if (!orphans) return {};
+  for (pid_t pid : pids) {
+    for (int fd : ListFds(pid)) {
+      struct stat st;
+      if (::stat(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) continue;
+      unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+      if (maj < kPtsMajorFirst || maj > kPtsMajorLast) continue;
+      uint32_t index = (maj - kPtsMajorFirst) * 256 + min;
+      if (indexes_.count(index)) continue;
+      // The session whose terminal it is, and its foreground group.
+      uint32_t tty_nr = (min & 0xff) | (maj << 8) | ((min & ~0xffu) << 12);
+      Session se;
+      for (pid_t p : pids) {
+        auto ps = ReadStat(p);
+        if (ps && ps->tty_nr == tty_nr && ps->session == p) {
+          se.sid = p;
+          se.pgrp = ps->tpgid > 0 ? ps->tpgid : 0;
+        }
+      }
       indexes_[index] = se;
     }
   }

@@ -26,7 +26,10 @@ class Ptys {
  public:
   // Finds the ptys whose master the tree holds (before any fd is dumped:
   // their slaves are files of the dump, not a shell job's terminal).
-  Result<> Find(const std::vector<pid_t>& pids);
+  // `orphans` (orphan-pts-master): a pty whose slave the tree holds but
+  // not its master (a runtime's console) is dumped as the tree's too; its
+  // session is the one whose controlling terminal it is.
+  Result<> Find(const std::vector<pid_t>& pids, bool orphans = false);
   // Whether `rdev` is the slave of such a pty.
   bool IsTreeSlave(dev_t rdev) const;
   static bool IsMaster(dev_t rdev);

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 
 #include "engine/base/files.h"
@@ -198,8 +200,11 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
   if (!n.anew) {
     for (Node& s : nodes_) {
       if (&s == &n) break;
-      if (s.mnt && s.e.root_dev() == e.root_dev() && IsBelow(e.root(), s.e.root()))
-        return CRYO_TRY_CTX(Clone(s.mnt.get(), RelativeTo(e.root(), s.e.root())), "bind from {}", s.e.mountpoint());
+      if (!s.mnt || s.e.root_dev() != e.root_dev() || !IsBelow(e.root(), s.e.root())) continue;
+      std::string rel = RelativeTo(e.root(), s.e.root());
+      if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty())
+        CRYO_TRY_CTX(MakePty(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+      return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
     }
     return MakeError(ENOENT, "no mount to bind it from");
   }
@@ -245,6 +250,34 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
     if (r.present()) CRYO_TRY_CTX(ExtractTree(r.fd(), mnt.get()), "contents from {}", r.name());
   }
   return mnt;
+}
+
+// A bind of a pty's slave (a runtime's /dev/console): that pty must exist
+// in the new devpts first. Its master, and those below it, are kept for
+// the tree's ptys (TakePty).
+Result<> MountTree::MakePty(int devpts, const std::string& name) {
+  char* end = nullptr;
+  unsigned long want = std::strtoul(name.c_str(), &end, 10);
+  if (name.empty() || *end != '\0' || want >= 4096) return MakeError(EINVAL, "a bind of devpts entry {}", name);
+  while (!ptys_.count(static_cast<uint32_t>(want))) {
+    UniqueFd m(::openat(devpts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!m) return ErrnoError("open ptmx");
+    unsigned got = 0;
+    if (::ioctl(m.get(), TIOCGPTN, &got) != 0) return ErrnoError("pty number");
+    if (got > want) return MakeError(EEXIST, "pty {} is taken", want);
+    int unlock = 0;
+    if (::ioctl(m.get(), TIOCSPTLCK, &unlock) != 0) return ErrnoError("unlock pty {}", got);
+    ptys_[got] = std::move(m);
+  }
+  return {};
+}
+
+UniqueFd MountTree::TakePty(uint32_t index) {
+  auto it = ptys_.find(index);
+  if (it == ptys_.end()) return UniqueFd();
+  UniqueFd m = std::move(it->second);
+  ptys_.erase(it);
+  return m;
 }
 
 Result<UniqueFd> MountTree::MountPoint(const Node& n, bool dir) {

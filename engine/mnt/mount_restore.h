@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -40,6 +41,8 @@ class MountTree {
   Result<> Pivot();
 
   TreeRoot root() const { return TreeRoot(root_fd_.get()); }
+  // The master of pty `index` if it was made for a bind of its slave.
+  UniqueFd TakePty(uint32_t index);
 
  private:
   struct Node {
@@ -53,6 +56,7 @@ class MountTree {
   Result<> Make(Node& n, int pidns);
   Result<UniqueFd> Source(Node& n, int pidns);
   Result<UniqueFd> MountPoint(const Node& n, bool dir);
+  Result<> MakePty(int devpts, const std::string& name);
   Result<> SetFlags(Node& n);
   Result<> SetPropagation();
   Result<> Leave();
@@ -63,6 +67,7 @@ class MountTree {
   std::vector<Node> nodes_;
   std::vector<MountInfo> ours_;  // cryo's mounts, where external ones come from
   UniqueFd own_ns_, own_cwd_, root_fd_;
+  std::map<uint32_t, UniqueFd> ptys_;  // masters made for binds, by index
   bool inside_ = false;
 };
 

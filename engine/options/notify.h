@@ -18,6 +18,11 @@ class Notifier {
  public:
   virtual ~Notifier() = default;
   virtual Result<> Notify(std::string_view script, pid_t pid) = 0;
+  // With an fd passed along (orphan-pts-master: a pty master).
+  virtual Result<> NotifyFd(std::string_view script, int fd) {
+    (void)fd;
+    return Notify(script, 0);
+  }
 };
 
 // Calls `n` when there is one.

@@ -123,6 +123,8 @@ Result<ProcStat> ParseStat(std::string_view text) {
   st.ppid = static_cast<pid_t>(num(4));
   st.pgrp = static_cast<pid_t>(num(5));
   st.session = static_cast<pid_t>(num(6));
+  st.tty_nr = static_cast<uint32_t>(num(7));
+  st.tpgid = static_cast<pid_t>(num(8));
   st.flags = static_cast<uint32_t>(num(9));
   st.start_code = num(26);
   st.end_code = num(27);

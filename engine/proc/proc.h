@@ -35,6 +35,8 @@ struct ProcStat {
   std::string comm;
   char state = '?';
   pid_t ppid = 0, pgrp = 0, session = 0;
+  uint32_t tty_nr = 0;  // the controlling terminal (new_encode_dev), 0 for none
+  pid_t tpgid = 0;      // its foreground group, -1 for none
   uint32_t flags = 0;
   uint64_t start_code = 0, end_code = 0, start_stack = 0;
   uint64_t start_data = 0, end_data = 0, start_brk = 0;

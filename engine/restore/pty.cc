@@ -5,6 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <set>
 #include <vector>
 
 #include "engine/base/files.h"
@@ -52,7 +53,8 @@ Result<UniqueFd> Peer(int master, int flags, uint32_t index) {
 
 }  // namespace
 
-Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root) {
+Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root,
+                    std::vector<UniqueFd>& orphans, const std::function<UniqueFd(uint32_t)>& premade) {
   // One pty per index: its master, unlocked, its slave set up.
   struct Pty {
     UniqueFd master, slave;
@@ -62,16 +64,24 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     uint32_t index = info.pty().index();
     if (by_index.count(index)) continue;
     Pty p;
-    p.master = CRYO_TRY(OpenMaster(index, root));
+    p.master = premade ? premade(index) : UniqueFd();
+    if (!p.master) p.master = CRYO_TRY(OpenMaster(index, root));
     int unlock = 0;
     if (::ioctl(p.master.get(), TIOCSPTLCK, &unlock) != 0) return ErrnoError("unlock pty {}", index);
     p.slave = CRYO_TRY(Peer(p.master.get(), O_RDWR, index));
     by_index[index] = std::move(p);
   }
+  // The indexes whose master the tree held; the others are orphans, set
+  // up from their slave's record.
+  std::set<uint32_t> held;
+  for (const auto& [id, info] : s.tty_infos)
+    if (info.rdev() == ((5u << 20) | 2u)) held.insert(info.pty().index());
+  std::set<uint32_t> set_up;
   for (const auto& [id, info] : s.tty_infos) {
     Pty& p = by_index.at(info.pty().index());
     bool master = info.rdev() == ((5u << 20) | 2u);
-    if (!master) continue;
+    if (!master && held.count(info.pty().index())) continue;
+    if (!set_up.insert(info.pty().index()).second) continue;
     termios t = TermiosFromImage(info.termios());
     // The master's unread output, written through the slave as it was
     // already processed, then the dumped termios.
@@ -108,6 +118,12 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     if (::fcntl(fd.get(), F_SETFL, tf.flags() & kStatus) != 0) return ErrnoError("flags of tty file {}", id);
     out[id] = std::move(fd);
   }
+  for (auto& [index, p] : by_index)
+    if (!held.count(index)) {
+      UniqueFd m(::fcntl(p.master.get(), F_DUPFD_CLOEXEC, 0));
+      if (!m) return ErrnoError("dup pty master {}", index);
+      orphans.push_back(std::move(m));
+    }
   for (const auto& [id, info] : s.tty_infos) {
     if (info.locked()) {
       int lock = 1;

@@ -4,7 +4,9 @@
 // fd of cryo's for it to take.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <vector>
 
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
@@ -13,6 +15,11 @@
 
 namespace cryo {
 
-Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root);
+// A pty the tree held only the slave of (its master was a runtime's
+// console: orphan-pts-master) is made too; its master goes to `orphans`,
+// for the caller to hand over.
+// `premade(index)`: a master made earlier (for a bind of its slave), if any.
+Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root,
+                    std::vector<UniqueFd>& orphans, const std::function<UniqueFd(uint32_t)>& premade);
 
 }  // namespace cryo

@@ -1018,7 +1018,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
       const std::string* ghost = ghosts.PathOf(id);
       if (ghost) return *ghost;
       return std::string(CRYO_TRY(s.File(id))->name());
-    }, opts.inherit_fd, where));
+    }, opts.inherit_fd, where, [&](uint32_t index) { return mounts ? mounts->TakePty(index) : UniqueFd(); }));
     return {};
   };
   auto placed = [&](size_t i, RemoteTask& t) -> Result<> {
@@ -1058,6 +1058,13 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   out.pid = tree.host(0);
   CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
   CRYO_TRY(Announce(notify, "post-setup-namespaces"));
+  // The console's master, for the runtime to hand on (runc: its console
+  // socket); without a client to take it the tree would have no master.
+  if (!shared.orphan_masters().empty()) {
+    if (!notify || !opts.orphan_pts_master)
+      return MakeError(ENOTSUP, "the tree's terminal had its master outside the tree: restore through RPC with orphan_pts_master");
+    for (const auto& m : shared.orphan_masters()) CRYO_TRY(notify->NotifyFd("orphan-pts-master", m.get()));
+  }
   out.stats.set_forking_time(static_cast<uint32_t>(NowUs() - t0));
   // A pidfd names a task of the tree, or (outside a pid namespace of the
   // tree's own) any process by its pid.

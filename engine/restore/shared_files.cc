@@ -149,13 +149,13 @@ Result<> SharedFiles::Inherit(const ImageSet& s, const std::vector<InheritFd>& i
 }
 
 Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
-                             const mnt::TreeRoot& root) {
+                             const mnt::TreeRoot& root, const std::function<UniqueFd(uint32_t)>& premade_pty) {
   CRYO_TRY(Inherit(s, inherit));
   CRYO_TRY_CTX(CreateRegular(s, path_of, root), "files shared by processes");
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s, root), "FIFOs");
   CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");
-  CRYO_TRY_CTX(CreatePtys(s, fds_, root), "ptys");
+  CRYO_TRY_CTX(CreatePtys(s, fds_, root, orphan_masters_, premade_pty), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
   return {};
 }

@@ -31,11 +31,14 @@ class SharedFiles {
   // dump ("pipe:[INO]": every end of that pipe the tasks had;
   // "socket:[INO]": that unix socket, whose peer was outside).
   // `root`: where the tree's paths are.
+  // `premade_pty(index)`: a pty master made with the tree's mounts.
   Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
-                  const mnt::TreeRoot& root = {});
+                  const mnt::TreeRoot& root = {}, const std::function<UniqueFd(uint32_t)>& premade_pty = {});
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
   // cryo's fd for file `id`, or -1 when the file is opened by path.
+  // Masters of ptys whose slave only the tree held (orphan-pts-master).
+  const std::vector<UniqueFd>& orphan_masters() const { return orphan_masters_; }
   int FdOf(uint32_t id) const {
     auto it = fds_.find(id);
     return it == fds_.end() ? -1 : it->second.get();
@@ -51,6 +54,7 @@ class SharedFiles {
   std::map<uint32_t, UniqueFd> fds_;   // by file id
   std::map<uint32_t, UniqueFd> holds_;  // by FIFO inode: keeps it open, both ends
   std::set<uint32_t> inherited_;        // file ids --inherit-fd gave
+  std::vector<UniqueFd> orphan_masters_;
 };
 
 }  // namespace cryo

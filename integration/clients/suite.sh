@@ -6,7 +6,8 @@
 #   runc: run -d with stdio on pipes, checkpoint, restore -d: the counter
 #   carries on from where it was, output reaches the new pipes, runc exec
 #   and kill work; variants --leave-running, --file-locks +
-#   --tcp-established, --manage-cgroups-mode full.
+#   --tcp-established, --manage-cgroups-mode full; a terminal container
+#   (its console master handed back by orphan-pts-master).
 set -uo pipefail
 build=${CRYO_BUILD:?}
 top=${CRYO_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -20,6 +21,7 @@ root=$w/runc-root
 cleanup() {
   for c in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$c" >/dev/null 2>&1; done
   for p in "$w"/launch-*/pid; do [ -e "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+  [ -e "$w/consoles" ] && while read -r p; do kill "$(cat "$p")" 2>/dev/null; done <"$w/consoles"
   rm -rf "$w"
   return 0
 }
@@ -100,4 +102,43 @@ runc_flags() { cycle flags "--file-locks --tcp-established" "--file-locks --tcp-
 run runc-file-locks-tcp-established runc_flags
 runc_cg_full() { cycle cgfull "--manage-cgroups-mode full" "--manage-cgroups-mode full"; }
 run runc-manage-cgroups-full runc_cg_full
+# A terminal container: its stdio is a pty whose master runc sent to a
+# console socket. The tree holds only the slave; restore makes a new pty
+# and hands its master back (the orphan-pts-master notification, the fd
+# by SCM_RIGHTS), which runc sends to the new console socket.
+runc_terminal() {
+  local id=ct-tty n=tty
+  python3 - "$w/bundle/config.json" "$w/tty-config.json" "$w/bundle/rootfs" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = True
+c["root"]["path"] = sys.argv[3]
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+  mkdir -p "$w/tty"
+  cp "$w/tty-config.json" "$w/tty/config.json"
+  "$here/recvtty.py" "$w/tty/console1.sock" "$w/tty/console1.out" || { echo "recvtty failed"; return; }
+  wait_for "[ -e $w/tty/console1.sock.pid ]" || { echo "recvtty never listened"; return; }
+  echo "$w/tty/console1.sock.pid" >>"$w/consoles"
+  (cd "$w/tty" && runc --root "$root" run -d --console-socket "$w/tty/console1.sock" "$id" </dev/null >"$w/tty/run.out" 2>&1) ||
+    { echo "run: $(cat "$w/tty/run.out")"; return; }
+  wait_for "grep -q 'tick 3' $w/tty/console1.out" || { echo "no output on the console: $(cat "$w/tty/console1.out")"; return; }
+  runc --root "$root" --criu "$criu" checkpoint --image-path "$w/$n/img" --work-path "$w/$n/work" "$id" \
+    >"$w/$n.cp.out" 2>&1 || { echo "checkpoint: $(tail -n3 "$w/$n.cp.out")"; return; }
+  by_cryo "$w/$n/work/dump.log"
+  runc --root "$root" delete -f "$id" >/dev/null 2>&1
+  local at; at=$(counter)
+  "$here/recvtty.py" "$w/tty/console2.sock" "$w/tty/console2.out" || { echo "recvtty failed"; return; }
+  wait_for "[ -e $w/tty/console2.sock.pid ]" || { echo "recvtty never listened"; return; }
+  echo "$w/tty/console2.sock.pid" >>"$w/consoles"
+  (cd "$w/tty" && runc --root "$root" --criu "$criu" restore -d --console-socket "$w/tty/console2.sock" \
+    --image-path "$w/$n/img" --work-path "$w/$n/rwork" "$id" </dev/null >"$w/tty/restore.out" 2>&1) ||
+    { echo "restore: $(tail -n3 "$w/tty/restore.out") $(tail -n2 "$w/$n/rwork/restore.log")"; return; }
+  by_cryo "$w/$n/rwork/restore.log"
+  grep -q "orphan-pts-master" "$w/$n/rwork/restore.log" 2>/dev/null || true
+  wait_for "grep -q 'tick $((at + 2))' $w/tty/console2.out" ||
+    { echo "the restored container does not write to the new console: $(tail -c 200 "$w/tty/console2.out")"; return; }
+  [ "$(runc --root "$root" exec "$id" cat /tmp/counter)" -ge "$at" ] 2>/dev/null || echo "runc exec does not work"
+}
+run runc-terminal runc_terminal
 exit 0
