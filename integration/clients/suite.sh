@@ -8,6 +8,8 @@
 #   and kill work; variants --leave-running, --file-locks +
 #   --tcp-established, --manage-cgroups-mode full; a terminal container
 #   (its console master handed back by orphan-pts-master).
+#   containerd + ctr: ctr t checkpoint, ctr c checkpoint --task --rw,
+#   ctr c restore --live.
 set -uo pipefail
 build=${CRYO_BUILD:?}
 top=${CRYO_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -95,6 +97,7 @@ cycle() {  # name cp-flags restore-flags
 }
 
 runc_pipes() { cycle pipes "" ""; }
+
 run runc-checkpoint-restore runc_pipes
 runc_leave_running() { cycle leave "--leave-running" ""; }
 run runc-leave-running runc_leave_running
@@ -141,4 +144,78 @@ PY
   [ "$(runc --root "$root" exec "$id" cat /tmp/counter)" -ge "$at" ] 2>/dev/null || echo "runc exec does not work"
 }
 run runc-terminal runc_terminal
+# containerd 1.6 started by the test (its own root, state and socket;
+# the CRI plugin off), its runc shim finding cryo as `criu` first in the
+# daemon's PATH; an OCI image made here from the busybox root.
+# `ctr t checkpoint` (task left running) into a directory, then
+# `ctr c checkpoint --task --rw` into an image and `ctr c restore --live`
+# under a new name: the counter carries on from where the checkpoint was.
+containerd_cycle() {
+  if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+    echo "SKIP-REASON containerd is not installed (hack/setup.sh installs it)"; return
+  fi
+  local d=$w/ctd
+  mkdir -p "$d"
+  "$here/mkimage.py" "$w/bundle/rootfs" "$d/busybox.tar" docker.io/local/busybox:latest || { echo "no image"; return; }
+  cat >"$d/config.toml" <<TOML
+version = 2
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$d/containerd.sock"
+[ttrpc]
+  address = "$d/containerd.sock.ttrpc"
+TOML
+  # Detached by spawn (own session, no stray fds), its pid known.
+  (cd / && PATH=$w/prefix/bin:$PATH "$build/integration/programs/spawn" -o "$d/containerd.log" "$(command -v containerd)" \
+    --config "$d/config.toml" >"$d/containerd.pid")
+  local ctr="ctr --address $d/containerd.sock"
+  wait_for "$ctr version >/dev/null 2>&1" || { echo "containerd did not start: $(tail -n2 "$d/containerd.log")"; return; }
+  $ctr image import "$d/busybox.tar" >/dev/null 2>&1 || { echo "image import failed"; return; }
+  $ctr run -d --log-uri "file://$d/cd1.log" docker.io/local/busybox:latest cd1 /bin/sh -c \
+    'i=0; while true; do i=$((i+1)); echo tick $i; echo $i > /tmp/counter; sleep 0.2; done' >"$d/run.out" 2>&1 ||
+    { echo "ctr run: $(cat "$d/run.out")"; return; }
+  local pid; pid=$($ctr t ls | awk '$1 == "cd1" {print $2}')
+  local cnt="cat /proc/\$pid/root/tmp/counter 2>/dev/null || echo 0"
+  wait_for "[ \$($cnt) -ge 3 ] 2>/dev/null" || { echo "the task does not count"; return; }
+  $ctr t checkpoint --image-path "$d/img" --work-path "$d/work" cd1 >"$d/tcp.out" 2>&1 ||
+    { echo "ctr t checkpoint: $(tail -n3 "$d/tcp.out")"; return; }
+  by_cryo "$d/work/dump.log"
+  [ -e "$d/img/inventory.img" ] || echo "ctr t checkpoint wrote no images"
+  [ "$($ctr t ls | awk '$1 == "cd1" {print $3}')" = RUNNING ] || echo "after ctr t checkpoint the task is not running"
+  $ctr c checkpoint --task --rw --image cd1 docker.io/local/cd1-ckpt:v1 >"$d/ccp.out" 2>&1 ||
+    { echo "ctr c checkpoint: $(tail -n3 "$d/ccp.out")"; return; }
+  local at; at=$(eval "$cnt")
+  $ctr t kill -s KILL cd1 >/dev/null 2>&1
+  wait_for "[ \"\$($ctr t ls | awk '\$1 == \"cd1\" {print \$3}')\" = STOPPED ]" || echo "the task did not stop"
+  $ctr t rm cd1 >/dev/null 2>&1
+  $ctr c rm cd1 >/dev/null 2>&1
+  local before; before=$(ls -d /tmp/ctrd-checkpoint* 2>/dev/null)
+  $ctr c restore --live --rw cd1r docker.io/local/cd1-ckpt:v1 >"$d/restore.out" 2>&1 ||
+    { echo "ctr c restore: $(tail -n3 "$d/restore.out")"; return; }
+  # containerd 1.6 leaves the unpacked checkpoint behind: ours go.
+  for x in $(ls -d /tmp/ctrd-checkpoint* 2>/dev/null); do [[ " $before " == *" $x "* ]] || rm -rf "$x"; done
+  pid=$($ctr t ls | awk '$1 == "cd1r" {print $2}')
+  [ -n "$pid" ] || { echo "no restored task"; return; }
+  by_cryo "$d/state/io.containerd.runtime.v2.task/default/cd1r/work/restore.log"
+  local first; first=$(eval "$cnt")
+  [ "$first" -ge 3 ] && [ "$first" -le $((at + 60)) ] || echo "the restored counter is at $first (was $at at the checkpoint)"
+  wait_for "[ \$($cnt) -ge $((first + 3)) ]" || echo "the restored task does not count"
+  [ "$($ctr t exec --exec-id probe cd1r cat /tmp/counter)" -ge "$first" ] 2>/dev/null || echo "ctr t exec does not work"
+  $ctr t kill -s KILL cd1r >/dev/null 2>&1
+  wait_for "[ \"\$($ctr t ls | awk '\$1 == \"cd1r\" {print \$3}')\" = STOPPED ]"
+  $ctr t rm cd1r >/dev/null 2>&1
+  $ctr c rm cd1r >/dev/null 2>&1
+}
+containerd_case() {
+  local out; out=$(containerd_cycle 2>&1)
+  if [[ $out == SKIP-REASON* ]]; then echo "SKIP containerd: ${out#SKIP-REASON }"
+  elif [ -z "$out" ]; then echo "PASS containerd-checkpoint-restore"
+  else echo "FAIL containerd-checkpoint-restore: $(echo "$out" | tail -n3 | tr '\n' ' ')"; fi
+  [ -e "$w/ctd/containerd.pid" ] && kill "$(cat "$w/ctd/containerd.pid")" 2>/dev/null
+  for _ in $(seq 100); do [ -e /proc/"$(cat "$w/ctd/containerd.pid" 2>/dev/null)" ] || break; sleep 0.05; done
+  return 0
+}
+containerd_case
 exit 0
