@@ -11,8 +11,9 @@ fi
 spawn=$build/integration/programs/spawn
 counter=$build/integration/counter
 w=$(mktemp -d /tmp/cryo-failures.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$w"; }
+# Started pids go to a file: helpers run in $(...) subshells.
+track() { echo "$1" >>"$w/pids"; }
+cleanup() { while read -r p; do kill -9 "$p" 2>/dev/null; done <"$w/pids" 2>/dev/null; rm -rf "$w"; }
 trap cleanup EXIT
 
 alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
@@ -22,7 +23,7 @@ one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 start_counter() {  # dir
   local pid
   pid=$("$spawn" -o "$1/out" "$counter")
-  pids+=("$pid")
+  track "$pid"
   for _ in $(seq 100); do [ -s "$1/out" ] && break; sleep 0.01; done
   echo "$pid"
 }
@@ -95,7 +96,7 @@ if [ $rc -ne 0 ] && one_line "$w/err"; then echo "PASS restore-no-images"; else 
 # An unlinked file over --ghost-limit stops the dump; the program is intact.
 d=$w/ghost; mkdir -p "$d/run" "$d/img"
 pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/file_unlinked")
-pids+=("$pid")
+track "$pid"
 for _ in $(seq 200); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
 "$cryo" dump -t "$pid" -D "$d/img" --ghost-limit 1K 2>"$d/err"; rc=$?
 touch "$d/run/go"
@@ -134,7 +135,7 @@ kill -9 "$pid"; wait_gone "$pid"
 # Without -d, restore stays the parent and ends with the task's status.
 d=$w/wait; mkdir -p "$d/run" "$d/img"
 pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/sleeper")
-pids+=("$pid")
+track "$pid"
 for _ in $(seq 200); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
 "$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err" && wait_gone "$pid"
 ( sleep 0.5; touch "$d/run/go" ) &
@@ -152,10 +153,10 @@ else echo "FAIL restore-waits-for-task: rc=$rc $(cat "$d/err")"; fi
 # it would keep the parent's pid in use as its session id.)
 d=$w/tree-taken; mkdir -p "$d/img"
 pid=$("$spawn" -o "$d/out" /bin/sh -c '/usr/bin/setsid /bin/sleep 100 & wait')
-pids+=("$pid")
+track "$pid"
 for _ in $(seq 100); do [ -n "$(cat /proc/"$pid"/task/"$pid"/children 2>/dev/null)" ] && break; sleep 0.01; done
 child=$(cat /proc/"$pid"/task/"$pid"/children 2>/dev/null); child=${child%% *}
-[ -n "$child" ] && pids+=("$child")
+[ -n "$child" ] && track "$child"
 "$cryo" dump -t "$pid" -D "$d/img" --leave-running 2>"$d/err"; rc=$?
 kill -9 "$pid"
 for _ in $(seq 300); do [ -e /proc/"$pid" ] || break; sleep 0.01; done
@@ -172,7 +173,7 @@ kill -9 "$pid" "$child" 2>/dev/null
 # the dump stops on the first, naming both ways, and the tree runs on.
 d=$w/ns; mkdir -p "$d"
 pid=$("$spawn" -o "$d/out" /usr/bin/unshare --mount /bin/sleep 100)
-pids+=("$pid")
+track "$pid"
 for _ in $(seq 100); do [ "$(readlink /proc/"$pid"/exe)" = /usr/bin/sleep ] && break; sleep 0.01; done
 "$cryo" dump -t "$pid" -D "$d" 2>"$d/err"; rc=$?
 if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "comes from outside the tree's mount namespace" "$d/err" &&
@@ -184,7 +185,7 @@ kill -9 "$pid" 2>/dev/null
 # A user namespace of its own: not supported yet, said in one line.
 d=$w/userns; mkdir -p "$d"
 pid=$("$spawn" -o "$d/out" /usr/bin/unshare --user --map-root-user /bin/sleep 100)
-pids+=("$pid")
+track "$pid"
 for _ in $(seq 100); do [ "$(readlink /proc/"$pid"/exe)" = /usr/bin/sleep ] && break; sleep 0.01; done
 "$cryo" dump -t "$pid" -D "$d" 2>"$d/err"; rc=$?
 if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "own user namespace" "$d/err" && alive "$pid"; then
@@ -195,9 +196,9 @@ else echo "FAIL dump-refuses-namespace: rc=$rc $(cat "$d/err")"; fi
 # tree's namespaces are the root's, so this one cannot be restored.
 d=$w/ns-child; mkdir -p "$d"
 pid=$("$spawn" -o "$d/out" /bin/sh -c '/usr/bin/unshare --uts /bin/sleep 100 & wait')
-pids+=("$pid")
+track "$pid"
 for _ in $(seq 200); do c=$(cat /proc/"$pid"/task/"$pid"/children 2>/dev/null); [ -n "$c" ] && [ "$(readlink /proc/$c/exe)" = /usr/bin/sleep ] && break; sleep 0.01; done
-pids+=("$c")
+track "$c"
 "$cryo" dump -t "$pid" -D "$d" 2>"$d/err"; rc=$?
 if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "another uts namespace than the root" "$d/err" && alive "$pid" && alive "$c"; then
   echo "PASS dump-refuses-child-namespace"

@@ -22,15 +22,16 @@ fi
 client() { CRYO=$cryo /usr/bin/python3 "$here/client.py" "$@"; }
 j() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 w=$(mktemp -d /tmp/cryo-rpc.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$w"; }
+# Started pids go to a file: helpers run in $(...) subshells.
+track() { echo "$1" >>"$w/pids"; }
+cleanup() { while read -r p; do kill -9 "$p" 2>/dev/null; done <"$w/pids" 2>/dev/null; rm -rf "$w"; }
 trap cleanup EXIT
 alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
 start_counter() {  # dir
   local pid
   pid=$("$spawn" -o "$1/out" "$counter")
-  pids+=("$pid")
+  track "$pid"
   for _ in $(seq 100); do [ -s "$1/out" ] && break; sleep 0.01; done
   echo "$pid"
 }
@@ -103,7 +104,7 @@ check restore-empty-dir 'd["final"]["type"] == "RESTORE" and not d["final"]["suc
 "$cryo" service --address "$w/sock" -d --pidfile "$w/spid" -o "$w/service.log" -W "$w" 2>"$w/service.err"
 for _ in $(seq 100); do [ -S "$w/sock" ] && [ -s "$w/spid" ] && break; sleep 0.02; done
 spid=$(cat "$w/spid" 2>/dev/null)
-[ -n "$spid" ] && pids+=("$spid")
+[ -n "$spid" ] && track "$spid"
 if [ "$(stat -c %a "$w/sock" 2>/dev/null)" = 666 ]; then echo "PASS service-socket-0666"; else echo "FAIL service-socket-0666: $(cat "$w/service.err")"; fi
 r=$(client version --address "$w/sock")
 check service-version 'd["final"]["version"] == [4, 2]' "$r"
