@@ -25,6 +25,12 @@ Fstype FstypeOf(std::string_view name) {
   return Fstype::kUnsupported;
 }
 
+std::string_view FstypeName(Fstype t) {
+  for (const Known& k : kKnown)
+    if (k.type == t) return k.name;
+  return "";
+}
+
 bool MadeAnew(Fstype t) {
   switch (t) {
     case Fstype::kProc: case Fstype::kSysfs: case Fstype::kBinfmtMisc: case Fstype::kTmpfs:

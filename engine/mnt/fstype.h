@@ -16,6 +16,8 @@ enum class Fstype : uint32_t {
 // The kind of a filesystem by its name in mountinfo; kUnsupported if cryo
 // cannot make one (those must be external or enabled with --enable-fs).
 Fstype FstypeOf(std::string_view name);
+// The name to fsopen a kind by ("" for kUnsupported, kAuto, kFuse, ...).
+std::string_view FstypeName(Fstype t);
 
 // A filesystem restore makes anew (with the dumped options) rather than
 // binding from somewhere: virtual ones, and those --enable-fs names (kAuto).

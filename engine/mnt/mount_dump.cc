@@ -45,12 +45,40 @@ bool Enabled(const Options& o, const std::string& fstype) {
   return false;
 }
 
-// A mount of cryo's that `m` is a bind of: same superblock, root below.
-const MountInfo* HostSource(const MountInfo& m, const std::vector<MountInfo>& ours) {
-  const MountInfo* best = nullptr;
-  for (const auto& h : ours)
-    if (h.dev == m.dev && IsBelow(m.root, h.root) && (!best || h.root.size() > best->root.size())) best = &h;
-  return best;
+// One fd and one byte over a unix socket (system calls only: the sender
+// is a forked copy of cryo). RecvFd gives -1 when none came.
+bool SendFd(int sock, int fd) {
+  char c = 0;
+  iovec iov{&c, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  cmsghdr* h = CMSG_FIRSTHDR(&m);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(h), &fd, sizeof fd);
+  return ::sendmsg(sock, &m, 0) == 1;
+}
+
+int RecvFd(int sock) {
+  char c;
+  iovec iov{&c, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  if (::recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1) return -1;
+  cmsghdr* h = CMSG_FIRSTHDR(&m);
+  if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
+  return fd;
 }
 
 // The directory of a mount hidden under later ones (`covering`, in mount
@@ -76,40 +104,16 @@ Result<UniqueFd> OpenCovered(pid_t root, const std::string& target, const std::v
       if (::umount2(p, MNT_DETACH) != 0) ::_exit(2);
     int fd = ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) ::_exit(3);
-    char c = 0;
-    iovec iov{&c, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = ctl;
-    m.msg_controllen = sizeof ctl;
-    cmsghdr* h = CMSG_FIRSTHDR(&m);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(h), &fd, sizeof fd);
-    ::_exit(::sendmsg(theirs.get(), &m, 0) == 1 ? 0 : 4);
+    ::_exit(SendFd(theirs.get(), fd) ? 0 : 4);
   }
   theirs.reset();
-  char c;
-  iovec iov{&c, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl;
-  m.msg_controllen = sizeof ctl;
-  ssize_t n = ::recvmsg(ours.get(), &m, MSG_CMSG_CLOEXEC);
+  int fd = RecvFd(ours.get());
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  cmsghdr* h = n == 1 ? CMSG_FIRSTHDR(&m) : nullptr;
-  if (!h || h->cmsg_type != SCM_RIGHTS)
+  if (fd < 0)
     return MakeError(EIO, "mount {} is hidden under another one and could not be reached (step {})", target,
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
   return UniqueFd(fd);
 }
 
@@ -161,7 +165,7 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
       e.set_ext_key(*key);
     } else if (bind_of_ours || MadeAnew(type)) {
       // Restored from the tree's own mounts, or made anew.
-    } else if (auto_ext && HostSource(m, ours)) {
+    } else if (auto_ext && MountShowing(ours, m.dev, m.root)) {
       e.set_ext_mount(true);
       e.set_ext_key(kAutoExternal);
     } else {

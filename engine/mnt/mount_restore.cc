@@ -175,11 +175,7 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
   if (e.ext_mount()) {
     std::string path;
     if (e.ext_key() == kAutoExternal) {
-      // Where cryo has that superblock, at that root or above it.
-      const MountInfo* best = nullptr;
-      for (const auto& h : ours_)
-        if (h.dev == e.root_dev() && IsBelow(e.root(), h.root) && (!best || h.root.size() > best->root.size()))
-          best = &h;
+      const MountInfo* best = MountShowing(ours_, e.root_dev(), e.root());
       if (!best)
         return MakeError(ENOENT, "it was a bind of {} on device {}:{}, which is not mounted here", e.root(),
                          e.root_dev() >> 20, e.root_dev() & 0xfffff);
@@ -208,15 +204,9 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
     }
     return MakeError(ENOENT, "no mount to bind it from");
   }
-  std::string name = e.has_fsname() && !e.fsname().empty() ? e.fsname() : "";
-  static constexpr std::pair<Fstype, const char*> kNames[] = {
-      {Fstype::kProc, "proc"},       {Fstype::kSysfs, "sysfs"},      {Fstype::kBinfmtMisc, "binfmt_misc"},
-      {Fstype::kTmpfs, "tmpfs"},     {Fstype::kDevpts, "devpts"},    {Fstype::kPstore, "pstore"},
-      {Fstype::kSecurityfs, "securityfs"}, {Fstype::kFusectl, "fusectl"}, {Fstype::kDebugfs, "debugfs"},
-      {Fstype::kCgroup, "cgroup"},   {Fstype::kMqueue, "mqueue"},    {Fstype::kOverlayfs, "overlay"},
-      {Fstype::kTracefs, "tracefs"}, {Fstype::kCgroup2, "cgroup2"}};
-  for (auto [t, s] : kNames)
-    if (static_cast<uint32_t>(t) == e.fstype()) name = s;
+  // A kind of --enable-fs goes by the name it was dumped with.
+  std::string name(FstypeName(static_cast<Fstype>(e.fstype())));
+  if (name.empty() && e.has_fsname()) name = e.fsname();
   if (name.empty()) return MakeError(ENOTSUP, "filesystem kind {}", e.fstype());
   UniqueFd fs(::fsopen(name.c_str(), FSOPEN_CLOEXEC));
   if (!fs) return ErrnoError("fsopen {}", name);

@@ -68,6 +68,13 @@ bool IsBelow(std::string_view path, std::string_view prefix) {
   return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
 }
 
+const MountInfo* MountShowing(const std::vector<MountInfo>& mounts, uint32_t dev, std::string_view root) {
+  const MountInfo* best = nullptr;
+  for (const auto& m : mounts)
+    if (m.dev == dev && IsBelow(root, m.root) && (!best || m.root.size() > best->root.size())) best = &m;
+  return best;
+}
+
 std::string RelativeTo(std::string_view path, std::string_view prefix) {
   if (prefix == "/") return std::string(path.substr(1));
   if (path.size() == prefix.size()) return "";

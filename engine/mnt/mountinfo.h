@@ -35,6 +35,9 @@ std::string Unescape(std::string_view s);
 // Whether `path` is `prefix` or below it; and then the rest of it:
 // RelativeTo("/a/b", "/a") == "b", RelativeTo("/a", "/a") == "".
 bool IsBelow(std::string_view path, std::string_view prefix);
+// The mount among `mounts` of superblock `dev` whose root is nearest
+// above `root` (what a bind of `root` came from), or null.
+const MountInfo* MountShowing(const std::vector<MountInfo>& mounts, uint32_t dev, std::string_view root);
 std::string RelativeTo(std::string_view path, std::string_view prefix);
 
 }  // namespace cryo::mnt

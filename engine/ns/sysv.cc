@@ -59,6 +59,13 @@ img::ipc_desc_entry Desc(int id, const ipc_perm& p) {
   return d;
 }
 
+// The owner and mode IPC_SET gives back (the creator's ids cannot be set).
+void SetOwner(ipc_perm& p, const img::ipc_desc_entry& d) {
+  p.uid = d.uid();
+  p.gid = d.gid();
+  p.mode = static_cast<unsigned short>(d.mode());
+}
+
 Result<> SetNextId(const char* kind, uint32_t id) {
   std::string path = fmt::format("/proc/sys/kernel/{}_next_id", kind);
   UniqueFd fd = CRYO_TRY(Open(path, O_WRONLY));
@@ -191,9 +198,7 @@ Result<> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log) {
       std::memcpy(at, data.data(), e.size());
       ::shmdt(at);
       shmid_ds ds{};
-      ds.shm_perm.uid = d.uid();
-      ds.shm_perm.gid = d.gid();
-      ds.shm_perm.mode = static_cast<unsigned short>(d.mode());
+      SetOwner(ds.shm_perm, d);
       if (::shmctl(id, IPC_SET, &ds) != 0) return ErrnoError("owner of SysV shared memory {}", id);
     }
   }
@@ -213,9 +218,7 @@ Result<> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log) {
       std::memcpy(v.data(), data.data(), v.size() * sizeof(uint16_t));
       if (::semctl(id, 0, SETALL, v.data()) != 0) return ErrnoError("values of SysV semaphores {}", id);
       semid_ds ds{};
-      ds.sem_perm.uid = d.uid();
-      ds.sem_perm.gid = d.gid();
-      ds.sem_perm.mode = static_cast<unsigned short>(d.mode());
+      SetOwner(ds.sem_perm, d);
       if (::semctl(id, 0, IPC_SET, &ds) != 0) return ErrnoError("owner of SysV semaphores {}", id);
     }
   }
@@ -247,9 +250,7 @@ Result<> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log) {
         std::memcpy(buf.data() + sizeof(long), body.data(), m.msize());
         if (::msgsnd(id, buf.data(), m.msize(), IPC_NOWAIT) != 0) return ErrnoError("message {} of SysV queue {}", i, id);
       }
-      ds.msg_perm.uid = d.uid();
-      ds.msg_perm.gid = d.gid();
-      ds.msg_perm.mode = static_cast<unsigned short>(d.mode());
+      SetOwner(ds.msg_perm, d);
       if (::msgctl(id, IPC_SET, &ds) != 0) return ErrnoError("owner of SysV message queue {}", id);
     }
   }
