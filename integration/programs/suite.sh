@@ -171,3 +171,29 @@ for name in $names; do
   fi
   run_one "$name" cr && echo "PASS $name$tag"
 done
+
+# ns flavor: a container's images restored without --root stop with one
+# line naming it before any task is made (no pid file is written).
+if [ "$flavor" = ns ] && [ -z "${PROGRAMS:-}" ]; then
+  w=$(mktemp -d /tmp/cryo-prog-noroot.XXXXXX)
+  mkdir -p "$w/run" "$w/img"
+  holder=$(cd "$w/run" && "$spawn" -o "$w/out" "$bindir/ct_start" "$rootfs" "$w/run" "$bindir" sleeper)
+  pid=""
+  for _ in $(seq 500); do
+    pid=$(cat "/proc/$holder/task/$holder/children" 2>/dev/null | tr -d ' ')
+    [ -n "$pid" ] && [ -e "$w/run/ready" ] && break
+    sleep 0.01
+  done
+  "$cryo" dump -t "$pid" -D "$w/img" -o dump.log --ext-mount-map auto >"$w/dump.out" 2>&1
+  wait_gone "$pid"
+  "$cryo" restore -D "$w/img" -d -o restore.log --pidfile "$w/rpid" >"$w/restore.out" 2>&1
+  rc=$?
+  if [ "$rc" -ne 0 ] && [ "$(wc -l <"$w/restore.out")" -eq 1 ] && grep -q -- "--root" "$w/restore.out" &&
+    [ ! -e "$w/rpid" ]; then
+    echo "PASS restore-container-without-root"
+  else
+    echo "FAIL restore-container-without-root: rc=$rc $(cat "$w/restore.out")"
+  fi
+  kill -9 "$holder" "$pid" 2>/dev/null
+  rm -rf "$w"
+fi
