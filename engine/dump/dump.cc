@@ -223,7 +223,8 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
 }
 
 Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, int dir, Log& log,
-                                       uint64_t t_start, const cgroups::Freezer* freezer) {
+                                       uint64_t t_start, const cgroups::Freezer* freezer,
+                                       RepairedConnections& repaired, std::string_view run_id) {
   img::dump_stats_entry stats;
   uint64_t t_frozen = NowUs();
   timespec boot{};
@@ -241,6 +242,8 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
   CRYO_TRY(d.cgroups.SetRoot(tasks[0].pid));
   d.fds.SetNetnsOf(tasks[0].pid);
+  d.fds.SetRepaired(&repaired);
+  d.namespaces.SetNetLock(std::string(run_id));  // the network lock is not part of the dump
   {
     std::vector<pid_t> live;
     for (const auto& t : tasks)
@@ -295,9 +298,12 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   inv.set_root_cg_set(cgroups::CgroupDumper::kOwnSet);
   inv.set_lsmtype(img::NO_LSM);
   inv.set_dump_uptime(frozen_uptime);
+  if (opts.tcp_close) inv.set_tcp_close(true);
   inv.set_network_lock_method(opts.network_lock == NetworkLock::kNftables ? 1
                               : opts.network_lock == NetworkLock::kSkip   ? 2
                                                                           : 0);
+  // Names the network lock; a restore into the same namespace lifts it.
+  inv.set_dump_criu_run_id(std::string(run_id));
   {
     ImageWriter w(dir, ImageKind::kInventory);
     CRYO_TRY(w.Write(inv));
@@ -337,10 +343,19 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
         for (pid_t tid : t.live->threads()) freezer->TakenOver(tid);
     CRYO_TRY(freezer->HoldOthers());
   }
+  // TCP connections in repair mode: they leave it if the tree runs on,
+  // and close without a word to their peers if it is killed.
+  RepairedConnections repaired;
+  // Network lock (netns/lock.h): from right after the freeze until the
+  // tree is resumed or killed; lifted on failure too.
+  std::string run_id = netns::NewRunId();
+  repaired.SetLock(opts.network_lock, run_id, opts.pid, log);
+  netns::NetnsLock net_lock;
   auto stats = [&]() -> Result<img::dump_stats_entry> {
     CRYO_TRY(Announce(notify, "network-lock"));
+    net_lock = CRYO_TRY(ns::LockNetwork(tree.tasks()[0].pid, opts, run_id, log));
     CRYO_TRY(Announce(notify, "query-ext-files"));
-    auto st = CRYO_TRY(DumpTree(opts, tree, dir.get(), log, t_start, freezer ? &*freezer : nullptr));
+    auto st = CRYO_TRY(DumpTree(opts, tree, dir.get(), log, t_start, freezer ? &*freezer : nullptr, repaired, run_id));
     if (auto r = Announce(notify, "post-dump"); !r) {
       // Refused: the tree runs on, and the images are not a dump.
       ::unlinkat(dir.get(), "inventory.img", 0);
@@ -352,16 +367,24 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
     // The tree goes on as it was (a frozen cgroup frozen again first); the
     // images dir has no inventory, so nobody mistakes it for a dump.
     if (freezer) (void)freezer->Finish(true);
+    repaired.Resume();
     (void)tree.Release(ReleaseMode::kResume);
     (void)Announce(notify, "network-unlock");
+    if (auto r = net_lock.Unlock(); !r) log.Error("{}", r.error().what());
     return std::unexpected(stats.error());
   }
   ReleaseMode mode = opts.leave_running   ? ReleaseMode::kResume
                      : opts.leave_stopped ? ReleaseMode::kStop
                                           : ReleaseMode::kKill;
   if (freezer) CRYO_TRY(freezer->Finish(mode != ReleaseMode::kKill));
+  if (mode != ReleaseMode::kKill) repaired.Resume();
+  if (mode == ReleaseMode::kKill && !repaired.empty())
+    if (auto r = net_lock.Silence(); !r) log.Warn("{}", r.error().what());
   CRYO_TRY(tree.Release(mode));
   if (mode != ReleaseMode::kKill) CRYO_TRY(Announce(notify, "network-unlock"));
+  // Killed: the lock goes with the namespace (or a restore into it lifts it).
+  if (mode != ReleaseMode::kKill) CRYO_TRY(net_lock.Unlock());
+  net_lock.Keep();
   log.Info("dumped {} into {}", opts.pid, opts.images_dir);
   return stats;
 }

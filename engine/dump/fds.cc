@@ -81,6 +81,12 @@ std::string SocketKind(pid_t pid, int fd) {
 
 }  // namespace
 
+void FdDumper::SetNetnsOf(pid_t pid) {
+  unix_.SetNetnsOf(pid);
+  struct stat st;
+  if (::stat(fmt::format("/proc/{}/ns/net", pid).c_str(), &st) == 0) inet_.SetNetns(st.st_ino);
+}
+
 Result<> FdDumper::PipeData(uint32_t ino, const std::string& proc, bool fifo) {
   if (!pipes_seen_.insert(ino).second) return {};
   PipeContents c = CRYO_TRY(PeekPipe(proc));
@@ -134,6 +140,15 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     *type = img::UNIXSK;
     return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_, [this](int ours) { return InFlight(ours); }),
                         "unix socket");
+  }
+  if (link.starts_with("socket:[")) {
+    UniqueFd sk = CRYO_TRY(TakeTaskFd(pid, fd));
+    if (InetSockets::Family(sk.get()) != 0) {
+      *type = img::INETSK;
+      uint32_t id = files_.NextId();
+      files_.Add(CRYO_TRY(inet_.Dump(pid, fd, std::move(sk), id, ino, flags)));
+      return id;
+    }
   }
   // Anonymous-inode files whose state fdinfo shows.
   using Parser = Result<img::file_entry> (*)(uint32_t, uint32_t, std::string_view);

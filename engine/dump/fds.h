@@ -1,7 +1,7 @@
 // The fd tables of a tree: fdinfo-ID.img per table, and every open file
 // description they hold in files.img (regular files, directories, devices,
-// unlinked files, memfds, pipes, FIFOs, eventfds, unix sockets), with the
-// data queued in pipes, FIFOs and sockets. A kind this build cannot restore stops
+// unlinked files, memfds, pipes, FIFOs, eventfds, unix and IP sockets),
+// with the data queued in pipes, FIFOs and sockets. A kind this build cannot restore stops
 // the dump with a clear error naming the pid, fd and kind.
 #pragma once
 
@@ -12,6 +12,7 @@
 
 #include "engine/base/result.h"
 #include "engine/dump/file_table.h"
+#include "engine/dump/inet_socket.h"
 #include "engine/dump/memfd.h"
 #include "engine/dump/pty.h"
 #include "engine/dump/pid_map.h"
@@ -25,9 +26,11 @@ namespace cryo {
 class FdDumper {
  public:
   FdDumper(const Options& opts, int dir, FileTable& files, MemfdTable& memfds)
-      : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts) {}
+      : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts), inet_(opts, dir) {}
   // The tree's network namespace, where its sockets are looked up.
-  void SetNetnsOf(pid_t pid) { unix_.SetNetnsOf(pid); }
+  void SetNetnsOf(pid_t pid);
+  // Where connections taken into repair mode are kept (--tcp-established).
+  void SetRepaired(RepairedConnections* r) { inet_.SetRepaired(r); }
   void SetView(std::string view) { view_ = std::move(view); }
   // The pids images name tasks by (a tree in its own pid namespace).
   void SetPidMap(const PidMap* pids) {
@@ -55,6 +58,7 @@ class FdDumper {
   FileTable& files_;
   MemfdTable& memfds_;
   UnixSockets unix_;
+  InetSockets inet_;
   const PidMap* pids_ = nullptr;
   Ptys ptys_;
   std::vector<img::remap_file_path_entry> remaps_;

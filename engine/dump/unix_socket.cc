@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/base/unique_fd.h"
+#include "engine/dump/socket_opts.h"
 #include "engine/proc/proc.h"
 #include "engine/image/image_writer.h"
 
@@ -17,31 +18,6 @@ namespace {
 
 constexpr int kListen = 10;  // TCP_LISTEN, as unix sockets report it
 constexpr size_t kMaxPacket = 1 << 20;
-
-Result<> ReadOpts(int fd, img::sk_opts_entry* o) {
-  auto get_int = [&](int name) -> Result<int> {
-    int v = 0;
-    socklen_t l = sizeof v;
-    if (::getsockopt(fd, SOL_SOCKET, name, &v, &l) != 0) return ErrnoError("getsockopt {}", name);
-    return v;
-  };
-  auto get_tv = [&](int name) -> Result<timeval> {
-    timeval tv{};
-    socklen_t l = sizeof tv;
-    if (::getsockopt(fd, SOL_SOCKET, name, &tv, &l) != 0) return ErrnoError("getsockopt {}", name);
-    return tv;
-  };
-  o->set_so_sndbuf(static_cast<uint32_t>(CRYO_TRY(get_int(SO_SNDBUF))));
-  o->set_so_rcvbuf(static_cast<uint32_t>(CRYO_TRY(get_int(SO_RCVBUF))));
-  timeval snd = CRYO_TRY(get_tv(SO_SNDTIMEO)), rcv = CRYO_TRY(get_tv(SO_RCVTIMEO));
-  o->set_so_snd_tmo_sec(static_cast<uint64_t>(snd.tv_sec));
-  o->set_so_snd_tmo_usec(static_cast<uint64_t>(snd.tv_usec));
-  o->set_so_rcv_tmo_sec(static_cast<uint64_t>(rcv.tv_sec));
-  o->set_so_rcv_tmo_usec(static_cast<uint64_t>(rcv.tv_usec));
-  if (CRYO_TRY(get_int(SO_PASSCRED))) o->set_so_passcred(true);
-  if (CRYO_TRY(get_int(SO_PASSSEC))) o->set_so_passsec(true);
-  return {};
-}
 
 }  // namespace
 
@@ -88,7 +64,7 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
   }
   u->set_peer(peer);
   NoOwner(u->mutable_fown());
-  CRYO_TRY_CTX(ReadOpts(sk.get(), u->mutable_opts()), "pid {} fd {}", pid, fd);
+  CRYO_TRY_CTX(ReadSocketOpts(sk.get(), u->mutable_opts(), false), "pid {} fd {}", pid, fd);
   u->set_name(d.name);
   if (d.shutdown) u->set_shutdown(static_cast<img::sk_shutdown>(d.shutdown & 3));
   if (!d.name.empty() && d.name[0] != '\0' && d.name[0] != '/')

@@ -10,11 +10,14 @@
 #include "engine/image/image_reader.h"
 #include "engine/image/image_writer.h"
 #include "engine/ns/ipc.h"
-#include "engine/ns/net.h"
 #include "engine/ns/probe.h"
 #include "engine/ns/sysv.h"
 #include "engine/ns/time.h"
 #include "engine/ns/uts.h"
+#include "engine/image/proto/netdev.pb.h"
+#include "engine/image/proto/pstree.pb.h"
+#include "netns/in_netns.h"
+#include "netns/netns.h"
 
 namespace cryo::ns {
 
@@ -97,12 +100,16 @@ Result<> NamespaceDumper::Write(int dir, Log& log) const {
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetns, kNetId, e));
     log.Info("network namespace {}: external, key {}", net_, net_key_);
   } else if (own_net_) {
-    NetState n = CRYO_TRY(DumpNet(root_));
-    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetdev, kNetId, n.lo));
-    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kNetns, kNetId, n.ns));
-    log.Info("network namespace: lo {}", (n.lo.flags() & 1) ? "up" : "down");
+    UniqueFd fd = CRYO_TRY(netns::OpenNetns(root_));
+    CRYO_TRY_CTX(netns::DumpNetns(fd.get(), dir, kNetId, net_lock_run_, log), "network namespace of {}", root_);
   }
   return {};
+}
+
+Result<netns::NetnsLock> LockNetwork(pid_t root, const Options& opts, std::string_view run_id, Log& log) {
+  if (opts.network_lock == NetworkLock::kSkip || NsInode(root, "net") == NsInode(0, "net")) return netns::NetnsLock();
+  UniqueFd fd = CRYO_TRY(netns::OpenNetns(root));
+  return netns::NetnsLock::Lock(fd.get(), opts.network_lock, run_id, log);
 }
 
 namespace {
@@ -124,9 +131,23 @@ Result<UniqueFd> OpenJoin(const JoinNs& j) {
 
 }  // namespace
 
+// The lock method and run id the dump recorded (CRIU's inventory
+// numbering: 0 iptables, 1 nftables, 2 skip).
+static void NoteDumpLock(int images_dir, const Options& opts, NetworkLock* method, std::string* run) {
+  img::inventory_entry inv;
+  *method = opts.network_lock;
+  if (!ReadSingleEntryImage(images_dir, ImageKind::kInventory, 0, inv)) return;
+  if (inv.has_network_lock_method())
+    *method = inv.network_lock_method() == 0   ? NetworkLock::kIptables
+              : inv.network_lock_method() == 2 ? NetworkLock::kSkip
+                                               : NetworkLock::kNftables;
+  if (inv.has_dump_criu_run_id()) *run = inv.dump_criu_run_id();
+}
+
 Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& root_ids, int images_dir,
                                              const Options& opts, Log& log) {
   NamespaceGuard g;
+  NoteDumpLock(images_dir, opts, &g.dump_lock_method_, &g.dump_run_);
   struct Kind {
     int flag;
     const char* name;
@@ -149,6 +170,7 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
       UniqueFd fd = CRYO_TRY(OpenJoin(*join));
       if (::setns(fd.get(), k.flag) != 0) return ErrnoError("join {} namespace {}", k.name, join->file);
       log.Info("joined {} namespace {}", k.name, join->file);
+      if (k.flag == CLONE_NEWNET) CRYO_TRY(g.JoinedNet(images_dir, k.id, own, opts, log));
       continue;
     }
     if (k.flag == CLONE_NEWNET) {
@@ -164,6 +186,7 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
                            e.ext_key(), e.ext_key());
         if (::setns(in->fd, CLONE_NEWNET) != 0) return ErrnoError("join the network namespace of fd {} ({})", in->fd, in->key);
         log.Info("joined the external network namespace {}", e.ext_key());
+        g.net_ = CRYO_TRY(netns::OpenNetns(0));
         continue;
       }
     }
@@ -184,14 +207,39 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
       CRYO_TRY_CTX(RestoreSysvObjects(images_dir, k.id, log), "IPC namespace");
       CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
     } else if (!(opts.empty_ns & CLONE_NEWNET)) {
-      NetState n;
-      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kNetns, k.id, n.ns));
-      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kNetdev, k.id, n.lo));
-      CRYO_TRY_CTX(ApplyNet(n), "network namespace");
+      // Locked from the start until the tasks run (UnlockNetwork).
+      UniqueFd self = CRYO_TRY(netns::OpenNetns(0));
+      netns::NetnsTarget to;
+      to.self_netns = self.get();
+      to.host_netns = g.saved_.back().fd.get();
+      to.fresh = true;
+      to.lock = g.dump_lock_method_;
+      g.net_lock_ = CRYO_TRY_CTX(netns::RestoreNetns(images_dir, k.id, to, opts, log), "network namespace");
     }
     log.Info("created a {} namespace", k.name);
   }
   return g;
+}
+
+Result<> NamespaceGuard::JoinedNet(int images_dir, uint32_t id, bool own, const Options& opts, Log& log) {
+  net_ = CRYO_TRY(netns::OpenNetns(0));
+  img::netns_entry e;
+  if (!own) return {};
+  CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kNetns, id, e));
+  if (e.has_ext_key()) return {};
+  // Someone made it (a pod's, with a CNI plugin's veth): the dumped
+  // devices found there by name get their missing addresses and routes.
+  netns::NetnsTarget to;
+  to.self_netns = net_.get();
+  to.fresh = false;
+  CRYO_TRY_CTX(netns::RestoreNetns(images_dir, id, to, opts, log), "joined network namespace");
+  return {};
+}
+
+Result<> NamespaceGuard::UnlockNetwork(Log& log) {
+  CRYO_TRY(net_lock_.Unlock());
+  if (net_ && !dump_run_.empty()) CRYO_TRY(netns::UnlockLeftover(net_.get(), dump_lock_method_, dump_run_, log));
+  return {};
 }
 
 NamespaceGuard::~NamespaceGuard() {

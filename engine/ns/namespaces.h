@@ -21,6 +21,7 @@
 #include "engine/image/proto/core.pb.h"
 #include "engine/mnt/mount_dump.h"
 #include "engine/options/options.h"
+#include "netns/lock.h"
 
 namespace cryo::ns {
 
@@ -35,6 +36,9 @@ class NamespaceDumper {
   // How cryo reaches the tree's files by the paths the tree sees: "" in
   // cryo's own mount namespace, else through the root's root.
   std::string View() const;
+  // The run whose network lock is on the root's network namespace: its
+  // table or chain is left out of the dump.
+  void SetNetLock(std::string run_id) { net_lock_run_ = std::move(run_id); }
 
  private:
   pid_t root_ = 0;
@@ -42,7 +46,13 @@ class NamespaceDumper {
   bool own_pid_ = false, own_uts_ = false, own_ipc_ = false, own_net_ = false, own_time_ = false;
   std::optional<mnt::MountDumper> mounts_;  // the root's own mount namespace
   std::string net_key_;  // --external net[INODE]:KEY for the root's netns
+  std::string net_lock_run_;
 };
+
+// Dump: locks the network namespace of `root` when it is not cryo's own
+// (--network-lock; netns/lock.h), named after `run_id`. Otherwise, or with
+// skip, the lock returned is inactive.
+Result<netns::NetnsLock> LockNetwork(pid_t root, const Options& opts, std::string_view run_id, Log& log);
 
 // The ids the dump gives the namespaces of each kind.
 inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3, kPidId = 4, kTimeId = 5, kMntId = 6;
@@ -58,14 +68,23 @@ class NamespaceGuard {
   NamespaceGuard(NamespaceGuard&&) noexcept = default;
   NamespaceGuard& operator=(NamespaceGuard&&) = delete;
   ~NamespaceGuard();
+  // Just before the tasks run: the network namespace cryo made opens (its
+  // restore lock lifted), and a joined one loses the lock the dump left
+  // in it, if any.
+  Result<> UnlockNetwork(Log& log);
 
  private:
   NamespaceGuard() = default;
+  Result<> JoinedNet(int images_dir, uint32_t id, bool own, const Options& opts, Log& log);
   struct Saved {
     int flag;
     UniqueFd fd;  // cryo's own namespace of that kind
   };
   std::vector<Saved> saved_;
+  netns::NetnsLock net_lock_;  // the restore's own lock of a namespace it made
+  UniqueFd net_;               // the tree's network namespace, when joined
+  NetworkLock dump_lock_method_ = NetworkLock::kNftables;
+  std::string dump_run_;       // the dump's run id (its lock's name)
 };
 
 }  // namespace cryo::ns

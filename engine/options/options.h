@@ -90,7 +90,7 @@ struct Options {
   bool ext_masters = false;
   bool auto_ext_mnt = false;
   std::vector<ExtMountMap> ext_mnt;
-  NetworkLock network_lock = NetworkLock::kIptables;
+  NetworkLock network_lock = NetworkLock::kNftables;  // CRIU 4.x default where nftables is there
   std::vector<std::string> action_scripts;
   std::vector<std::string> exec_cmd;
 

@@ -124,6 +124,8 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.ttys[fe.id()] = fe.tty();
     } else if (fe.type() == img::UNIXSK && fe.has_usk()) {
       s.unix_sks[fe.id()] = fe.usk();
+    } else if (fe.type() == img::INETSK && fe.has_isk()) {
+      s.inet_sks[fe.id()] = fe.isk();
     } else if ((fe.type() == img::EVENTFD && fe.has_efd()) || (fe.type() == img::SIGNALFD && fe.has_sgfd()) ||
                (fe.type() == img::TIMERFD && fe.has_tfd()) || (fe.type() == img::EVENTPOLL && fe.has_epfd()) ||
                (fe.type() == img::PIDFD && fe.has_pidfd()) || (fe.type() == img::INOTIFY && fe.has_ify())) {

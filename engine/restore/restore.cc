@@ -1,4 +1,6 @@
 #include "engine/restore/restore.h"
+
+#include "netns/lock.h"
 // Before <signal.h>: it defines a sigmask() macro that the generated
 // signalfd_entry::sigmask() accessor would trip on.
 #include "engine/restore/image_set.h"
@@ -1086,7 +1088,17 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // Frozen cgroups freeze with their tasks still held: they stay frozen.
   CRYO_TRY_CTX(cg.ApplyFreezer(), "cgroup freezer state");
   CRYO_TRY(Announce(notify, "post-restore", out.pid));
+  bool connections = shared.HasConnections();
+  CRYO_TRY_CTX(shared.ResumeConnections(), "TCP connections");
+  // A tree in its dumper's network namespace had its connections locked
+  // one by one there: lifted now that they are back.
+  if (connections && s.inventory.has_dump_criu_run_id()) {
+    uint32_t m = s.inventory.network_lock_method();
+    NetworkLock method = m == 1 ? NetworkLock::kNftables : m == 2 ? NetworkLock::kSkip : NetworkLock::kIptables;
+    CRYO_TRY_CTX(netns::UnlockConnections(method, s.inventory.dump_criu_run_id(), log), "network unlock");
+  }
   CRYO_TRY(Announce(notify, "network-unlock"));
+  CRYO_TRY_CTX(namespaces.UnlockNetwork(log), "network unlock");  // netns/lock.h
   CRYO_TRY(Announce(notify, "pre-resume"));
   if (mounts) CRYO_TRY_CTX(mounts->Pivot(), "mount namespace");
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));

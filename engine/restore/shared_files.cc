@@ -9,6 +9,7 @@
 #include "engine/base/files.h"
 #include "engine/restore/event_files.h"
 #include "engine/restore/pty.h"
+#include "engine/restore/inet_socket.h"
 #include "engine/restore/unix_socket.h"
 
 namespace cryo {
@@ -157,6 +158,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");
   CRYO_TRY_CTX(CreatePtys(s, fds_, root, orphan_masters_, premade_pty), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
+  CRYO_TRY_CTX(CreateInetSockets(s, fds_, tcp_), "IP sockets");
   return {};
 }
 

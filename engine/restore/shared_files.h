@@ -17,6 +17,7 @@
 #include "engine/base/unique_fd.h"
 #include "engine/options/options.h"
 #include "engine/restore/image_set.h"
+#include "engine/restore/tcp_stream.h"
 
 #include "engine/mnt/tree_root.h"
 
@@ -36,6 +37,9 @@ class SharedFiles {
                   const mnt::TreeRoot& root = {}, const std::function<UniqueFd(uint32_t)>& premade_pty = {});
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
+  // TCP connections leave repair mode: every socket of the tree exists.
+  Result<> ResumeConnections() { return tcp_.Resume(); }
+  bool HasConnections() const { return !tcp_.empty(); }
   // cryo's fd for file `id`, or -1 when the file is opened by path.
   // Masters of ptys whose slave only the tree held (orphan-pts-master).
   const std::vector<UniqueFd>& orphan_masters() const { return orphan_masters_; }
@@ -55,6 +59,7 @@ class SharedFiles {
   std::map<uint32_t, UniqueFd> holds_;  // by FIFO inode: keeps it open, both ends
   std::set<uint32_t> inherited_;        // file ids --inherit-fd gave
   std::vector<UniqueFd> orphan_masters_;
+  TcpConnections tcp_;
 };
 
 }  // namespace cryo

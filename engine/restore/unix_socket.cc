@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/restore/socket_opts.h"
+
 namespace cryo {
 namespace {
 
@@ -25,25 +27,6 @@ Result<std::pair<sockaddr_un, socklen_t>> Address(const std::string& name) {
 
 std::string Printable(const std::string& name) {
   return !name.empty() && name[0] == '\0' ? "@" + name.substr(1) : name;
-}
-
-Result<> SetOpts(int fd, const img::sk_opts_entry& o, uint32_t id) {
-  // The kernel doubles what it is given; the image holds what it reported.
-  int snd = static_cast<int>(o.so_sndbuf() / 2), rcv = static_cast<int>(o.so_rcvbuf() / 2);
-  if (snd > 0 && ::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) != 0)
-    return ErrnoError("socket {}: SO_SNDBUFFORCE {}", id, snd);
-  if (rcv > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
-    return ErrnoError("socket {}: SO_RCVBUFFORCE {}", id, rcv);
-  timeval st{static_cast<time_t>(o.so_snd_tmo_sec()), static_cast<suseconds_t>(o.so_snd_tmo_usec())};
-  timeval rt{static_cast<time_t>(o.so_rcv_tmo_sec()), static_cast<suseconds_t>(o.so_rcv_tmo_usec())};
-  if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st) != 0) return ErrnoError("socket {}: SO_SNDTIMEO", id);
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof rt) != 0) return ErrnoError("socket {}: SO_RCVTIMEO", id);
-  int one = 1;
-  if (o.so_passcred() && ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0)
-    return ErrnoError("socket {}: SO_PASSCRED", id);
-  if (o.so_passsec() && ::setsockopt(fd, SOL_SOCKET, SO_PASSSEC, &one, sizeof one) != 0)
-    return ErrnoError("socket {}: SO_PASSSEC", id);
-  return {};
 }
 
 // Binds to the dumped name; a socket file left behind by the dumped
@@ -142,7 +125,7 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     out[peer_id] = UniqueFd(sv[1]);
   }
   for (const auto& [id, u] : s.unix_sks)
-    if (!external(u)) CRYO_TRY(SetOpts(fd_of(id), u.opts(), id));
+    if (!external(u)) CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id));
   // Clients of named sockets (in the dump, or outside it with --ext-unix-sk).
   for (const auto& [id, u] : s.unix_sks) {
     if (u.peer() == 0 || external(u) || mutual(u)) continue;

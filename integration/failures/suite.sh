@@ -143,6 +143,33 @@ for _ in $(seq 200); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
 if [ $rc -eq 0 ] && [ "$(cat "$d/run/result" 2>/dev/null)" = PASS ]; then echo "PASS restore-waits-for-task"
 else echo "FAIL restore-waits-for-task: rc=$rc $(cat "$d/err")"; fi
 
+# TCP connections: without --tcp-established the dump stops naming the
+# connection; with it, a dump that fails after they went into repair mode
+# (and were locked) gives them back as they were. Either way the
+# program's connections carry on (it checks their data when told to go)
+# and no lock is left.
+for c in needs-flag:none fault:inventory; do
+  name=${c%%:*} fault=${c#*:}
+  d=$w/tcp-$name; mkdir -p "$d/run" "$d/img"
+  pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/tcp_established")
+  track "$pid"
+  for _ in $(seq 300); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
+  if [ "$fault" = none ]; then
+    "$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err"; rc=$?; want="dump with --tcp-established"
+  else
+    CRYO_FAULT=$fault "$cryo" dump -t "$pid" -D "$d/img" --tcp-established 2>"$d/err"; rc=$?; want="injected fault at $fault"
+  fi
+  touch "$d/run/go"
+  for _ in $(seq 500); do [ -e "$d/run/result" ] && break; sleep 0.01; done
+  if [ $rc -ne 0 ] && one_line "$d/err" && grep -q -- "$want" "$d/err" && [ "$(cat "$d/run/result" 2>/dev/null)" = PASS ] &&
+     ! nft list tables 2>/dev/null | grep -q cryo-lock; then
+    echo "PASS dump-tcp-$name"
+  else
+    echo "FAIL dump-tcp-$name: rc=$rc $(cat "$d/err") result=$(cat "$d/run/result" 2>/dev/null) $(nft list tables 2>/dev/null | grep cryo-lock)"
+  fi
+  kill -9 "$pid" 2>/dev/null; wait_gone "$pid"
+done
+
 # What this build cannot restore stops the dump with one line naming the
 # pid, fd and kind, and the whole tree goes on: unsupported_fd_tree.sh
 # (run at the end) holds those cases.

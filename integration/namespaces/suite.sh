@@ -108,7 +108,7 @@ pid_tree() {
   "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
   wait_gone "$pid"
   for f in "$d/img"/*.img; do
-    case $(basename "$f") in pages-*) continue ;; esac
+    case $(basename "$f") in pages-* | ifaddr-* | route-* | route6-* | rule-* | iptables-* | ip6tables-* | nftables-*) continue ;; esac
     /usr/bin/crit decode -i "$f" >/dev/null 2>&1 || echo "crit cannot decode $(basename "$f")"
   done
   [ -e "$d/img/pidns-4.img" ] && [ -e "$d/img/core-1.img" ] || echo "images are not named by the namespace's pids: $(ls "$d/img" | tr '\n' ' ')"

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -38,10 +41,23 @@ static void touch(const char* path) {
   if (fd >= 0) close(fd);
 }
 
-static void bind(const char* from, const char* to, int ro, int file) {
+static void bind_path(const char* from, const char* to, int ro, int file) {
   if (file) touch(to); else mkdir(to, 0755);
   must(mount(from, to, NULL, MS_BIND, NULL) == 0, to);
   if (ro) must(mount(NULL, to, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, NULL) == 0, to);
+}
+
+// lo up, as a runtime leaves a container's network namespace.
+static void lo_up(void) {
+  int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sk < 0) die("socket");
+  struct ifreq r;
+  memset(&r, 0, sizeof r);
+  strcpy(r.ifr_name, "lo");
+  if (ioctl(sk, SIOCGIFFLAGS, &r) != 0) die("lo flags");
+  r.ifr_flags |= IFF_UP;
+  if (ioctl(sk, SIOCSIFFLAGS, &r) != 0) die("lo up");
+  close(sk);
 }
 
 static void build_root(const char* root, const char* run, const char* bin) {
@@ -50,9 +66,9 @@ static void build_root(const char* root, const char* run, const char* bin) {
   must(mount(root, root, NULL, MS_BIND, NULL) == 0, "bind the rootfs");
   must(chdir(root) == 0, "chdir rootfs");
   must(mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0, "proc");
-  bind("proc/sys", "proc/sys", 1, 0);
+  bind_path("proc/sys", "proc/sys", 1, 0);
   // Masked as runc masks: a file by /dev/null, a directory by a read-only tmpfs.
-  bind("/dev/null", "proc/timer_list", 0, 1);
+  bind_path("/dev/null", "proc/timer_list", 0, 1);
   must(mount("tmpfs", "proc/acpi", "tmpfs", MS_RDONLY, NULL) == 0, "mask /proc/acpi");
   must(mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) == 0, "sysfs");
   must(mount("tmpfs", "dev", "tmpfs", MS_NOSUID, "mode=755,size=65536k") == 0, "/dev");
@@ -61,7 +77,7 @@ static void build_root(const char* root, const char* run, const char* bin) {
     char from[64], to[64];
     snprintf(from, sizeof from, "/dev/%s", nodes[i]);
     snprintf(to, sizeof to, "dev/%s", nodes[i]);
-    bind(from, to, 0, 1);
+    bind_path(from, to, 0, 1);
   }
   mkdir("dev/pts", 0755);
   must(mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") == 0, "devpts");
@@ -73,10 +89,10 @@ static void build_root(const char* root, const char* run, const char* bin) {
   close(fd);
   mkdir("dev/mqueue", 0755);
   must(mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0, "mqueue");
-  bind("/usr/lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", 1, 0);
+  bind_path("/usr/lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", 1, 0);
   snprintf(p, sizeof p, "%s", bin);
-  bind(p, "prog", 1, 0);
-  bind(run, "run/prog", 0, 0);
+  bind_path(p, "prog", 1, 0);
+  bind_path(run, "run/prog", 0, 0);
   // The rootfs becomes /, the host's mounts go.
   must(syscall(SYS_pivot_root, ".", ".") == 0, "pivot_root");
   must(umount2(".", MNT_DETACH) == 0, "detach the host's mounts");
@@ -135,6 +151,7 @@ int main(int argc, char** argv) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   }
   if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) != 0) die("unshare");
+  lo_up();
   build_root(argv[1], argv[2], argv[3]);
   argv[2] = "ct_start";
   argv[3] = "--init";

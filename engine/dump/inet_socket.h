@@ -1,0 +1,72 @@
+// IPv4 and IPv6 sockets of a tree (inet_sk_entry in files.img): TCP
+// listening, closed and (with --tcp-established) connected sockets, UDP
+// and UDP-lite, ping (ICMP) and raw sockets, with their addresses and
+// options. A connection is read in repair mode (tcp-stream-INO.img) and
+// stays in it until the tree is killed, so it closes without a word to
+// its peer; if the tree runs on instead, it leaves repair mode.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/base/log.h"
+#include "engine/base/result.h"
+#include "engine/base/unique_fd.h"
+#include "engine/image/proto/files.pb.h"
+#include "engine/options/options.h"
+
+namespace cryo {
+
+// One end of a TCP connection, as the network lock names it.
+struct TcpConnection {
+  int family = 0;
+  std::string src, dst;  // 4 or 16 bytes, network order
+  uint16_t src_port = 0, dst_port = 0;
+};
+
+// The connections one dump put into repair mode. A tree in cryo's own
+// network namespace has each connection locked (netns/lock.h) before it
+// is read: no packet of it passes until the tree runs on, or until a
+// restore lifts the lock (a namespace of the tree's own is locked whole).
+class RepairedConnections {
+ public:
+  // `run_id` names the lock; `pid` is the tree's root.
+  void SetLock(NetworkLock method, std::string run_id, pid_t pid, Log& log);
+  // Locks the connection (when it is to be), then puts `sk` into repair
+  // mode and keeps it.
+  Result<> Add(int sk, TcpConnection c);
+  // The tree runs on: its connections carry on where they were.
+  void Resume();
+  bool empty() const { return socks_.empty(); }
+
+ private:
+  std::vector<UniqueFd> socks_;
+  NetworkLock method_ = NetworkLock::kSkip;
+  std::string run_id_;
+  bool lock_ = false, locked_ = false;
+  Log* log_ = nullptr;
+};
+
+class InetSockets {
+ public:
+  // `netns`: the inode of the tree's network namespace; a socket made in
+  // another one is refused.
+  InetSockets(const Options& opts, int dir) : opts_(opts), dir_(dir) {}
+  void SetNetns(uint64_t ino) { netns_ = ino; }
+  void SetRepaired(RepairedConnections* r) { repaired_ = r; }
+
+  // AF_INET or AF_INET6 if `sk` is an IP socket, else 0.
+  static int Family(int sk);
+  // The entry of socket `sk` (cryo's copy of fd `fd` of `pid`).
+  Result<img::file_entry> Dump(pid_t pid, int fd, UniqueFd sk, uint32_t id, uint32_t ino, uint32_t flags);
+
+ private:
+  const Options& opts_;
+  int dir_;
+  uint64_t netns_ = 0;
+  RepairedConnections* repaired_ = nullptr;
+};
+
+}  // namespace cryo
