@@ -94,6 +94,30 @@ TEST(Parse, LxcDumpCommandLine) {
   EXPECT_TRUE(ValidateOptions(o));
 }
 
+// What LXC 5.0.2 ran for `lxc-checkpoint -r` of a container with no
+// console, net type empty and an unconfined AppArmor profile.
+TEST(Parse, LxcRestoreCommandLine) {
+  auto o = Parse({"restore", "--tcp-established", "--file-locks", "--link-remap", "--manage-cgroups=full",
+                  "--ext-mount-map", "auto", "--enable-external-sharing", "--enable-external-masters",
+                  "--enable-fs", "hugetlbfs", "--enable-fs", "tracefs", "-D", "/d", "-o", "/d/restore.log",
+                  "--cgroup-root", "name=systemd:/lxc.payload.c", "--cgroup-root", "hugetlb:/lxc.payload.c",
+                  "-v4", "--ext-mount-map", "lib:/lib", "--ext-mount-map", "sys/kernel/security:/sys/kernel/security",
+                  "--root", "/usr/lib/x86_64-linux-gnu/lxc/rootfs", "--restore-detached", "--restore-sibling",
+                  "--ext-mount-map", "console:", "--lsm-profile", "apparmor:unconfined", "--external",
+                  "apparmor:unconfined"})
+               .value();
+  EXPECT_TRUE(o.auto_ext_mnt);
+  ASSERT_EQ(o.ext_mnt.size(), 3u);
+  EXPECT_EQ(o.ext_mnt[0].key, "lib");
+  EXPECT_EQ(o.ext_mnt[0].val, "/lib");
+  EXPECT_EQ(o.ext_mnt[2].key, "console");
+  EXPECT_EQ(o.ext_mnt[2].val, "");
+  EXPECT_TRUE(o.restore_detached);
+  EXPECT_TRUE(o.restore_sibling);
+  EXPECT_EQ(o.root, "/usr/lib/x86_64-linux-gnu/lxc/rootfs");
+  EXPECT_TRUE(ValidateOptions(o));
+}
+
 TEST(Parse, ClearErrors) {
   EXPECT_EQ(Parse({"dump", "--frobnicate"}).error().message(), "dump: unknown option --frobnicate");
   EXPECT_EQ(Parse({"dump", "-t"}).error().message(), "dump: -t/--tree needs a value");

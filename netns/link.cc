@@ -9,6 +9,7 @@
 
 #include "netns/in_netns.h"
 #include "netns/sysctl.h"
+#include "netns/tun.h"
 
 namespace cryo::netns {
 namespace {
@@ -54,8 +55,7 @@ Result<img::nd_type> TypeOf(const Link& l) {
   if (l.kind == "veth") return img::VETH;
   if (l.kind == "bridge") return img::BRIDGE;
   if (l.kind == "macvlan") return img::MACVLAN;
-  if (l.kind == "tun")
-    return MakeError(ENOTSUP, "network device {} is a tun/tap device: not supported yet", l.name);
+  if (l.kind == "tun") return img::TUN;
   return MakeError(ENOTSUP, "network device {} is of kind '{}': not supported", l.name,
                    l.kind.empty() ? "none" : l.kind);
 }
@@ -65,6 +65,8 @@ Result<img::nd_type> TypeOf(const Link& l) {
 Result<std::vector<img::net_device_entry>> DumpLinks(Rtnl& rt, uint32_t ns_id, Log& log) {
   std::vector<std::string> msgs;
   std::vector<Link> links = CRYO_TRY(Links(rt, msgs));
+  UniqueFd self_ns = CRYO_TRY(OpenNetns(0));  // the one being dumped: cryo's thread is in it
+  uint64_t ns_ino = CRYO_TRY(NetnsInode(self_ns.get()));
   std::vector<img::net_device_entry> out;
   for (const Link& l : links) {
     if (KernelMade(l.name, l.kind)) {
@@ -91,6 +93,8 @@ Result<std::vector<img::net_device_entry>> DumpLinks(Rtnl& rt, uint32_t ns_id, L
       m->set_mode(data[IFLA_MACVLAN_MODE] ? mnl_attr_get_u32(data[IFLA_MACVLAN_MODE]) : static_cast<uint32_t>(MACVLAN_MODE_VEPA));
       if (data[IFLA_MACVLAN_FLAGS]) m->set_flags(mnl_attr_get_u16(data[IFLA_MACVLAN_FLAGS]));
     }
+    if (e.type() == img::TUN)
+      *e.mutable_tun() = CRYO_TRY(DumpTunLink(l.name, ParseNested(l.info[IFLA_INFO_DATA], IFLA_TUN_MAX), ns_ino, log));
     CRYO_TRY_CTX(ReadConf(4, l.name, e.mutable_conf4()), "sysctls of {}", l.name);
     CRYO_TRY_CTX(ReadConf(6, l.name, e.mutable_conf6()), "sysctls of {}", l.name);
     log.Info("network device {}: index {}, type {}, mtu {}", l.name, e.ifindex(), img::nd_type_Name(e.type()), e.mtu());
@@ -283,6 +287,10 @@ Result<LinkMap> RestoreLinks(Rtnl& rt, const std::vector<img::net_device_entry>&
         }));
         break;
       }
+      case img::TUN:
+        // Made by its file; addresses and the rest as for any device below.
+        CRYO_TRY(CreateTunLink(e));
+        break;
       default:
         return MakeError(ENOTSUP, "network device {}: type {} is not supported", e.name(), img::nd_type_Name(e.type()));
     }

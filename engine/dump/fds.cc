@@ -13,8 +13,10 @@
 #include "engine/dump/event_files.h"
 #include "engine/dump/file_locks.h"
 #include "engine/dump/pipe.h"
+#include "engine/dump/tun_file.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/event.pb.h"
+#include "engine/ns/namespaces.h"
 #include "engine/proc/proc.h"
 
 namespace cryo {
@@ -85,6 +87,10 @@ void FdDumper::SetNetnsOf(pid_t pid) {
   unix_.SetNetnsOf(pid);
   struct stat st;
   if (::stat(fmt::format("/proc/{}/ns/net", pid).c_str(), &st) == 0) inet_.SetNetns(st.st_ino);
+  struct stat mine;
+  tun_where_.tree_netns = st.st_ino;
+  tun_where_.own_netns = ::stat("/proc/self/ns/net", &mine) == 0 && mine.st_ino != st.st_ino;
+  tun_where_.ns_id = ns::kNetId;
 }
 
 Result<> FdDumper::PipeData(uint32_t ino, const std::string& proc, bool fifo) {
@@ -228,6 +234,14 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   if (S_ISCHR(st.st_mode) && (Ptys::IsMaster(st.st_rdev) || ptys_.IsTreeSlave(st.st_rdev))) {
     *type = img::TTY;
     return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
+  }
+  if (IsTunFile(st)) {
+    // As CRIU: the path and flags as a regular file, the device by the same id.
+    UniqueFd ours = CRYO_TRY(TakeTaskFd(pid, fd));
+    uint32_t id = files_.AddReg(link, flags, pos, st);
+    files_.Add(CRYO_TRY(TunFileEntry(pid, fd, ours.get(), id, tun_where_)));
+    *type = img::TUNF;
+    return id;
   }
   // A device keeps no state of its own only if it is one of the memory
   // devices (null, zero, full, random, urandom) or a terminal (below):

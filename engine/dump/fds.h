@@ -15,6 +15,7 @@
 #include "engine/dump/inet_socket.h"
 #include "engine/dump/memfd.h"
 #include "engine/dump/pty.h"
+#include "engine/dump/tun_file.h"
 #include "engine/dump/pid_map.h"
 #include "engine/dump/unix_socket.h"
 #include "engine/image/proto/files.pb.h"
@@ -61,6 +62,7 @@ class FdDumper {
   InetSockets inet_;
   const PidMap* pids_ = nullptr;
   Ptys ptys_;
+  TunFileWhere tun_where_;
   std::vector<img::remap_file_path_entry> remaps_;
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;

@@ -233,10 +233,12 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
                      has_peer ? conn : Printable(self), StateName(state));
   if (opts_.tcp_close) {
     // --tcp-close: the connection is not kept; the socket comes back
-    // closed, as after a reset.
+    // closed, and unbound (its port may be its listener's).
     e->set_state(TCP_CLOSE);
     e->clear_dst_addr();
     e->set_dst_port(0);
+    e->clear_src_addr();
+    e->set_src_port(0);
     return fe;
   }
   if (!opts_.tcp_established)

@@ -31,7 +31,7 @@ std::optional<std::string> ExternalKey(const Options& o, const std::string& moun
     if (e.substr(4, close - 4) == mountpoint) return e.substr(close + 2);
   }
   for (const auto& m : o.ext_mnt)
-    if (m.key == mountpoint) return m.val;
+    if (m.key == mountpoint && !m.val.empty()) return m.val;
   return std::nullopt;
 }
 

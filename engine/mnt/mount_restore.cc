@@ -46,8 +46,11 @@ std::string FsMessage(int fs) {
   return ": " + s;
 }
 
-Result<UniqueFd> Clone(int from, const std::string& rel) {
-  int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW | (rel.empty() ? AT_EMPTY_PATH : 0);
+// Paths inside the tree's mounts are not followed; a host path the user
+// gave (`follow`) is, as mount(2) would: LXC names /lib, a symlink to
+// usr/lib on a merged-/usr host, as the source of its bind on /lib.
+Result<UniqueFd> Clone(int from, const std::string& rel, bool follow = false) {
+  int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (rel.empty() ? AT_EMPTY_PATH : 0);
   UniqueFd fd(::open_tree(from, rel.c_str(), static_cast<unsigned>(flags)));
   if (!fd) return ErrnoError("open_tree {}", rel.empty() ? "." : rel);
   return fd;
@@ -107,8 +110,13 @@ uint64_t AttrOf(uint32_t ms) {
 Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
   if (entries.empty()) return MakeError(EINVAL, "no mounts");
   if (entries.size() > kMaxMounts) return MakeError(E2BIG, "{} mounts", entries.size());
+  // Images list mounts as mountinfo did: not always parents first.
+  std::vector<std::pair<uint32_t, uint32_t>> ids;
+  for (const auto& e : entries) ids.emplace_back(e.mnt_id(), e.parent_mnt_id());
+  std::vector<img::mnt_entry> ordered;
+  for (size_t i : ParentsFirst(ids)) ordered.push_back(std::move(entries[i]));
   std::map<uint32_t, int> at;
-  for (auto& e : entries) {
+  for (auto& e : ordered) {
     Node n;
     int self = static_cast<int>(nodes_.size());
     if (!SaneMountpoint(e.mountpoint()) || !SaneMountpoint(e.root()))
@@ -191,14 +199,16 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       if (path.empty())
         return MakeError(ENOENT, "it is external (key {}): give --external mnt[{}]:PATH", e.ext_key(), e.ext_key());
     }
-    return CRYO_TRY_CTX(Clone(AT_FDCWD, path), "external mount from {}", path);
+    return CRYO_TRY_CTX(Clone(AT_FDCWD, path, true), "external mount from {}", path);
   }
   if (!n.anew) {
     for (Node& s : nodes_) {
       if (&s == &n) break;
       if (!s.mnt || s.e.root_dev() != e.root_dev() || !IsBelow(e.root(), s.e.root())) continue;
       std::string rel = RelativeTo(e.root(), s.e.root());
-      if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty())
+      // A bind of a pty slave needs that pty; ptmx is always there
+      // (LXC binds it on /dev/ptmx).
+      if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty() && rel != "ptmx")
         CRYO_TRY_CTX(MakePty(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
       return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
     }
@@ -302,19 +312,28 @@ Result<> MountTree::SetFlags(Node& n) {
   return {};
 }
 
+namespace {
+
+Result<> SetPropagationOf(int fd, uint64_t prop) {
+  mount_attr a{};
+  a.propagation = prop;
+  if (::mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a) != 0) return ErrnoError("propagation");
+  return {};
+}
+
+// `to` (a private mount) joins the peer group of `from`, and its master.
+Result<> JoinPeers(int from, int to) {
+  if (::move_mount(from, "", to, "", MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    return ErrnoError("join peer group");
+  return {};
+}
+
+}  // namespace
+
 Result<> MountTree::SetPropagation() {
   std::map<uint32_t, int> group;  // peer group id -> the mount that has it
-  auto set = [](int fd, uint64_t prop) -> Result<> {
-    mount_attr a{};
-    a.propagation = prop;
-    if (::mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a) != 0) return ErrnoError("propagation");
-    return {};
-  };
-  auto join = [](int from, int to) -> Result<> {
-    if (::move_mount(from, "", to, "", MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
-      return ErrnoError("join peer group");
-    return {};
-  };
+  auto set = SetPropagationOf;
+  auto join = JoinPeers;
   for (size_t i = 0; i < nodes_.size(); i++) {
     Node& n = nodes_[i];
     if (!n.e.has_shared_id() || n.e.has_master_id()) continue;
@@ -358,8 +377,34 @@ Result<> MountTree::Finish(pid_t root) {
 
 Result<> MountTree::Pivot() {
   if (::fchdir(root_fd_.get()) != 0) return ErrnoError("enter the tree's root");
+  // pivot_root refuses a shared new root (here its own put_old), and
+  // LXC's root is shared: private for the pivot, then back in its peer
+  // group (with a peer of it in the tree, or a group of its own).
+  const Node& root = nodes_[0];
+  if (root.e.has_shared_id()) CRYO_TRY_CTX(SetPropagationOf(root.mnt.get(), MS_PRIVATE), "the root mount");
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return ErrnoError("pivot_root");
   if (::umount2(".", MNT_DETACH) != 0) return ErrnoError("detach cryo's mounts from the tree's namespace");
+  if (root.e.has_shared_id()) {
+    // A peer brings its master along; with none, the root is made a
+    // slave of its master's group again (when that is in the tree).
+    const Node* peer = nullptr;
+    const Node* master = nullptr;
+    for (size_t i = 1; i < nodes_.size(); i++) {
+      const auto& e = nodes_[i].e;
+      if (!peer && e.has_shared_id() && e.shared_id() == root.e.shared_id()) peer = &nodes_[i];
+      if (!master && root.e.has_master_id() && e.has_shared_id() && e.shared_id() == root.e.master_id())
+        master = &nodes_[i];
+    }
+    if (peer) {
+      CRYO_TRY_CTX(JoinPeers(peer->mnt.get(), root.mnt.get()), "the root mount");
+    } else {
+      if (master) {
+        CRYO_TRY_CTX(JoinPeers(master->mnt.get(), root.mnt.get()), "the root mount");
+        CRYO_TRY_CTX(SetPropagationOf(root.mnt.get(), MS_SLAVE), "the root mount");
+      }
+      CRYO_TRY_CTX(SetPropagationOf(root.mnt.get(), MS_SHARED), "the root mount");
+    }
+  }
   return Leave();
 }
 

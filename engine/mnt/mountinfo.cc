@@ -3,6 +3,8 @@
 #include <sys/mount.h>
 
 #include <cstdio>
+#include <map>
+#include <set>
 #include <span>
 
 #include "engine/base/files.h"
@@ -119,7 +121,47 @@ Result<std::vector<MountInfo>> ParseMountInfo(std::string_view text) {
     m.options = Unescape(m.options);
     out.push_back(std::move(m));
   }
-  return out;
+  std::vector<std::pair<uint32_t, uint32_t>> ids;
+  for (const auto& m : out) ids.emplace_back(m.id, m.parent);
+  std::vector<MountInfo> ordered;
+  ordered.reserve(out.size());
+  for (size_t i : ParentsFirst(ids)) ordered.push_back(std::move(out[i]));
+  return ordered;
+}
+
+std::vector<size_t> ParentsFirst(const std::vector<std::pair<uint32_t, uint32_t>>& id_parent) {
+  std::set<uint32_t> present;
+  for (const auto& [id, parent] : id_parent) present.insert(id);
+  std::set<uint32_t> taken;
+  std::map<uint32_t, std::vector<size_t>> waiting;  // parent id -> its mounts listed before it
+  std::vector<size_t> order;
+  std::vector<bool> done(id_parent.size());
+  // Takes mount i, then whatever waited for it, depth first.
+  auto take = [&](size_t i) {
+    std::vector<size_t> stack{i};
+    while (!stack.empty()) {
+      size_t k = stack.back();
+      stack.pop_back();
+      order.push_back(k);
+      done[k] = true;
+      taken.insert(id_parent[k].first);
+      auto w = waiting.find(id_parent[k].first);
+      if (w == waiting.end()) continue;
+      std::vector<size_t> next = std::move(w->second);
+      waiting.erase(w);
+      stack.insert(stack.end(), next.rbegin(), next.rend());
+    }
+  };
+  for (size_t i = 0; i < id_parent.size(); i++) {
+    auto [id, parent] = id_parent[i];
+    if (parent == id || !present.count(parent) || taken.count(parent))
+      take(i);
+    else
+      waiting[parent].push_back(i);
+  }
+  for (size_t i = 0; i < id_parent.size(); i++)
+    if (!done[i]) order.push_back(i);
+  return order;
 }
 
 Result<std::vector<MountInfo>> ReadMountInfo(pid_t pid) {

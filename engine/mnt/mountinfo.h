@@ -1,5 +1,6 @@
-// /proc/PID/mountinfo, parsed: one record per mount, in the order the
-// kernel lists them (the order they were mounted, parents first).
+// /proc/PID/mountinfo, parsed: one record per mount, in the order they
+// joined the namespace, with a mount listed before its parent moved to
+// right after it (see ParentsFirst).
 #pragma once
 
 #include <sys/types.h>
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/base/result.h"
@@ -24,6 +26,16 @@ struct MountInfo {
   uint32_t sb_flags = 0;    // superblock MS_RDONLY, MS_SYNCHRONOUS, ...
   std::string options;      // the superblock options but those in sb_flags
 };
+
+// The order to take mounts in, given each one's (id, parent id), so that
+// every mount comes after its parent. The kernel lists a namespace's
+// mounts in the order they joined it, and a mount moved onto a later one
+// keeps its place: LXC binds /proc/sys/net, then /proc/sys read-only over
+// it, then moves the first back on top. Such a mount is taken right after
+// its parent (with its own children); the others keep their order. A mount
+// whose parent is itself or absent is a root; mounts in a parent cycle
+// come last, in their order, for the caller to refuse.
+std::vector<size_t> ParentsFirst(const std::vector<std::pair<uint32_t, uint32_t>>& id_parent);
 
 // Parses the text of a mountinfo file; a malformed line is an error naming it.
 Result<std::vector<MountInfo>> ParseMountInfo(std::string_view text);

@@ -37,6 +37,33 @@ TEST(MountInfo, RejectsTruncatedLines) {
   EXPECT_FALSE(ParseMountInfo("x y z\n"));
 }
 
+// LXC's proc:mixed: /proc/sys/net (70) is bound first, /proc/sys (71)
+// over it read-only, and 70 moved back on top: mountinfo lists 70 first.
+TEST(MountInfo, ListsAMovedMountAfterItsParent) {
+  auto r = ParseMountInfo(
+      "67 45 254:0 /ct/rootfs / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+      "69 67 0:42 / /proc rw,nosuid,nodev,noexec,relatime shared:7 - proc proc rw\n"
+      "70 71 0:42 /sys/net /proc/sys/net rw,nosuid,nodev,noexec,relatime shared:9 - proc proc rw\n"
+      "71 69 0:42 /sys /proc/sys ro,relatime shared:8 - proc proc rw\n"
+      "72 67 0:43 / /sys ro,relatime shared:10 - sysfs sysfs ro\n");
+  ASSERT_TRUE(r) << r.error().what();
+  std::vector<uint32_t> ids;
+  for (const auto& m : *r) ids.push_back(m.id);
+  EXPECT_EQ(ids, (std::vector<uint32_t>{67, 69, 71, 70, 72}));
+}
+
+TEST(MountInfo, ParentsFirstKeepsTheRestInOrder) {
+  using V = std::vector<size_t>;
+  // In order already (a root whose parent is outside, or itself).
+  EXPECT_EQ(ParentsFirst({{5, 1}, {6, 5}, {7, 5}, {8, 6}}), (V{0, 1, 2, 3}));
+  EXPECT_EQ(ParentsFirst({{5, 5}, {6, 5}}), (V{0, 1}));
+  // 6 and its child 9 wait for 8; siblings keep their order.
+  EXPECT_EQ(ParentsFirst({{5, 1}, {6, 8}, {9, 6}, {7, 5}, {8, 5}, {10, 8}}), (V{0, 3, 4, 1, 2, 5}));
+  // A cycle comes last, for the caller to refuse.
+  EXPECT_EQ(ParentsFirst({{3, 4}, {4, 3}, {5, 1}}), (V{2, 0, 1}));
+  EXPECT_TRUE(ParentsFirst({}).empty());
+}
+
 TEST(MountInfo, PathsBelow) {
   EXPECT_TRUE(IsBelow("/a/b", "/a"));
   EXPECT_TRUE(IsBelow("/a", "/a"));

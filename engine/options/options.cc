@@ -33,8 +33,11 @@ Result<InheritFd> ParseInheritFd(std::string_view s) {
 
 Result<ExtMountMap> ParseExtMountMap(std::string_view s) {
   if (s == "auto") return ExtMountMap{"auto", ""};
+  // An empty VALUE is taken, as CRIU takes it: LXC passes `console:` for
+  // a container with no console. It names no mount on dump, and a mount
+  // whose key maps to nothing is refused on restore.
   size_t colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size())
+  if (colon == std::string_view::npos || colon == 0)
     return MakeError(EINVAL, "--ext-mount-map '{}': want KEY:VALUE or auto", s);
   return ExtMountMap{std::string(s.substr(0, colon)), std::string(s.substr(colon + 1))};
 }

@@ -23,6 +23,11 @@ TEST(Options, ExtMountMap) {
   EXPECT_EQ(v.val, "lib");
   EXPECT_EQ(ParseExtMountMap("auto").value().key, "auto");
   EXPECT_FALSE(ParseExtMountMap("nocolon"));
+  EXPECT_FALSE(ParseExtMountMap(":lib"));
+  // LXC's map for an absent console.
+  auto empty = ParseExtMountMap("console:").value();
+  EXPECT_EQ(empty.key, "console");
+  EXPECT_EQ(empty.val, "");
 }
 
 TEST(Options, CgroupRoot) {

@@ -110,7 +110,9 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
   ImageReader files = CRYO_TRY(ImageReader::Open(d, ImageKind::kFiles));
   img::file_entry fe;
   while (CRYO_TRY(files.Next(fe))) {
-    if (s.kinds.count(fe.id())) return MakeError(0, "files.img: file {} is listed twice", fe.id());
+    // A tun file comes as CRIU writes it: its path first, then the device, by one id.
+    bool tun_of_reg = fe.type() == img::TUNF && s.kinds.count(fe.id()) && s.kinds[fe.id()] == img::REG;
+    if (s.kinds.count(fe.id()) && !tun_of_reg) return MakeError(0, "files.img: file {} is listed twice", fe.id());
     s.kinds[fe.id()] = fe.type();
     if (fe.type() == img::MEMFD && fe.has_memfd()) {
       s.memfd_files[fe.id()] = fe.memfd();
@@ -126,6 +128,8 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
       s.unix_sks[fe.id()] = fe.usk();
     } else if (fe.type() == img::INETSK && fe.has_isk()) {
       s.inet_sks[fe.id()] = fe.isk();
+    } else if (tun_of_reg && fe.has_tunf()) {
+      s.tuns[fe.id()] = fe.tunf();
     } else if ((fe.type() == img::EVENTFD && fe.has_efd()) || (fe.type() == img::SIGNALFD && fe.has_sgfd()) ||
                (fe.type() == img::TIMERFD && fe.has_tfd()) || (fe.type() == img::EVENTPOLL && fe.has_epfd()) ||
                (fe.type() == img::PIDFD && fe.has_pidfd()) || (fe.type() == img::INOTIFY && fe.has_ify())) {

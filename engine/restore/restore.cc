@@ -639,6 +639,10 @@ class Builder {
       if (::sched_setscheduler(tid, static_cast<int>(th.sched_policy()), &sp) != 0)
         return ErrnoError("sched_setscheduler {}", tid);
     }
+    // Seccomp before the credentials: a task that keeps no CAP_SYS_ADMIN
+    // and had no no_new_privs (a container's, with its runtime's default
+    // profile) could not install its filters after them.
+    CRYO_TRY_CTX(Seccomp(th), "seccomp");
     if (th.has_creds()) CRYO_TRY(Creds(th.creds()));
     // Always set: it also replaces the SIGKILL the new task armed for the
     // time cryo builds it.
@@ -705,8 +709,8 @@ class Builder {
     return {};
   }
 
-  // Seccomp goes on last: strict mode, or the thread's filter chain from
-  // the oldest on, as it was installed. (Our own remote syscalls are not
+  // Strict mode, or the thread's filter chain from the oldest on, as it
+  // was installed. (Our own remote syscalls, before and after, are not
   // subject to it: PTRACE_O_SUSPEND_SECCOMP.)
   Result<> Seccomp(const img::thread_core_entry& th) {
     if (th.seccomp_mode() == img::strict) {
@@ -939,7 +943,6 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
     CRYO_TRY_CTX(tb.ThreadState(htid, ti.cores[i]), "thread {} state", tid);
     if (ti.cores[i].thread_core().has_signals_p())
       CRYO_TRY_CTX(tb.QueueSignals(pid, tid, ti.cores[i].thread_core().signals_p(), false), "signals of {}", tid);
-    CRYO_TRY_CTX(tb.Seccomp(ti.cores[i].thread_core()), "seccomp of {}", tid);
   }
   CRYO_TRY_CTX(b.PosixTimers(), "POSIX timers");
   CRYO_TRY_CTX(b.ThreadState(host, ti.cores[0]), "thread {} state", pid);
@@ -947,7 +950,6 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
     CRYO_TRY_CTX(b.QueueSignals(pid, pid, ti.cores[0].thread_core().signals_p(), false), "signals of {}", pid);
   if (ti.cores[0].tc().has_signals_s())
     CRYO_TRY_CTX(b.QueueSignals(pid, pid, ti.cores[0].tc().signals_s(), true), "shared signals");
-  CRYO_TRY_CTX(b.Seccomp(ti.cores[0].thread_core()), "seccomp of {}", pid);
   // Last remote call: the trampoline goes away. Then, with no syscall left
   // to run, the dumped masks (a pending signal they unblock is delivered
   // when the task runs, not to us).

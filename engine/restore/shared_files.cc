@@ -9,6 +9,7 @@
 #include "engine/base/files.h"
 #include "engine/restore/event_files.h"
 #include "engine/restore/pty.h"
+#include "engine/restore/tun_file.h"
 #include "engine/restore/inet_socket.h"
 #include "engine/restore/unix_socket.h"
 
@@ -159,6 +160,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreatePtys(s, fds_, root, orphan_masters_, premade_pty), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
   CRYO_TRY_CTX(CreateInetSockets(s, fds_, tcp_), "IP sockets");
+  CRYO_TRY_CTX(CreateTunFiles(s, fds_), "tun files");
   return {};
 }
 

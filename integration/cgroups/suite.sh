@@ -8,13 +8,7 @@
 # lacks, cgroups that must (not) exist. Membership of every thread and the
 # limits are compared with what they were; the program checks its own
 # memory and threads. Test cgroups live under this shell's own cgroups.
-set -uo pipefail
-build=${CRYO_BUILD:?}
-cryo=${CRYO:-$build/cli/cryo}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
-spawn=$build/integration/programs/spawn
+. "$(dirname "$0")/../lib/common.sh"
 prog=$build/integration/cgroups/cg_tree
 tag=cryo-cg-$$
 top_w=$(mktemp -d /tmp/cryo-cgroups.XXXXXX)
@@ -55,7 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
 wait_file() { for _ in $(seq 1500); do [ -e "$1" ] && return 0; sleep 0.01; done; return 1; }
 one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }

@@ -3,13 +3,7 @@
 # into and a process outside reads. Restored with --inherit-fd
 # fd[N]:pipe:[INO], the tree gets the very pipe the restorer was given and
 # the reader outside sees the output carry on.
-set -uo pipefail
-build=${CRYO_BUILD:?}
-cryo=${CRYO:-$build/cli/cryo}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
-spawn=$build/integration/programs/spawn
+. "$(dirname "$0")/../lib/common.sh"
 counter=$build/integration/counter
 w=$(mktemp -d /tmp/cryo-external.XXXXXX)
 pids=()

@@ -4,13 +4,7 @@
 # `ip netns add`), and into an empty one the caller fills (--empty-ns net:
 # lo left down until the caller brings it up), as pod sandboxes and runc
 # do. The program then checks its own state.
-set -uo pipefail
-build=${CRYO_BUILD:?}
-cryo=${CRYO:-$build/cli/cryo}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
-spawn=$build/integration/programs/spawn
+. "$(dirname "$0")/../lib/common.sh"
 prog=$build/integration/programs/ns_net_lo
 if ! command -v ip >/dev/null; then echo "SKIP namespaces: iproute2's ip is missing (hack/setup.sh installs it)"; exit 0; fi
 w=$(mktemp -d /tmp/cryo-ns.XXXXXX)
@@ -19,7 +13,6 @@ netns=cryo-join-$$
 track() { echo "$1" >>"$w/pids"; }
 cleanup() { while read -r p; do kill -9 "$p" 2>/dev/null; done <"$w/pids" 2>/dev/null; ip netns del "$netns" 2>/dev/null; rm -rf "$w"; return 0; }
 trap cleanup EXIT
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
 wait_file() { for _ in $(seq 1500); do [ -e "$1" ] && return 0; sleep 0.01; done; return 1; }
 

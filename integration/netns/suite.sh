@@ -8,13 +8,7 @@
 # the network lock really drops packets while the tree is frozen (a
 # prober on the bridge gets neither a reply nor a reset at post-dump).
 # Test addresses only: 10.201.x.x and fd00:201::/64.
-set -uo pipefail
-build=${CRYO_BUILD:?}
-cryo=${CRYO:-$build/cli/cryo}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
-spawn=$build/integration/programs/spawn
+. "$(dirname "$0")/../lib/common.sh"
 prog=$build/integration/programs/sleeper
 for t in ip nft iptables-restore; do
   command -v $t >/dev/null || { echo "SKIP netns: $t is missing (hack/setup.sh installs it)"; exit 0; }
@@ -33,7 +27,6 @@ cleanup() {
   rm -rf "$w"; return 0
 }
 trap cleanup EXIT
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
 wait_file() { for _ in $(seq 1500); do [ -e "$1" ] && return 0; sleep 0.01; done; return 1; }
 wait_no_link() { for _ in $(seq 500); do ip link show "$1" >/dev/null 2>&1 || return 0; sleep 0.01; done; return 1; }

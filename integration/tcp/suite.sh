@@ -7,14 +7,9 @@
 # cryo's network namespace (each connection locked on its own) and with
 # the server in a namespace of its own (the namespace locked, dumped and
 # made again, its veth's outer end back on the bridge). Test addresses
-# only: 10.203.x.x and fd00:203::/64.
-set -uo pipefail
-build=${CRYO_BUILD:?}
-cryo=${CRYO:-$build/cli/cryo}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
-spawn=$build/integration/programs/spawn
+# only: 10.203.x.x and fd00:203::/64. And --tcp-close: connections come
+# back closed, the listener they came from as it was.
+. "$(dirname "$0")/../lib/common.sh"
 prog=$build/integration/tcp/tcp_stream
 for t in ip nft nsenter unshare; do
   command -v $t >/dev/null || { echo "SKIP tcp: $t is missing (hack/setup.sh installs it)"; exit 0; }
@@ -30,7 +25,6 @@ cleanup() {
   rm -rf "$w"; return 0
 }
 trap cleanup EXIT
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 wait_gone() { for _ in $(seq 500); do alive "$1" || return 0; sleep 0.01; done; return 1; }
 wait_file() {  # path [tenths of a second]
   for _ in $(seq "${2:-1500}"); do [ -e "$1" ] && return 0; sleep 0.01; done; return 1
@@ -123,3 +117,22 @@ ip netns del "$srv"; ip link del cts$tag 2>/dev/null
 ip -n "$cli" neigh flush all
 run tcp-own-netns-ipv4 cycle own4 10.203.0.1 own
 run tcp-own-netns-ipv6 cycle own6 fd00:203::1 own
+
+# --tcp-close: the connections come back closed, the listener works.
+tcp_close() {
+  local d=$w/close
+  mkdir -p "$d/run" "$d/img"
+  local pid; pid=$(cd "$d/run" && CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/tcp/tcp_close_option")
+  track "$pid"
+  wait_file "$d/run/ready" || { echo "never ready"; return; }
+  "$cryo" dump -t "$pid" -D "$d/img" -o dump.log --tcp-close 2>"$d/err" || { echo "dump: $(cat "$d/err")"; return; }
+  wait_gone "$pid" || { echo "outlived its dump"; return; }
+  "$cryo" restore -D "$d/img" -d -o restore.log --tcp-close 2>"$d/err" || { echo "restore: $(cat "$d/err")"; return; }
+  track "$pid"
+  touch "$d/run/go"
+  wait_file "$d/run/result" || { echo "no verdict"; return; }
+  [ "$(head -n1 "$d/run/result")" = PASS ] || cat "$d/run/result"
+  wait_gone "$pid"
+  return 0
+}
+run tcp-close tcp_close
