@@ -200,6 +200,14 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
                       return d.memfds.Inode(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, start, end), path);
                     }));
   for (const auto& v : mm.vmas()) {
+    constexpr uint32_t kSysvIpc = 1u << 10;
+    if ((v.status() & kSysvIpc) && !d.namespaces.OwnIpc())
+      return MakeError(ENOTSUP,
+                       "pid {}: SysV shared memory {} of the host's IPC namespace is attached: not supported (give "
+                       "the tree an IPC namespace of its own)",
+                       pid, v.shmid());
+  }
+  for (const auto& v : mm.vmas()) {
     constexpr uint32_t kAnonShared = 1u << 8;
     if (v.status() & kAnonShared)
       CRYO_TRY(d.memfds.AnonShared(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start(), v.end()), v.shmid()));

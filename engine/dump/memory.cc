@@ -1,5 +1,7 @@
 #include "engine/dump/memory.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 
@@ -16,7 +18,7 @@ namespace {
 // VMA status bits of vma_entry (CRIU's VMA_AREA_*).
 constexpr uint32_t kRegular = 1u << 0, kStack = 1u << 1, kVsyscall = 1u << 2, kVdso = 1u << 3,
                    kHeap = 1u << 5, kFilePrivate = 1u << 6, kFileShared = 1u << 7,
-                   kAnonShared = 1u << 8, kAnonPrivate = 1u << 9, kVvar = 1u << 12,
+                   kAnonShared = 1u << 8, kAnonPrivate = 1u << 9, kSysvIpc = 1u << 10, kVvar = 1u << 12,
                    kMemfd = 1u << 14;
 
 constexpr uint64_t kPage = 4096;
@@ -69,6 +71,18 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
       status |= kAnonShared;
       flags |= MAP_ANONYMOUS;
       e->set_shmid(v.ino);
+    } else if (v.shared && v.path.starts_with("/SYSV")) {
+      // An attached SysV segment (its inode is its id): the IPC namespace
+      // keeps its contents (ipcns-shm), the task attaches it again.
+      status |= kSysvIpc;
+      e->set_shmid(v.ino);
+      struct stat st;
+      std::string file = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start, v.end);
+      if (::stat(file.c_str(), &st) != 0) return ErrnoError("stat {}", file);
+      uint64_t whole = (static_cast<uint64_t>(st.st_size) + kPage - 1) & ~(kPage - 1);
+      if (v.pgoff != 0 || v.end - v.start != whole)
+        return MakeError(ENOTSUP, "pid {}: SysV shared memory {} is mapped in part at {:#x}-{:#x}: not supported", pid,
+                         v.ino, v.start, v.end);
     } else if (v.path.starts_with("/memfd:")) {
       status |= kMemfd | (v.shared ? kFileShared : kFilePrivate);
       e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
@@ -106,7 +120,7 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
   uint64_t unsynced = 0;
   for (const img::vma_entry& v : mm.vmas()) {
     // Shared memory has its contents in pagemap-shmem images.
-    if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared)) continue;
+    if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared | kSysvIpc)) continue;
     stats.pages_scanned += (v.end() - v.start()) / kPage;
     PageSelect sel = (v.status() & kFilePrivate) ? PageSelect::kAnonOnly : PageSelect::kAll;
     std::vector<PageRun> runs = CRYO_TRY(ScanPages(pagemap.get(), v.start(), v.end(), sel));

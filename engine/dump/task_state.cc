@@ -16,6 +16,7 @@
 
 #include "arch/x86_64/regs.h"
 #include "engine/base/files.h"
+#include "engine/ns/user.h"
 #include "engine/proc/proc.h"
 #include "arch/x86_64/syscall_batch.h"
 #include "parasite/batch.h"
@@ -160,6 +161,16 @@ Result<> DumpCreds(pid_t pid, pid_t tid, long secbits, long nnp, img::creds_entr
   auto uids = Words(CRYO_TRY(StatusField(status, "Uid")));
   auto gids = Words(CRYO_TRY(StatusField(status, "Gid")));
   if (uids.size() != 4 || gids.size() != 4) return MakeError(0, "thread {}: bad Uid/Gid lines", tid);
+  std::vector<uint32_t> groups = Words(StatusField(status, "Groups").value_or(""));
+  // In a user namespace of its own the ids are stored as the tree sees
+  // them (as CRIU does): the restore sets them from inside. /proc shows
+  // them as cryo's.
+  ns::IdMaps maps = CRYO_TRY(ns::TaskIdMaps(pid));
+  if (!maps.uid.empty()) {
+    for (auto& u : uids) u = ns::ToInside(maps.uid, u);
+    for (auto& g : gids) g = ns::ToInside(maps.gid, g);
+    for (auto& g : groups) g = ns::ToInside(maps.gid, g);
+  }
   c->set_uid(uids[0]);
   c->set_euid(uids[1]);
   c->set_suid(uids[2]);
@@ -168,7 +179,7 @@ Result<> DumpCreds(pid_t pid, pid_t tid, long secbits, long nnp, img::creds_entr
   c->set_egid(gids[1]);
   c->set_sgid(gids[2]);
   c->set_fsgid(gids[3]);
-  for (uint32_t g : Words(StatusField(status, "Groups").value_or(""))) c->add_groups(g);
+  for (uint32_t g : groups) c->add_groups(g);
   CapWords(status, "CapInh", c->mutable_cap_inh());
   CapWords(status, "CapPrm", c->mutable_cap_prm());
   CapWords(status, "CapEff", c->mutable_cap_eff());

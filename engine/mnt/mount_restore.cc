@@ -152,7 +152,8 @@ Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
   return {};
 }
 
-Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log) {
+Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log,
+                                                    int made_ns) {
   std::unique_ptr<MountTree> t(new MountTree(opts, log));
   t->images_dir_ = images_dir;
   std::vector<img::mnt_entry> entries;
@@ -165,7 +166,8 @@ Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_
   t->ours_ = CRYO_TRY(ReadMountInfo(0));
   t->own_ns_ = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
   t->own_cwd_ = CRYO_TRY(Open(".", O_PATH | O_DIRECTORY));
-  if (::unshare(CLONE_NEWNS) != 0) return ErrnoError("create a mount namespace");
+  if (made_ns >= 0 ? ::setns(made_ns, CLONE_NEWNS) != 0 : ::unshare(CLONE_NEWNS) != 0)
+    return ErrnoError("create a mount namespace");
   t->inside_ = true;
   // Nothing done here reaches cryo's own namespace, nor comes back from it.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return ErrnoError("make mounts private");

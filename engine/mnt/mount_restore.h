@@ -32,7 +32,10 @@ namespace cryo::mnt {
 class MountTree {
  public:
   // Enters a new mount namespace, the tree's root bound from --root.
-  static Result<std::unique_ptr<MountTree>> Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log);
+  // `made_ns`: one made already (owned by the tree's user namespace,
+  // engine/ns/user.h), entered instead.
+  static Result<std::unique_ptr<MountTree>> Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log,
+                                                  int made_ns = -1);
   ~MountTree();  // back to cryo's own namespace if Pivot did not run
 
   // Every mount, once the tree's root task `root` exists; then mount

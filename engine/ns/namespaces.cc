@@ -39,6 +39,8 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
   d.own_uts_ = d.uts_ != NsInode(0, "uts");
   d.own_ipc_ = d.ipc_ != NsInode(0, "ipc");
   d.own_net_ = d.net_ != NsInode(0, "net");
+  d.user_ = NsInode(root, "user");
+  if (d.user_ != 0 && d.user_ != NsInode(0, "user")) d.user_maps_ = CRYO_TRY(DumpUser(root));
   std::string want = fmt::format("net[{}]:", d.net_);
   for (const auto& e : opts.external)
     if (e.starts_with(want)) d.net_key_ = e.substr(want.size());
@@ -46,10 +48,9 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
 }
 
 Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const {
-  // Not yet: a user namespace other than cryo's.
-  uint64_t user = NsInode(pid, "user");
-  if (user != 0 && user != NsInode(0, "user"))
-    return MakeError(ENOTSUP, "pid {} lives in its own user namespace: not supported by this build yet", pid);
+  // Every task in the root's user namespace (cryo's, or a child of it).
+  if (NsInode(pid, "user") != user_)
+    return MakeError(ENOTSUP, "pid {} is in another user namespace than the root {}: not supported", pid, root_);
   struct Kind {
     const char* name;
     uint64_t root;
@@ -64,12 +65,19 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
   ids.set_pid_ns_id(kPidId);
   ids.set_time_ns_id(kTimeId);
   ids.set_mnt_ns_id(kMntId);
+  ids.set_user_ns_id(kUserId);
   return {};
 }
 
 std::string NamespaceDumper::View() const { return mounts_ ? fmt::format("/proc/{}/root", root_) : ""; }
 
 Result<> NamespaceDumper::Write(int dir, Log& log) const {
+  if (user_maps_) {
+    CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kUserns, kUserId, *user_maps_));
+    const auto& u = user_maps_->uid_map(0);
+    log.Info("user namespace: {} uid extents (first {} -> {} count {}), {} gid extents", user_maps_->uid_map_size(),
+             u.first(), u.lower_first(), u.count(), user_maps_->gid_map_size());
+  }
   if (own_pid_) {
     img::pidns_entry e;
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kPidns, kPidId, e));
@@ -158,6 +166,7 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
                         {CLONE_NEWUTS, "uts", ImageKind::kUtsns, root_ids.uts_ns_id()},
                         {CLONE_NEWIPC, "ipc", ImageKind::kIpcVar, root_ids.ipc_ns_id()},
                         {CLONE_NEWNET, "net", ImageKind::kNetns, root_ids.net_ns_id()}};
+  CRYO_TRY(g.MakeUser(root_ids, images_dir, opts, log));
   for (const Kind& k : kinds) {
     const JoinNs* join = JoinFor(opts, k.name);
     bool own = false;
@@ -190,7 +199,10 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
         continue;
       }
     }
-    if (::unshare(k.flag) != 0) return ErrnoError("create a {} namespace", k.name);
+    // Made by the user namespace's helper when there is one: joined.
+    int made = g.user_ ? g.user_->Made(k.flag) : -1;
+    if (made >= 0 ? ::setns(made, k.flag) != 0 : ::unshare(k.flag) != 0)
+      return ErrnoError("create a {} namespace", k.name);
     if (k.flag == CLONE_NEWTIME) {
       img::timens_entry e;
       CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kTimens, k.id, e));
@@ -203,9 +215,16 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
       img::ipc_var_entry e;
       CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kIpcVar, k.id, e));
       // Limits first, the objects at their ids, then the next ids as dumped.
-      CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
-      CRYO_TRY_CTX(RestoreSysvObjects(images_dir, k.id, log), "IPC namespace");
-      CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
+      // The sysctls of one a user namespace owns: as its root.
+      {
+        auto as = CRYO_TRY(ActAs::Begin(g.user_ ? g.user_->root_uid() : 0, g.user_ ? g.user_->root_gid() : 0));
+        CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
+      }
+      g.shm_removed_ = CRYO_TRY_CTX(RestoreSysvObjects(images_dir, k.id, log), "IPC namespace");
+      {
+        auto as = CRYO_TRY(ActAs::Begin(g.user_ ? g.user_->root_uid() : 0, g.user_ ? g.user_->root_gid() : 0));
+        CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
+      }
     } else if (!(opts.empty_ns & CLONE_NEWNET)) {
       // Locked from the start until the tasks run (UnlockNetwork).
       UniqueFd self = CRYO_TRY(netns::OpenNetns(0));
@@ -219,6 +238,40 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
     log.Info("created a {} namespace", k.name);
   }
   return g;
+}
+
+Result<> NamespaceGuard::MakeUser(const img::task_kobj_ids_entry& root_ids, int images_dir, const Options& opts,
+                                  Log& log) {
+  const JoinNs* join = JoinFor(opts, "user");
+  uint32_t id = root_ids.user_ns_id();
+  bool own = id != 0 && CRYO_TRY(ImageReader::Open(images_dir, ImageKind::kUserns, id)).present();
+  if (!own && !join) return {};
+  img::userns_entry maps;
+  if (own) CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kUserns, id, maps));
+  UniqueFd joined;
+  if (join) joined = CRYO_TRY(OpenJoin(*join));
+  // The namespaces cryo would make (the loop in Enter, the mount one
+  // after it), made in the user namespace so that it owns them. Not the
+  // pid namespace: one with no process yet cannot be opened from /proc,
+  // so the root is still born in one cryo makes (owned by cryo's).
+  auto present = [&](ImageKind kind, uint32_t nsid) -> Result<bool> {
+    return nsid != 0 && CRYO_TRY(ImageReader::Open(images_dir, kind, nsid)).present();
+  };
+  int flags = 0;
+  if (!JoinFor(opts, "uts") && CRYO_TRY(present(ImageKind::kUtsns, root_ids.uts_ns_id()))) flags |= CLONE_NEWUTS;
+  if (!JoinFor(opts, "ipc") && CRYO_TRY(present(ImageKind::kIpcVar, root_ids.ipc_ns_id()))) flags |= CLONE_NEWIPC;
+  if (!JoinFor(opts, "net") && CRYO_TRY(present(ImageKind::kNetns, root_ids.net_ns_id()))) {
+    img::netns_entry e;
+    CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kNetns, root_ids.net_ns_id(), e));
+    if (!e.has_ext_key()) flags |= CLONE_NEWNET;
+  }
+  if (CRYO_TRY(present(ImageKind::kMountpoints, root_ids.mnt_ns_id()))) flags |= CLONE_NEWNS;
+  user_.emplace(CRYO_TRY_CTX(UserNamespace::Make(maps, joined ? joined.get() : -1, flags), "user namespace"));
+  if (join)
+    log.Info("joined user namespace {}", join->file);
+  else
+    log.Info("created a user namespace: uid map {}", FormatIdMap(maps.uid_map()).substr(0, 40));
+  return {};
 }
 
 Result<> NamespaceGuard::JoinedNet(int images_dir, uint32_t id, bool own, const Options& opts, Log& log) {
@@ -235,6 +288,8 @@ Result<> NamespaceGuard::JoinedNet(int images_dir, uint32_t id, bool own, const 
   CRYO_TRY_CTX(netns::RestoreNetns(images_dir, id, to, opts, log), "joined network namespace");
   return {};
 }
+
+Result<> NamespaceGuard::RemoveSegments() const { return ns::RemoveSegments(shm_removed_); }
 
 Result<> NamespaceGuard::UnlockNetwork(Log& log) {
   CRYO_TRY(net_lock_.Unlock());

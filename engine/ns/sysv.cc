@@ -79,12 +79,13 @@ Result<> DumpShm(int dir, uint32_t ns_id, Log& log) {
   for (int id : CRYO_TRY(Ids("shm"))) {
     shmid_ds ds{};
     if (::shmctl(id, IPC_STAT, &ds) != 0) return ErrnoError("SysV shared memory {}", id);
-    if (ds.shm_nattch > 0)
-      return MakeError(ENOTSUP, "SysV shared memory {} is attached by {} process(es): not supported yet", id,
-                       ds.shm_nattch);
+    // Attached or not: the tasks that had it attached attach it again
+    // (their vma_entry is SYSVIPC), only the contents are here.
     if (ds.shm_segsz > kMaxShm) return MakeError(E2BIG, "SysV shared memory {}: {} bytes", id, ds.shm_segsz);
     img::ipc_shm_entry e;
     *e.mutable_desc() = Desc(id, ds.shm_perm);
+    // Removed while attached: made again, and removed once reattached.
+    if (ds.shm_perm.mode & SHM_DEST) e.mutable_desc()->set_mode(e.desc().mode() | SHM_DEST);
     e.set_size(ds.shm_segsz);
     void* at = ::shmat(id, nullptr, SHM_RDONLY);
     if (at == reinterpret_cast<void*>(-1)) return ErrnoError("attach SysV shared memory {}", id);
@@ -179,7 +180,14 @@ Result<> DumpSysvObjects(pid_t pid, int dir, uint32_t ns_id, Log& log) {
   return {};
 }
 
-Result<> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log) {
+Result<> RemoveSegments(const std::vector<int>& ids) {
+  for (int id : ids)
+    if (::shmctl(id, IPC_RMID, nullptr) != 0) return ErrnoError("remove SysV shared memory {}", id);
+  return {};
+}
+
+Result<std::vector<int>> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log) {
+  std::vector<int> removed;
   {
     ImageReader r = CRYO_TRY(ImageReader::Open(dir, ImageKind::kIpcShm, ns_id));
     img::ipc_shm_entry e;
@@ -200,6 +208,7 @@ Result<> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log) {
       shmid_ds ds{};
       SetOwner(ds.shm_perm, d);
       if (::shmctl(id, IPC_SET, &ds) != 0) return ErrnoError("owner of SysV shared memory {}", id);
+      if (d.mode() & SHM_DEST) removed.push_back(id);
     }
   }
   {
@@ -255,7 +264,7 @@ Result<> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log) {
     }
   }
   log.Info("SysV objects made");
-  return {};
+  return removed;
 }
 
 }  // namespace cryo::ns

@@ -12,13 +12,18 @@
 
 #include <cstdint>
 
+#include <vector>
+
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 
 namespace cryo::ns {
 
 Result<> DumpSysvObjects(pid_t pid, int dir, uint32_t ns_id, Log& log);
-// In the IPC namespace cryo is in.
-Result<> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log);
+// In the IPC namespace cryo is in. Gives the shared memory segments that
+// were removed (IPC_RMID) while still attached: they are made again, and
+// removed once the tasks have them attached (RemoveSegments).
+Result<std::vector<int>> RestoreSysvObjects(int dir, uint32_t ns_id, Log& log);
+Result<> RemoveSegments(const std::vector<int>& ids);
 
 }  // namespace cryo::ns

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -65,6 +66,7 @@ constexpr uint64_t kBatchCode = 64;
 constexpr uint32_t kVdsoBits = (1u << 3) | (1u << 12);  // VMA_AREA_VDSO | VVAR
 constexpr uint32_t kVsyscall = 1u << 2;
 constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6, kMemfd = 1u << 14, kAnonShared = 1u << 8;
+constexpr uint32_t kSysvIpc = 1u << 10;
 
 bool Overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
 
@@ -152,6 +154,25 @@ class Builder {
     std::vector<long> res = CRYO_TRY(RunBatch(b));
     if (res[0] < 0) return MakeError(static_cast<int>(-res[0]), "chdir to cwd {} in task {}", cwd, t_.tid());
     CRYO_TRY(t_.Check("umask", SYS_umask, ti_.fs.umask()));
+    return {};
+  }
+
+  // The tree's user namespace as fd `at` (above every dumped fd): opened
+  // while the task's root is cryo's, entered by EnterUserns.
+  Result<> TakeUserns(const std::string& path, int at) {
+    long fd = CRYO_TRY(Open(path, O_RDONLY | O_CLOEXEC));
+    if (fd != at) {
+      CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), static_cast<uint64_t>(at), O_CLOEXEC));
+      CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+    }
+    return {};
+  }
+  Result<> EnterUserns(int fd) {
+    long r = CRYO_TRY(t_.Syscall(SYS_setns, static_cast<uint64_t>(fd), CLONE_NEWUSER));
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+    if (r == -EINVAL)
+      return MakeError(EINVAL, "task {} cannot enter it: it shares its fs (CLONE_FS) with another process", t_.tid());
+    if (r < 0) return MakeError(static_cast<int>(-r), "setns(CLONE_NEWUSER) in task {}", t_.tid());
     return {};
   }
 
@@ -262,7 +283,10 @@ class Builder {
           const auto& v = *m.v;
           uint64_t len = v.end() - v.start();
           long fd = m.file < 0 ? -1 : fds[static_cast<size_t>(m.file)];
-          map_at.push_back(mb.Add(SYS_mmap, v.start(), len, m.prot, m.flags, static_cast<uint64_t>(fd), v.pgoff()));
+          if (v.status() & kSysvIpc)  // the IPC namespace's segment, attached again in its place
+            map_at.push_back(mb.Add(SYS_shmat, v.shmid(), v.start(), SHM_REMAP | ((v.prot() & PROT_WRITE) ? 0 : SHM_RDONLY)));
+          else
+            map_at.push_back(mb.Add(SYS_mmap, v.start(), len, m.prot, m.flags, static_cast<uint64_t>(fd), v.pgoff()));
           for (int adv = 0; adv < 64; adv++)
             if (v.madv() & (1ULL << adv)) mb.Add(SYS_madvise, v.start(), len, static_cast<uint64_t>(adv));
         }
@@ -272,7 +296,10 @@ class Builder {
         } else {
           for (size_t i = 0; i < maps.size() && r; i++) {
             long got = (*res)[map_at[i]];
-            if (got < 0 && got > -4096)
+            if (got >= 0 && static_cast<uint64_t>(got) != maps[i].v->start())
+              r = MakeError(EINVAL, "map {:#x}-{:#x} in task {}: at {:#x}", maps[i].v->start(), maps[i].v->end(),
+                            t_.tid(), got);
+            else if (got < 0 && got > -4096)
               r = MakeError(static_cast<int>(-got), "map {:#x}-{:#x} in task {}", maps[i].v->start(), maps[i].v->end(),
                             t_.tid());
           }
@@ -864,6 +891,8 @@ struct Common {
   RestoredTree& tree;
   int tree_fd;  // the tasks' fd for the tree's root (-1: cryo's root)
   const std::map<uint32_t, pid_t>& last_of_table;  // files_id -> the last task built with that table
+  const std::string& userns;  // the tree's user namespace (a path in cryo's /proc), "" for cryo's
+  int userns_fd;              // the tasks' fd for it, -1 without
 };
 
 // A pidfd of cryo's at an fd number above every one the tasks had and
@@ -915,6 +944,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   Builder b(t, c.s, ti, tramp, c.log, &c.ghosts, &c.memfds, &c.shared);
   b.set_cryo_fd(c.cryo_fd);
   b.set_tree_fd(c.tree_fd);
+  if (c.userns_fd >= 0) CRYO_TRY_CTX(b.TakeUserns(c.userns, c.userns_fd), "user namespace");
   CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.MapVdso(host), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
@@ -928,6 +958,10 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
     CRYO_TRY(t.Check("close the tree's root", SYS_close, static_cast<uint64_t>(c.tree_fd)));
   CRYO_TRY_CTX(b.EpollTargets(c.epolls_done), "epoll");
   CRYO_TRY_CTX(b.Locks(pid), "file locks");
+  // Into the tree's user namespace: after its files (taking cryo's fds
+  // through the pidfd needs cryo's privileges over cryo), before its
+  // threads (born there) and credentials (set as seen inside).
+  if (c.userns_fd >= 0) CRYO_TRY_CTX(b.EnterUserns(c.userns_fd), "user namespace");
   CRYO_TRY_CTX(b.TaskState(host), "task state");
   uint64_t all = ~0ULL;
   if (ptrace(PTRACE_SETSIGMASK, host, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
@@ -983,7 +1017,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   std::unique_ptr<mnt::MountTree> mounts;
   if (uint32_t id = s.tasks[0].ids.mnt_ns_id();
       id != 0 && CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kMountpoints, id)).present())
-    mounts = CRYO_TRY_CTX(mnt::MountTree::Enter(s.dir.get(), id, opts, log), "mount namespace");
+    mounts = CRYO_TRY_CTX(mnt::MountTree::Enter(s.dir.get(), id, opts, log, namespaces.MadeMnt()), "mount namespace");
   mnt::TreeRoot where = mounts ? mounts->root() : mnt::TreeRoot();
   // The tasks are born on cryo's CPU and stay there while it builds them.
   CpuPin pin;
@@ -997,7 +1031,11 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   auto cg = CRYO_TRY(cgroups::CgroupRestorer::Prepare(opts, s.dir.get(), s.inventory.root_cg_set(), log));
   // Not close-on-exec for the tasks: they are forks, not execs; the flag
   // only keeps it from programs cryo runs (action scripts).
-  UniqueFd cryo_fd = CRYO_TRY(CryoPidfdForTasks(s, mounts ? 2 : 1));
+  // With a user namespace of the tree's, one more: each task's fd for it
+  // (ns/user.h), opened while the task still sees cryo's /proc.
+  std::string userns = namespaces.UserPath();
+  UniqueFd cryo_fd = CRYO_TRY(CryoPidfdForTasks(s, (mounts ? 2 : 1) + (userns.empty() ? 0 : 1)));
+  int userns_fd = userns.empty() ? -1 : cryo_fd.get() + (mounts ? 2 : 1);
   // The tree's root for the tasks, next to it.
   UniqueFd tree_fd;
   if (mounts) {
@@ -1078,13 +1116,14 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   }));
   std::set<uint32_t> epolls_done;
   Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get(), tree,
-           tree_fd ? tree_fd.get() : -1, last_of_table};
+           tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;
     CRYO_TRY_CTX(Build(c, ti, tree.leader(i), out.stats), "restore {}", ti.pid());
   }
   CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
+  CRYO_TRY_CTX(namespaces.RemoveSegments(), "SysV shared memory");
   CRYO_TRY(FaultPoint("restore-cgroups"));
   CRYO_TRY_CTX(cg.ApplyProperties(), "cgroup properties");
   // Frozen cgroups freeze with their tasks still held: they stay frozen.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A tree whose child holds an fd of a kind cryo cannot dump (an io_uring
-# instance from the raw io_uring_setup syscall; a netlink socket; the tun
-# device, whose state a reopen would lose): the dump
+# instance from the raw io_uring_setup syscall; a netlink socket; /dev/kvm,
+# a device cryo does not know to open again): the dump
 # fails with one line naming the child's pid, the fd and the kind, writes
 # no inventory.img, and leaves the whole tree as it was: every process
 # alive, not stopped (state S or R, never T, t or Z), still making
@@ -28,7 +28,7 @@ one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 fds_of() { ls -l /proc/"$1"/fd | awk '{print $9, $10, $11}'; }
 
-# ARGV: dir kind (io_uring | netlink | tun).
+# ARGV: dir kind (io_uring | netlink | kvm).
 tree='
 use strict;
 my ($dir, $kind) = @ARGV;
@@ -41,8 +41,8 @@ sub beat {
 my $pid = fork() // die "fork: $!";
 if ($pid == 0) {
   my ($fd, $sock, $dev);
-  if ($kind eq "tun") {
-    open($dev, "+<", "/dev/net/tun") or die "open /dev/net/tun: $!";  # a device with state of its own
+  if ($kind eq "kvm") {
+    open($dev, "+<", "/dev/kvm") or die "open /dev/kvm: $!";  # a device cryo does not know
     $fd = fileno($dev);
   } elsif ($kind eq "io_uring") {
     my $params = "\0" x 120;            # struct io_uring_params
@@ -59,7 +59,7 @@ if ($pid == 0) {
 beat("root");
 '
 
-for kind in io_uring netlink tun; do
+for kind in io_uring netlink kvm; do
   name=dump-refuses-$kind-in-tree
   d=$w/$kind; mkdir -p "$d/img"
   root=$("$spawn" -o "$d/out" /usr/bin/perl -e "$tree" "$d" "$kind")
