@@ -389,6 +389,7 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   if (mode == ReleaseMode::kKill && !repaired.empty())
     if (auto r = net_lock.Silence(); !r) log.Warn("{}", r.error().what());
   CRYO_TRY(tree.Release(mode));
+  if (mode == ReleaseMode::kKill) repaired.Keep();
   if (mode != ReleaseMode::kKill) CRYO_TRY(Announce(notify, "network-unlock"));
   // Killed: the lock goes with the namespace (or a restore into it lifts it).
   if (mode != ReleaseMode::kKill) CRYO_TRY(net_lock.Unlock());

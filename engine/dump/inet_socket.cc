@@ -125,6 +125,16 @@ void RepairedConnections::SetLock(NetworkLock method, std::string run_id, pid_t 
           mine.st_ino == tree.st_ino;
 }
 
+RepairedConnections::~RepairedConnections() { Resume(); }
+
+void RepairedConnections::Keep() {
+  // Closed while still in repair mode: not a word to the peers; the lock
+  // stays for the restore to lift.
+  socks_.clear();
+  reuse_.clear();
+  locked_ = false;
+}
+
 Result<> RepairedConnections::Add(int sk, TcpConnection c) {
   if (lock_) {
     netns::Connection l;
@@ -138,14 +148,23 @@ Result<> RepairedConnections::Add(int sk, TcpConnection c) {
   }
   UniqueFd held(::fcntl(sk, F_DUPFD_CLOEXEC, 0));
   if (!held) return ErrnoError("dup");
+  // Leaving repair mode clears SO_REUSEADDR: it is put back then.
+  int reuse = 0;
+  socklen_t l = sizeof reuse;
+  if (::getsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, &l) != 0) return ErrnoError("SO_REUSEADDR");
   CRYO_TRY(SetTcpRepair(sk, 1));
   socks_.push_back(std::move(held));
+  reuse_.push_back(reuse);
   return {};
 }
 
 void RepairedConnections::Resume() {
-  for (auto& sk : socks_) (void)SetTcpRepair(sk.get(), 0);
+  for (size_t i = 0; i < socks_.size(); i++) {
+    (void)SetTcpRepair(socks_[i].get(), 0);
+    ::setsockopt(socks_[i].get(), SOL_SOCKET, SO_REUSEADDR, &reuse_[i], sizeof reuse_[i]);
+  }
   socks_.clear();
+  reuse_.clear();
   if (locked_)
     if (auto r = netns::UnlockConnections(method_, run_id_, *log_); !r) log_->Error("{}", r.error().what());
   locked_ = false;
@@ -249,7 +268,11 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
                                                       static_cast<uint16_t>(e->src_port()),
                                                       static_cast<uint16_t>(e->dst_port())}),
                "pid {} fd {}: TCP connection {}", pid, fd, conn);
-  TcpStream s = CRYO_TRY_CTX(ReadTcpStream(sk.get(), state), "pid {} fd {}: TCP connection {}", pid, fd, conn);
+  TcpStream s = CRYO_TRY_CTX(ReadTcpStream(sk.get()), "pid {} fd {}: TCP connection {}", pid, fd, conn);
+  if (!Connected(s.state))
+    return MakeError(ENOTSUP, "pid {} fd {}: TCP connection {} went to state {} while dumped: not supported", pid, fd,
+                     conn, StateName(s.state));
+  e->set_state(static_cast<uint32_t>(s.state));
   ImageWriter w(dir_, ImageKind::kTcpStream, ino);
   CRYO_TRY(w.Write(s.entry));
   CRYO_TRY(w.WriteRaw(std::string_view(s.inq)));

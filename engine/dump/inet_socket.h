@@ -32,6 +32,12 @@ struct TcpConnection {
 // restore lifts the lock (a namespace of the tree's own is locked whole).
 class RepairedConnections {
  public:
+  RepairedConnections() = default;
+  RepairedConnections(const RepairedConnections&) = delete;
+  RepairedConnections& operator=(const RepairedConnections&) = delete;
+  // Unless kept, the connections carry on (Resume): no path out of a
+  // failed dump leaves them in repair mode or locked.
+  ~RepairedConnections();
   // `run_id` names the lock; `pid` is the tree's root.
   void SetLock(NetworkLock method, std::string run_id, pid_t pid, Log& log);
   // Locks the connection (when it is to be), then puts `sk` into repair
@@ -39,10 +45,13 @@ class RepairedConnections {
   Result<> Add(int sk, TcpConnection c);
   // The tree runs on: its connections carry on where they were.
   void Resume();
+  // The tree is killed: cryo's copies close in repair mode, the lock stays.
+  void Keep();
   bool empty() const { return socks_.empty(); }
 
  private:
   std::vector<UniqueFd> socks_;
+  std::vector<int> reuse_;  // each one's SO_REUSEADDR
   NetworkLock method_ = NetworkLock::kSkip;
   std::string run_id_;
   bool lock_ = false, locked_ = false;

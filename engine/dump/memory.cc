@@ -71,7 +71,8 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
       status |= kAnonShared;
       flags |= MAP_ANONYMOUS;
       e->set_shmid(v.ino);
-    } else if (v.shared && v.path.starts_with("/SYSV")) {
+    } else if (v.shared && v.deleted && v.path.size() == 13 && v.path.starts_with("/SYSV") &&
+               v.path.find_first_not_of("0123456789abcdef", 5) == std::string::npos) {
       // An attached SysV segment (its inode is its id): the IPC namespace
       // keeps its contents (ipcns-shm), the task attaches it again.
       status |= kSysvIpc;

@@ -42,6 +42,8 @@ Result<> ReadSocketOpts(int sk, img::sk_opts_entry* o, bool inet) {
     return {};
   }
   // Only what differs from a new socket's defaults goes in the image.
+  // Buffer sizes the program set itself (no autotuning then).
+  if (int v = CRYO_TRY(GetInt(sk, SO_BUF_LOCK)); v != 0) o->set_so_buf_lock(static_cast<uint32_t>(v));
   if (CRYO_TRY(GetInt(sk, SO_REUSEADDR))) o->set_reuseaddr(true);
   if (CRYO_TRY(GetInt(sk, SO_REUSEPORT))) o->set_so_reuseport(true);
   if (CRYO_TRY(GetInt(sk, SO_BROADCAST))) o->set_so_broadcast(true);

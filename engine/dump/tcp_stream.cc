@@ -50,12 +50,15 @@ Result<> SetTcpRepair(int sk, int on) {
   return {};
 }
 
-Result<TcpStream> ReadTcpStream(int sk, int state) {
+Result<TcpStream> ReadTcpStream(int sk) {
   TcpStream s;
   auto& e = s.entry;
   tcp_info ti{};
   socklen_t l = sizeof ti;
   if (::getsockopt(sk, SOL_TCP, TCP_INFO, &ti, &l) != 0) return ErrnoError("TCP_INFO");
+  // Now, locked and in repair mode: a FIN that came after the first look
+  // is counted here.
+  int state = s.state = ti.tcpi_state;
   uint32_t outq = static_cast<uint32_t>(CRYO_TRY(QueueLength(sk, SIOCOUTQ, "SIOCOUTQ")));
   uint32_t unsent = static_cast<uint32_t>(CRYO_TRY(QueueLength(sk, SIOCOUTQNSD, "SIOCOUTQNSD")));
   uint32_t inq = static_cast<uint32_t>(CRYO_TRY(QueueLength(sk, SIOCINQ, "SIOCINQ")));

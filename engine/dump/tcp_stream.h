@@ -15,12 +15,13 @@ namespace cryo {
 struct TcpStream {
   img::tcp_stream_entry entry;
   std::string inq, outq;  // receive and send queues
+  int state = 0;          // read in repair mode, where it no longer moves
 };
 
 // Turns repair mode on (1) or off (0, with a window probe so the peer
 // learns of the socket again at once).
 Result<> SetTcpRepair(int sk, int on);
-// `sk` is in repair mode; `state` its TCP state.
-Result<TcpStream> ReadTcpStream(int sk, int state);
+// `sk` is in repair mode.
+Result<TcpStream> ReadTcpStream(int sk);
 
 }  // namespace cryo

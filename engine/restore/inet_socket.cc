@@ -109,14 +109,15 @@ Result<UniqueFd> Create(const ImageSet& s, uint32_t id, const img::inet_sk_entry
   // TOS first: it sets the priority too, which the socket options then
   // put back as it was.
   CRYO_TRY(ApplyIpOpts(fd, e, id));
-  CRYO_TRY(ApplySocketOpts(fd, e.opts(), id));
+  CRYO_TRY(ApplySocketOpts(fd, e.opts(), id, true));
   CRYO_TRY(ApplyTcpOpts(fd, e, id));
   sockaddr_storage self = CRYO_TRY(Address(e.family(), e.src_addr(), e.src_port(), id));
   bool tcp = e.type() == SOCK_STREAM;
   bool connected = e.dst_addr_size() > 0 && e.state() != TCP_CLOSE && e.state() != TCP_LISTEN;
   if (tcp && connected) {
     sockaddr_storage peer = CRYO_TRY(Address(e.family(), e.dst_addr(), e.dst_port(), id));
-    CRYO_TRY_CTX(conns.Restore(fd, s.dir.get(), e.ino(), static_cast<int>(e.state()), self, peer, e.opts().so_sndbuf(), e.opts().so_rcvbuf()),
+    CRYO_TRY_CTX(conns.Restore(fd, s.dir.get(), e.ino(), static_cast<int>(e.state()), self, peer, e.opts().so_sndbuf(),
+                               e.opts().so_rcvbuf(), e.opts().reuseaddr(), e.opts().so_buf_lock()),
                  "socket {}: TCP connection", id);
   } else {
     if (e.src_port() != 0 || !AnyAddress(e)) CRYO_TRY(Bind(fd, self, e, id));

@@ -320,6 +320,17 @@ class Builder {
     };
     for (const auto& v : ti_.mm.vmas()) {
       if (v.status() & (kVdsoBits | kVsyscall)) continue;
+      if (v.status() & kSysvIpc) {
+        // shmat maps the whole segment: it must be what the image says
+        // (cryo is in the tree's IPC namespace).
+        shmid_ds ds{};
+        if (::shmctl(static_cast<int>(v.shmid()), IPC_STAT, &ds) != 0)
+          return ErrnoError("SysV shared memory {} of {:#x}-{:#x}", v.shmid(), v.start(), v.end());
+        uint64_t whole = (static_cast<uint64_t>(ds.shm_segsz) + kPage - 1) & ~(kPage - 1);
+        if (v.pgoff() != 0 || v.end() - v.start() != whole)
+          return MakeError(EINVAL, "SysV shared memory {} is {} bytes, mapped at {:#x}-{:#x}", v.shmid(), ds.shm_segsz,
+                           v.start(), v.end());
+      }
       Map m{&v, v.prot(), (v.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN)) | MAP_FIXED, -1};
       if (!(v.status() & kFileShared)) m.prot |= PROT_WRITE;  // pages are filled in, then mprotect
       std::string path;
@@ -1129,19 +1140,21 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // Frozen cgroups freeze with their tasks still held: they stay frozen.
   CRYO_TRY_CTX(cg.ApplyFreezer(), "cgroup freezer state");
   CRYO_TRY(Announce(notify, "post-restore", out.pid));
-  bool connections = shared.HasConnections();
-  CRYO_TRY_CTX(shared.ResumeConnections(), "TCP connections");
+  CRYO_TRY(Announce(notify, "network-unlock"));
+  CRYO_TRY_CTX(namespaces.UnlockNetwork(log), "network unlock");  // netns/lock.h
   // A tree in its dumper's network namespace had its connections locked
-  // one by one there: lifted now that they are back.
-  if (connections && s.inventory.has_dump_criu_run_id()) {
+  // one by one there: lifted too.
+  if (shared.HasConnections() && s.inventory.has_dump_criu_run_id()) {
     uint32_t m = s.inventory.network_lock_method();
     NetworkLock method = m == 1 ? NetworkLock::kNftables : m == 2 ? NetworkLock::kSkip : NetworkLock::kIptables;
     CRYO_TRY_CTX(netns::UnlockConnections(method, s.inventory.dump_criu_run_id(), log), "network unlock");
   }
-  CRYO_TRY(Announce(notify, "network-unlock"));
-  CRYO_TRY_CTX(namespaces.UnlockNetwork(log), "network unlock");  // netns/lock.h
   CRYO_TRY(Announce(notify, "pre-resume"));
   if (mounts) CRYO_TRY_CTX(mounts->Pivot(), "mount namespace");
+  // TCP connections leave repair mode last, the network open (their
+  // window probes reach the peers), just before the tasks run: until
+  // then a failed restore closes them in repair mode, without a word.
+  CRYO_TRY_CTX(shared.ResumeConnections(), "TCP connections");
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   cg.Commit();
   if (pidns_init) CRYO_TRY(pidns_init->Watch(s.tasks[0].pid()));

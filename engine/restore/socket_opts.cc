@@ -17,11 +17,14 @@ Result<> SetInt(int sk, int name, int v, const char* what, uint32_t id) {
 
 }  // namespace
 
-Result<> ApplySocketOpts(int sk, const img::sk_opts_entry& o, uint32_t id) {
+Result<> ApplySocketOpts(int sk, const img::sk_opts_entry& o, uint32_t id, bool inet) {
   // The kernel doubles what it is given; the image holds what it reported.
   int snd = static_cast<int>(o.so_sndbuf() / 2), rcv = static_cast<int>(o.so_rcvbuf() / 2);
   if (snd > 0) CRYO_TRY(SetInt(sk, SO_SNDBUFFORCE, snd, "SO_SNDBUFFORCE", id));
   if (rcv > 0) CRYO_TRY(SetInt(sk, SO_RCVBUFFORCE, rcv, "SO_RCVBUFFORCE", id));
+  // Forcing the sizes locks them; an IP socket's locks go back to what
+  // they were (autotuning where the program left it on).
+  if (inet) CRYO_TRY(SetInt(sk, SO_BUF_LOCK, static_cast<int>(o.so_buf_lock()), "SO_BUF_LOCK", id));
   timeval st{static_cast<time_t>(o.so_snd_tmo_sec()), static_cast<suseconds_t>(o.so_snd_tmo_usec())};
   timeval rt{static_cast<time_t>(o.so_rcv_tmo_sec()), static_cast<suseconds_t>(o.so_rcv_tmo_usec())};
   if (::setsockopt(sk, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st) != 0) return ErrnoError("socket {}: SO_SNDTIMEO", id);
@@ -46,6 +49,7 @@ Result<> ApplySocketOpts(int sk, const img::sk_opts_entry& o, uint32_t id) {
     if (::setsockopt(sk, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(), static_cast<socklen_t>(dev.size())) != 0)
       return ErrnoError("socket {}: SO_BINDTODEVICE {}", id, dev);
   }
+  if (o.so_filter_size() > BPF_MAXINSNS) return MakeError(EINVAL, "socket {}: a filter of {} instructions", id, o.so_filter_size());
   if (o.so_filter_size() > 0) {
     std::vector<sock_filter> prog(static_cast<size_t>(o.so_filter_size()));
     for (size_t i = 0; i < prog.size(); i++) {

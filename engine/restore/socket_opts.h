@@ -11,6 +11,7 @@ namespace cryo {
 
 // `id`: the file id, for errors. Every option the entry names is set;
 // SO_REUSEADDR is left to the caller, which sets it after binding.
-Result<> ApplySocketOpts(int sk, const img::sk_opts_entry& o, uint32_t id);
+// `inet`: an IP socket (its buffer locks are set as dumped).
+Result<> ApplySocketOpts(int sk, const img::sk_opts_entry& o, uint32_t id, bool inet);
 
 }  // namespace cryo

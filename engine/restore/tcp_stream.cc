@@ -43,7 +43,8 @@ Result<> SetQueueSeq(int sk, int queue, uint32_t seq) {
 Result<> Fill(int sk, std::string_view data, const char* what) {
   size_t chunk = data.size();
   while (!data.empty()) {
-    ssize_t n = ::send(sk, data.data(), std::min(chunk, data.size()), MSG_NOSIGNAL);
+    // Never waiting: with the tree frozen, nothing would make room.
+    ssize_t n = ::send(sk, data.data(), std::min(chunk, data.size()), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n <= 0) {
       if (chunk > 1024) {
         chunk /= 2;
@@ -79,8 +80,9 @@ constexpr bool OurFinFirst(int st) { return st == TCP_FIN_WAIT1 || st == TCP_FIN
 constexpr bool OurFinAcked(int st) { return st == TCP_FIN_WAIT2; }
 constexpr bool TheirFin(int st) { return st == TCP_CLOSE_WAIT || st == TCP_LAST_ACK || st == TCP_CLOSING; }
 
-// The FIN we sent, queued again: shutdown(SHUT_WR) in repair mode queues
-// it without a packet; in the send queue it counts as sent.
+// The FIN we sent, queued again by shutdown(SHUT_WR) in repair mode: in
+// the send queue it counts as sent (acknowledged); otherwise it goes out,
+// a duplicate of the one the peer has (or will get) anyway.
 Result<> QueueOurFin(int sk, bool acked) {
   int queue = TCP_SEND_QUEUE;
   if (acked) CRYO_TRY(SetOpt(sk, TCP_REPAIR_QUEUE, &queue, sizeof queue, "TCP_REPAIR_QUEUE"));
@@ -100,8 +102,23 @@ uint16_t Checksum(const unsigned char* p, size_t len, uint32_t sum = 0) {
 // A segment as if from the peer (its FIN, or its ACK of ours), made on a
 // raw socket with the lock's mark so a network lock lets it by: the
 // restored socket takes it as it took the real one.
-Result<> FromPeer(const sockaddr_storage& self, const sockaddr_storage& peer, uint32_t seq, uint32_t ack,
+// An IPv6 address that stands for an IPv4 one (::ffff:a.b.c.d), as IPv4.
+sockaddr_storage Unmapped(const sockaddr_storage& a) {
+  if (a.ss_family != AF_INET6) return a;
+  const auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
+  if (!IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) return a;
+  sockaddr_storage out{};
+  auto& v4 = reinterpret_cast<sockaddr_in&>(out);
+  v4.sin_family = AF_INET;
+  v4.sin_port = v6.sin6_port;
+  std::memcpy(&v4.sin_addr, v6.sin6_addr.s6_addr + 12, 4);
+  return out;
+}
+
+Result<> FromPeer(const sockaddr_storage& self_in, const sockaddr_storage& peer_in, uint32_t seq, uint32_t ack,
                   uint16_t window, bool fin) {
+  // A dual-stack socket's IPv4 connection runs over IPv4.
+  sockaddr_storage self = Unmapped(self_in), peer = Unmapped(peer_in);
   bool v4 = self.ss_family == AF_INET;
   unsigned char pkt[60] = {};
   size_t ip_len = v4 ? 20 : 40;
@@ -172,13 +189,16 @@ Result<> FromPeer(const sockaddr_storage& self, const sockaddr_storage& peer, ui
 }  // namespace
 
 Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const sockaddr_storage& self,
-                                 const sockaddr_storage& peer, uint32_t sndbuf, uint32_t rcvbuf) {
+                                 const sockaddr_storage& peer, uint32_t sndbuf, uint32_t rcvbuf, bool reuse,
+                                 uint32_t buf_lock) {
   if (state != TCP_ESTABLISHED && !OurFin(state) && !TheirFin(state))
     return MakeError(ENOTSUP, "TCP state {}: not supported", state);
   ImageReader r = CRYO_TRY(ImageReader::Open(dir, ImageKind::kTcpStream, ino));
   img::tcp_stream_entry e;
   if (!r.present() || !CRYO_TRY(r.Next(e))) return MakeError(ENOENT, "tcp-stream-{:x}.img is missing", ino);
   if (e.unsq_len() > e.outq_len()) return MakeError(EINVAL, "{}: more unsent bytes than queued", r.name());
+  if (e.snd_wscale() > 14 || e.rcv_wscale() > 14 || e.mss_clamp() == 0 || e.mss_clamp() > 65535)
+    return MakeError(EINVAL, "{}: window scales {}/{}, MSS {}", r.name(), e.snd_wscale(), e.rcv_wscale(), e.mss_clamp());
   std::string inq = CRYO_TRY(r.ReadPayload(e.inq_len()));
   std::string outq = CRYO_TRY(r.ReadPayload(e.outq_len()));
   // The FINs take a sequence number each, counted in the dumped numbers.
@@ -238,7 +258,7 @@ Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const
   int v = 1;
   if (e.nodelay()) CRYO_TRY(SetOpt(sk, TCP_NODELAY, &v, sizeof v, "TCP_NODELAY"));
   if (e.cork()) CRYO_TRY(SetOpt(sk, TCP_CORK, &v, sizeof v, "TCP_CORK"));
-  held_.push_back(Held{sk, ino, outq.substr(sent), sndbuf});
+  held_.push_back(Held{sk, ino, outq.substr(sent), sndbuf, reuse, buf_lock});
   return {};
 }
 
@@ -250,6 +270,12 @@ Result<> TcpConnections::Resume() {
   for (const auto& h : held_) {
     if (!h.unsent.empty()) CRYO_TRY_CTX(Fill(h.sk, h.unsent, "unsent data"), "TCP connection {:x}", h.ino);
     CRYO_TRY_CTX(SetBuffer(h.sk, SO_SNDBUFFORCE, h.sndbuf, "SO_SNDBUFFORCE"), "TCP connection {:x}", h.ino);
+    // What leaving repair mode and forcing the sizes changed: SO_REUSEADDR
+    // (cleared), the buffer locks (set; autotuning off).
+    int reuse = h.reuse ? 1 : 0, lock = static_cast<int>(h.buf_lock);
+    if (::setsockopt(h.sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse) != 0 ||
+        ::setsockopt(h.sk, SOL_SOCKET, SO_BUF_LOCK, &lock, sizeof lock) != 0)
+      return ErrnoError("TCP connection {:x}: SO_REUSEADDR, SO_BUF_LOCK", h.ino);
   }
   held_.clear();
   return {};

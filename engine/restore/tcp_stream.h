@@ -20,8 +20,10 @@ class TcpConnections {
   // tcp-stream-<ino>; `self` and `peer` are its two ends; `sndbuf` and
   // `rcvbuf` the buffer sizes it had (as getsockopt reports them).
   // `state`: established, or half-closed (its FINs queued again).
+  // `reuse`, `buf_lock`: its SO_REUSEADDR and SO_BUF_LOCK, set again when
+  // it leaves repair mode.
   Result<> Restore(int sk, int dir, uint32_t ino, int state, const sockaddr_storage& self,
-                   const sockaddr_storage& peer, uint32_t sndbuf, uint32_t rcvbuf);
+                   const sockaddr_storage& peer, uint32_t sndbuf, uint32_t rcvbuf, bool reuse, uint32_t buf_lock);
   // Out of repair mode, then the data never sent is sent (it goes out now
   // as it would have then). cryo's fds must still be open.
   Result<> Resume();
@@ -33,6 +35,8 @@ class TcpConnections {
     uint32_t ino;
     std::string unsent;
     uint32_t sndbuf;
+    bool reuse;
+    uint32_t buf_lock;
   };
   std::vector<Held> held_;
 };

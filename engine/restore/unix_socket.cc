@@ -125,7 +125,7 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     out[peer_id] = UniqueFd(sv[1]);
   }
   for (const auto& [id, u] : s.unix_sks)
-    if (!external(u)) CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id));
+    if (!external(u)) CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id, false));
   // Clients of named sockets (in the dump, or outside it with --ext-unix-sk).
   for (const auto& [id, u] : s.unix_sks) {
     if (u.peer() == 0 || external(u) || mutual(u)) continue;
