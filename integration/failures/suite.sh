@@ -2,13 +2,7 @@
 # Nothing lost: a dump that fails at any step leaves the process running as
 # it was; a restore that fails leaves no process behind and the images as
 # they were; bad input gets one clear line and a non-zero exit.
-set -uo pipefail
-build=${CRYO_BUILD:?}
-cryo=${CRYO:-$build/cli/cryo}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
-spawn=$build/integration/programs/spawn
+. "$(dirname "$0")/../lib/common.sh"
 counter=$build/integration/counter
 w=$(mktemp -d /tmp/cryo-failures.XXXXXX)
 # Started pids go to a file: helpers run in $(...) subshells.
@@ -16,7 +10,6 @@ track() { echo "$1" >>"$w/pids"; }
 cleanup() { while read -r p; do kill -9 "$p" 2>/dev/null; done <"$w/pids" 2>/dev/null; rm -rf "$w"; }
 trap cleanup EXIT
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 wait_gone() { for _ in $(seq 200); do alive "$1" || return 0; sleep 0.01; done; return 1; }
 one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 

@@ -10,19 +10,12 @@
 # child, the child opens the fd and writes "PID FD" to a file, then both
 # append a line to a heartbeat file every 20 ms.
 # Runs on its own (needs CRYO_BUILD, like suite.sh) or from suite.sh.
-set -uo pipefail
-build=${CRYO_BUILD:?}
-cryo=${CRYO:-$build/cli/cryo}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
-spawn=$build/integration/programs/spawn
+. "$(dirname "$0")/../lib/common.sh"
 w=$(mktemp -d /tmp/cryo-failures-fd.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$w"; }
 trap cleanup EXIT
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
 state() { awk '{print $3}' /proc/"$1"/stat 2>/dev/null; }
 one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 lines() { wc -l <"$1" 2>/dev/null || echo 0; }
