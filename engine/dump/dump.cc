@@ -33,6 +33,7 @@
 #include "engine/image/proto/files.pb.h"
 #include "engine/image/proto/mm.pb.h"
 #include "engine/image/proto/pstree.pb.h"
+#include "engine/ns/mqueue.h"
 #include "engine/ns/namespaces.h"
 #include "engine/proc/proc.h"
 
@@ -247,6 +248,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   d.fds.SetPidMap(&d.pids);
   d.files.SetView(d.namespaces.View());
   d.fds.SetView(d.namespaces.View());
+  d.fds.SetMounts(d.namespaces.MountIds());
   if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
   CRYO_TRY(d.cgroups.SetRoot(tasks[0].pid));
   d.fds.SetNetnsOf(tasks[0].pid);
@@ -289,6 +291,14 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   CRYO_TRY(d.files.Write(dir));
   CRYO_TRY(d.cgroups.Write(dir, log));
   CRYO_TRY(d.namespaces.Write(dir, log));
+  {
+    // The queues of the tree's own IPC namespace, and those it has open.
+    std::vector<img::posix_mq_entry> queues;
+    if (d.namespaces.OwnIpc()) queues = CRYO_TRY_CTX(ns::DumpMqueues(tasks[0].pid, log), "IPC namespace of {}", tasks[0].pid);
+    for (const auto& [id, name] : d.fds.mqueue_files())
+      CRYO_TRY(ns::AddMqueueFile(queues, d.namespaces.OwnIpc(), name, id));
+    CRYO_TRY(ns::WriteMqueues(dir, queues));
+  }
   {
     ImageWriter w(dir, ImageKind::kPstree);
     for (const auto& pe : pstree) CRYO_TRY(w.Write(pe));

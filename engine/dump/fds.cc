@@ -16,6 +16,7 @@
 #include "engine/dump/tun_file.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/event.pb.h"
+#include "engine/ns/mqueue.h"
 #include "engine/ns/namespaces.h"
 #include "engine/proc/proc.h"
 
@@ -111,11 +112,15 @@ Result<> FdDumper::PipeData(uint32_t ino, const std::string& proc, bool fifo) {
 // In a tree with its own mount namespace, a file is restored by the path
 // the tree sees: the one it was opened by must lead there (a file opened
 // before the tree moved into its mounts, like a log of the host's, does
-// not).
-Result<> FdDumper::Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st) const {
+// not). A file of one of the tree's mounts that a later mount hides (the
+// path leads to another filesystem, or nowhere) is reopened through its
+// mount (reg_file_entry.mnt_id).
+Result<> FdDumper::Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st, int mnt_id) const {
   if (view_.empty()) return {};
   struct stat there;
-  if (::stat((view_ + path).c_str(), &there) == 0 && there.st_dev == st.st_dev && there.st_ino == st.st_ino) return {};
+  bool found = ::stat((view_ + path).c_str(), &there) == 0;
+  if (found && there.st_dev == st.st_dev && there.st_ino == st.st_ino) return {};
+  if (mounts_.count(mnt_id) && (!found || there.st_dev != st.st_dev)) return {};
   return MakeError(ENOTSUP,
                    "pid {} fd {}: {} is on a mount outside the tree's mount namespace: not supported (give the "
                    "tree its files from inside it)",
@@ -123,7 +128,7 @@ Result<> FdDumper::Reachable(pid_t pid, int fd, const std::string& path, const s
 }
 
 Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_in, const struct stat& st,
-                                    uint32_t flags, uint64_t pos, img::fd_types* type) {
+                                    uint32_t flags, uint64_t pos, int mnt_id, img::fd_types* type) {
   std::string link = link_in;
   std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
   auto ino = static_cast<uint32_t>(st.st_ino);
@@ -201,7 +206,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   if (S_ISFIFO(st.st_mode) && link.starts_with("/")) {
     if (link.ends_with(kDeleted))
       return MakeError(ENOTSUP, "pid {} fd {}: FIFO {} was unlinked: not supported", pid, fd, link);
-    CRYO_TRY(Reachable(pid, fd, link, st));
+    CRYO_TRY(Reachable(pid, fd, link, st, -1));
     *type = img::FIFO;
     CRYO_TRY_CTX(PipeData(ino, proc, true), "pid {} fd {}", pid, fd);
     uint32_t regf = files_.AddReg(link, flags, 0, st);
@@ -214,6 +219,17 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     f->set_pipe_id(ino);
     f->set_regf_id(regf);
     files_.Add(std::move(fe));
+    return id;
+  }
+  if (S_ISREG(st.st_mode) && ns::IsMqueueFile(proc)) {
+    // As a regular file by the queue's name, opened again by mq_open
+    // (posix-mq.img says which files are queues).
+    if (link.ends_with(kDeleted))
+      return MakeError(ENOTSUP, "pid {} fd {}: POSIX message queue {} was unlinked while open: not supported", pid, fd,
+                       link.substr(0, link.size() - kDeleted.size()));
+    *type = img::REG;
+    uint32_t id = files_.AddReg(link, flags, 0, st);
+    mqueue_files_.emplace_back(id, link);
     return id;
   }
   bool memfd = S_ISREG(st.st_mode) && (link.starts_with("/memfd:") || link.starts_with("memfd:"));
@@ -258,9 +274,9 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   // restore, with --shell-job only, as CRIU does.
   if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
-  if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st));
+  if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
   *type = img::REG;
-  uint32_t id = files_.AddReg(link, flags, pos, st);
+  uint32_t id = files_.AddReg(link, flags, pos, st, mounts_.count(mnt_id) ? mnt_id : -1);
   if (ghost) {
     img::remap_file_path_entry remap;
     CRYO_TRY(DumpGhost(pid, fd, id, st, opts_, dir_, &remap));
@@ -279,7 +295,7 @@ Result<uint32_t> FdDumper::InFlight(int ours) {
   if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat {}", proc);
   if (auto k = files_.Known(self, ours, st)) return *k;
   img::fd_types type = img::UND;
-  uint32_t id = CRYO_TRY(DumpFile(self, ours, link, st, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, &type));
+  uint32_t id = CRYO_TRY(DumpFile(self, ours, link, st, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, fi.mnt_id, &type));
   files_.Remember(self, ours, st, id, type);
   in_flight_.insert(id);
   return id;
@@ -304,7 +320,7 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
       type = files_.TypeOf(id);
       known = true;
     } else {
-      id = CRYO_TRY(DumpFile(pid, fd, link, st, flags, fi.pos, &type));
+      id = CRYO_TRY(DumpFile(pid, fd, link, st, flags, fi.pos, fi.mnt_id, &type));
       files_.Remember(pid, fd, st, id, type);
     }
     if (fdinfo.find("\nlock:") != std::string::npos) {

@@ -33,6 +33,8 @@ class FdDumper {
   // Where connections taken into repair mode are kept (--tcp-established).
   void SetRepaired(RepairedConnections* r) { inet_.SetRepaired(r); }
   void SetView(std::string view) { view_ = std::move(view); }
+  // The ids of the tree's own mounts: its files record theirs.
+  void SetMounts(std::set<int> ids) { mounts_ = std::move(ids); }
   // The pids images name tasks by (a tree in its own pid namespace).
   void SetPidMap(const PidMap* pids) {
     pids_ = pids;
@@ -45,11 +47,13 @@ class FdDumper {
   Result<> DumpTable(pid_t pid, uint32_t files_id);
   // remap-fpath.img, pipes-data.img, fifo-data.img.
   Result<> Finish();
+  // The files that are POSIX message queues: id and the queue's name.
+  const std::vector<std::pair<uint32_t, std::string>>& mqueue_files() const { return mqueue_files_; }
 
  private:
-  Result<> Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st) const;
+  Result<> Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st, int mnt_id) const;
   Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
-                            uint32_t flags, uint64_t pos, img::fd_types* type);
+                            uint32_t flags, uint64_t pos, int mnt_id, img::fd_types* type);
   Result<> PipeData(uint32_t ino, const std::string& proc, bool fifo);
   // A file in flight on a unix socket, received by a peek as fd `ours`.
   Result<uint32_t> InFlight(int ours);
@@ -67,6 +71,7 @@ class FdDumper {
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
   std::string view_;  // where cryo reaches the tree's paths
+  std::set<int> mounts_;
   std::set<uint32_t> in_flight_;  // ids of files only in flight
   struct Queued {
     img::pipe_data_entry entry;
@@ -74,6 +79,7 @@ class FdDumper {
     bool fifo;
   };
   std::vector<Queued> queued_;
+  std::vector<std::pair<uint32_t, std::string>> mqueue_files_;
 };
 
 }  // namespace cryo

@@ -16,7 +16,7 @@ void NoOwner(img::fown_entry* f) {
   f->set_pid(0);
 }
 
-uint32_t FileTable::AddReg(const std::string& path, uint32_t flags, uint64_t pos, const struct stat& st) {
+uint32_t FileTable::AddReg(const std::string& path, uint32_t flags, uint64_t pos, const struct stat& st, int mnt_id) {
   uint32_t id = NextId();
   img::file_entry fe;
   fe.set_type(img::REG);
@@ -29,6 +29,7 @@ uint32_t FileTable::AddReg(const std::string& path, uint32_t flags, uint64_t pos
   r->set_name(path);
   if (S_ISREG(st.st_mode)) r->set_size(static_cast<uint64_t>(st.st_size));
   r->set_mode(st.st_mode);
+  if (mnt_id >= 0) r->set_mnt_id(mnt_id);
   Add(std::move(fe));
   return id;
 }

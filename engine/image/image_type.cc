@@ -59,6 +59,8 @@ constexpr std::array kTypes = {
     ImageType{K::kAutofs, "AUTOFS", 0x49353943, F::kCommon, "autofs-{}.img", false, "autofs_entry"},
     ImageType{K::kBinfmtMisc, "BINFMT_MISC", 0x67343323, F::kCommon, "binfmt-misc.img", false, "binfmt_misc_entry"},
     ImageType{K::kBpfmapData, "BPFMAP_DATA", 0x64324033, F::kCommon, "bpfmap-data.img", false, "bpfmap_data_entry"},
+    // cryo's own, RAW so that crit leaves it alone (it has no magic for it).
+    ImageType{K::kPosixMq, "POSIX_MQ", 0, F::kRaw, "posix-mq.img", false, ""},
     ImageType{K::kStatsDump, "STATS", 0x57093306, F::kService, "stats-dump", false, "stats_entry"},
     ImageType{K::kStatsRestore, "STATS", 0x57093306, F::kService, "stats-restore", false, "stats_entry"},
     ImageType{K::kIrmapCache, "IRMAP_CACHE", 0x57004059, F::kService, "irmap-cache", false, "irmap_cache_entry"},

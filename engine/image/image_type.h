@@ -28,7 +28,7 @@ enum class ImageKind {
   kMemfdInode, kCpuinfo, kMountpoints, kUtsns, kIpcVar, kIpcShm, kIpcMsg,
   kIpcSem, kUserns, kTimens, kPidns, kNetns, kNetdev, kIfaddr, kRoute,
   kRoute6, kRule, kIptables, kIp6tables, kNftables, kTmpfsDev, kAutofs,
-  kBinfmtMisc, kBpfmapData, kStatsDump, kStatsRestore, kIrmapCache,
+  kBinfmtMisc, kBpfmapData, kPosixMq, kStatsDump, kStatsRestore, kIrmapCache,
 };
 
 struct ImageType {

@@ -186,21 +186,6 @@ Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std
   d.root_ = root;
   std::vector<MountInfo> theirs = CRYO_TRY(ReadMountInfo(root));
   d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours), "mount namespace of {}", root);
-  // An mqueue filesystem holds the namespace's POSIX message queues:
-  // they would come back missing.
-  for (const auto& e : d.entries_) {
-    if (e.fstype() != static_cast<uint32_t>(Fstype::kMqueue) || e.ext_mount()) continue;
-    std::string path = fmt::format("/proc/{}/root{}", root, e.mountpoint());
-    if (DIR* dir = ::opendir(path.c_str())) {
-      std::string queue;
-      while (dirent* de = ::readdir(dir))
-        if (de->d_name[0] != '.') queue = de->d_name;
-      ::closedir(dir);
-      if (!queue.empty())
-        return MakeError(ENOTSUP, "POSIX message queue {} (in {}): not supported by this build yet", queue,
-                         e.mountpoint());
-    }
-  }
   // Each tmpfs's contents once, from its first mount (not the root's: that
   // comes from --root).
   std::set<uint32_t> devs;

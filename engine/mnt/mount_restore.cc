@@ -418,6 +418,37 @@ Result<> MountTree::Leave() {
   return {};
 }
 
+namespace {
+
+// The id the kernel gives the mount `fd` is on, 0 if unknown.
+uint64_t MountIdOf(int fd) {
+  struct statx sx{};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID)) return 0;
+  return sx.stx_mnt_id;
+}
+
+}  // namespace
+
+Result<std::optional<UniqueFd>> MountTree::OpenHidden(int mnt_id, const std::string& path, int flags) const {
+  const Node* at = nullptr;
+  for (const Node& n : nodes_)
+    if (static_cast<int>(n.e.mnt_id()) == mnt_id && n.mnt) at = &n;
+  if (!at) return std::nullopt;
+  uint64_t mine = MountIdOf(at->mnt.get());
+  if (auto by_path = OpenInRoot(root_fd_.get(), path, O_PATH); by_path && MountIdOf(by_path->get()) == mine)
+    return std::nullopt;
+  if (!IsBelow(path, at->e.mountpoint()))
+    return MakeError(EINVAL, "{} is not below {}, the mount it was on", path, at->e.mountpoint());
+  std::string rel = RelativeTo(path, at->e.mountpoint());
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, at->mnt.get(), rel.empty() ? "." : rel.c_str(), &how, sizeof how);
+  if (fd < 0) return ErrnoError("open {} on the mount beneath {}", path, at->e.mountpoint());
+  log_.Info("{}: opened on its mount at {}, which another mount covers", path, at->e.mountpoint());
+  return std::optional<UniqueFd>(UniqueFd(static_cast<int>(fd)));
+}
+
 MountTree::~MountTree() { (void)Leave(); }
 
 }  // namespace cryo::mnt

@@ -17,6 +17,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/base/log.h"
@@ -46,6 +48,11 @@ class MountTree {
   TreeRoot root() const { return TreeRoot(root_fd_.get()); }
   // The master of pty `index` if it was made for a bind of its slave.
   UniqueFd TakePty(uint32_t index);
+  // A file of dumped mount `mnt_id` at `path` (as the tree sees it) that
+  // its path no longer leads to, a later mount being over it: opened
+  // through its mount. Nothing when the path leads there (or the mount is
+  // not one of the tree's): the file is opened by path as any other.
+  Result<std::optional<UniqueFd>> OpenHidden(int mnt_id, const std::string& path, int flags) const;
 
  private:
   struct Node {

@@ -174,4 +174,16 @@ Result<> ApplyIpcVar(const img::ipc_var_entry& e) {
   return {};
 }
 
+Result<InIpcNamespace> InIpcNamespace::Join(pid_t pid) {
+  InIpcNamespace in;
+  in.own_ = CRYO_TRY(Open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC));
+  UniqueFd theirs = CRYO_TRY(Open(fmt::format("/proc/{}/ns/ipc", pid), O_RDONLY | O_CLOEXEC));
+  if (::setns(theirs.get(), CLONE_NEWIPC) != 0) return ErrnoError("join the IPC namespace of {}", pid);
+  return in;
+}
+
+InIpcNamespace::~InIpcNamespace() {
+  if (own_) (void)::setns(own_.get(), CLONE_NEWIPC);
+}
+
 }  // namespace cryo::ns

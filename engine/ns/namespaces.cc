@@ -10,6 +10,7 @@
 #include "engine/image/image_reader.h"
 #include "engine/image/image_writer.h"
 #include "engine/ns/ipc.h"
+#include "engine/ns/mqueue.h"
 #include "engine/ns/probe.h"
 #include "engine/ns/sysv.h"
 #include "engine/ns/time.h"
@@ -70,6 +71,13 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
 }
 
 std::string NamespaceDumper::View() const { return mounts_ ? fmt::format("/proc/{}/root", root_) : ""; }
+
+std::set<int> NamespaceDumper::MountIds() const {
+  std::set<int> ids;
+  if (mounts_)
+    for (const auto& e : mounts_->entries()) ids.insert(static_cast<int>(e.mnt_id()));
+  return ids;
+}
 
 Result<> NamespaceDumper::Write(int dir, Log& log) const {
   if (user_maps_) {
@@ -221,6 +229,9 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
         CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");
       }
       g.shm_removed_ = CRYO_TRY_CTX(RestoreSysvObjects(images_dir, k.id, log), "IPC namespace");
+      CRYO_TRY_CTX(RestoreMqueues(CRYO_TRY(ReadMqueues(images_dir)), g.user_ ? g.user_->root_uid() : 0,
+                                  g.user_ ? g.user_->root_gid() : 0, log),
+                   "IPC namespace");
       {
         auto as = CRYO_TRY(ActAs::Begin(g.user_ ? g.user_->root_uid() : 0, g.user_ ? g.user_->root_gid() : 0));
         CRYO_TRY_CTX(ApplyIpcVar(e), "IPC namespace");

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ class NamespaceDumper {
   // How cryo reaches the tree's files by the paths the tree sees: "" in
   // cryo's own mount namespace, else through the root's root.
   std::string View() const;
+  // The ids of the mounts of the root's own mount namespace (none without one).
+  std::set<int> MountIds() const;
   // Whether the tree has an IPC namespace of its own (its SysV objects
   // are dumped with it).
   bool OwnIpc() const { return own_ipc_; }

@@ -16,6 +16,7 @@
 #include "engine/image/image_reader.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/namespaces.pb.h"
+#include "engine/ns/ipc.h"
 
 namespace cryo::ns {
 namespace {
@@ -150,25 +151,6 @@ Result<> DumpMsg(int dir, uint32_t ns_id, Log& log) {
   return w.Close();
 }
 
-// cryo in another IPC namespace for as long as it lives.
-class InIpcNamespace {
- public:
-  static Result<InIpcNamespace> Join(pid_t pid) {
-    InIpcNamespace in;
-    in.own_ = CRYO_TRY(Open("/proc/self/ns/ipc", O_RDONLY));
-    UniqueFd theirs = CRYO_TRY(Open(fmt::format("/proc/{}/ns/ipc", pid), O_RDONLY));
-    if (::setns(theirs.get(), CLONE_NEWIPC) != 0) return ErrnoError("join the IPC namespace of {}", pid);
-    return in;
-  }
-  InIpcNamespace(InIpcNamespace&&) noexcept = default;
-  ~InIpcNamespace() {
-    if (own_) (void)::setns(own_.get(), CLONE_NEWIPC);
-  }
-
- private:
-  InIpcNamespace() = default;
-  UniqueFd own_;
-};
 
 }  // namespace
 

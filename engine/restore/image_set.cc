@@ -7,6 +7,7 @@
 
 #include "engine/image/image_dir.h"
 #include "engine/image/image_reader.h"
+#include "engine/ns/mqueue.h"
 
 namespace cryo {
 namespace {
@@ -143,6 +144,11 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
     if (!f.has_regf_id() || !s.files.count(f.regf_id()))
       return MakeError(0, "files.img: FIFO {} has no path (regf {})", id, f.regf_id());
   }
+  for (const auto& q : CRYO_TRY(ns::ReadMqueues(d)))
+    for (uint32_t id : q.file_ids()) {
+      if (!s.files.count(id)) return MakeError(EINVAL, "posix-mq.img: queue {} names file {}, not a regular file", q.name(), id);
+      s.mqueues[id] = q.name();
+    }
   {
     ImageReader mi = CRYO_TRY(ImageReader::Open(d, ImageKind::kMemfdInode));
     img::memfd_inode_entry e;

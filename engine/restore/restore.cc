@@ -1071,7 +1071,11 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
       const std::string* ghost = ghosts.PathOf(id);
       if (ghost) return *ghost;
       return std::string(CRYO_TRY(s.File(id))->name());
-    }, opts.inherit_fd, where, [&](uint32_t index) { return mounts ? mounts->TakePty(index) : UniqueFd(); }));
+    }, opts.inherit_fd, where, [&](uint32_t index) { return mounts ? mounts->TakePty(index) : UniqueFd(); },
+    [&](const img::reg_file_entry& f, int flags) -> Result<std::optional<UniqueFd>> {
+      if (!mounts) return std::nullopt;
+      return mounts->OpenHidden(f.mnt_id(), f.name(), flags);
+    }));
     return {};
   };
   auto placed = [&](size_t i, RemoteTask& t) -> Result<> {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "engine/base/files.h"
+#include "engine/ns/mqueue.h"
 #include "engine/restore/event_files.h"
 #include "engine/restore/pty.h"
 #include "engine/restore/tun_file.h"
@@ -100,7 +101,7 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of, co
   ids.insert(s.in_flight.begin(), s.in_flight.end());  // sent again from cryo
   for (uint32_t id : ids) {
     img::fd_types kind = s.kinds.at(id);
-    if (kind != img::REG && kind != img::MEMFD) continue;
+    if ((kind != img::REG && kind != img::MEMFD) || s.mqueues.count(id) || fds_.count(id)) continue;
     uint32_t flags;
     uint64_t pos;
     if (kind == img::REG) {
@@ -120,6 +121,20 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of, co
     if (!(flags & O_PATH) && pos != 0 && ::lseek(fd.get(), static_cast<off_t>(pos), SEEK_SET) < 0)
       return ErrnoError("seek {} to {}", path, pos);
     fds_[id] = std::move(fd);
+  }
+  return {};
+}
+
+Result<> SharedFiles::CreateHidden(const ImageSet& s, const Hidden& hidden) {
+  if (!hidden) return {};
+  for (const auto& [id, f] : s.files) {
+    if (f.mnt_id() < 0 || s.kinds.at(id) != img::REG || s.mqueues.count(id) || s.ghosts.count(id)) continue;
+    uint32_t flags = f.flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
+    auto fd = CRYO_TRY_CTX(hidden(f, static_cast<int>(flags)), "file {}", f.name());
+    if (!fd) continue;
+    if (!(flags & O_PATH) && f.pos() != 0 && ::lseek(fd->get(), static_cast<off_t>(f.pos()), SEEK_SET) < 0)
+      return ErrnoError("seek {} to {}", f.name(), f.pos());
+    fds_[id] = std::move(*fd);
   }
   return {};
 }
@@ -151,9 +166,16 @@ Result<> SharedFiles::Inherit(const ImageSet& s, const std::vector<InheritFd>& i
 }
 
 Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
-                             const mnt::TreeRoot& root, const std::function<UniqueFd(uint32_t)>& premade_pty) {
+                             const mnt::TreeRoot& root, const std::function<UniqueFd(uint32_t)>& premade_pty,
+                             const Hidden& hidden) {
   CRYO_TRY(Inherit(s, inherit));
+  CRYO_TRY_CTX(CreateHidden(s, hidden), "files under other mounts");
   CRYO_TRY_CTX(CreateRegular(s, path_of, root), "files shared by processes");
+  // Queues by name, in the IPC namespace cryo is in (the tree's).
+  for (const auto& [id, name] : s.mqueues) {
+    const auto* f = CRYO_TRY(s.File(id));
+    fds_[id] = CRYO_TRY(ns::OpenMqueue(name, f->flags()));
+  }
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s, root), "FIFOs");
   CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <map>
 #include <set>
 #include <string>
@@ -33,8 +34,12 @@ class SharedFiles {
   // "socket:[INO]": that unix socket, whose peer was outside).
   // `root`: where the tree's paths are.
   // `premade_pty(index)`: a pty master made with the tree's mounts.
+  // `hidden(file)`: the file opened through its mount when another mount
+  // covers its path (mnt::MountTree::OpenHidden), nothing otherwise.
+  using Hidden = std::function<Result<std::optional<UniqueFd>>(const img::reg_file_entry& f, int flags)>;
   Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
-                  const mnt::TreeRoot& root = {}, const std::function<UniqueFd(uint32_t)>& premade_pty = {});
+                  const mnt::TreeRoot& root = {}, const std::function<UniqueFd(uint32_t)>& premade_pty = {},
+                  const Hidden& hidden = {});
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
   // TCP connections leave repair mode: every socket of the tree exists.
@@ -53,6 +58,7 @@ class SharedFiles {
   Result<> CreateFifos(const ImageSet& s, const mnt::TreeRoot& root);
 
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
+  Result<> CreateHidden(const ImageSet& s, const Hidden& hidden);
   Result<> Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit);
 
   std::map<uint32_t, UniqueFd> fds_;   // by file id

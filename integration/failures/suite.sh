@@ -163,6 +163,24 @@ for c in needs-flag:none fault:inventory; do
   kill -9 "$pid" 2>/dev/null; wait_gone "$pid"
 done
 
+# A POSIX message queue the tree asked a notification of (mq_notify):
+# the dump stops saying so, and the program's queues and descriptors are
+# as they were (it checks them when told to go).
+d=$w/mq-notify; mkdir -p "$d/run" "$d/img"
+pid=$(cd "$d/run" && MQ_NOTIFY=1 CRYO_PROG_DIR=$d/run "$spawn" -o "$d/out" "$build/integration/programs/ipc_posix_mq")
+track "$pid"
+for _ in $(seq 300); do [ -e "$d/run/ready" ] && break; sleep 0.01; done
+"$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err"; rc=$?
+touch "$d/run/go"
+for _ in $(seq 500); do [ -e "$d/run/result" ] && break; sleep 0.01; done
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "mq_notify" "$d/err" && [ "$(cat "$d/run/result" 2>/dev/null)" = PASS ] &&
+   [ ! -e "$d/img/inventory.img" ]; then
+  echo "PASS dump-mq-notify"
+else
+  echo "FAIL dump-mq-notify: rc=$rc $(cat "$d/err") result=$(cat "$d/run/result" 2>/dev/null)"
+fi
+kill -9 "$pid" 2>/dev/null; wait_gone "$pid"
+
 # What this build cannot restore stops the dump with one line naming the
 # pid, fd and kind, and the whole tree goes on: unsupported_fd_tree.sh
 # (run at the end) holds those cases.
