@@ -46,4 +46,11 @@ check "bad config line names file and line" grep -q "bad.conf:2: unknown option 
 "$cryo" --config "$t/missing.conf" check 2>"$t/err"; rc=$?
 check "missing --config file is an error" [ $rc -eq 1 ]
 
+mkdir "$t/cpu"
+"$cryo" cpuinfo dump -D "$t/cpu"; rc=$?
+check "cpuinfo dump writes cpuinfo.img" [ $rc -eq 0 -a -s "$t/cpu/cpuinfo.img" ]
+"$cryo" cpuinfo check -D "$t/cpu"; rc=$?; check "cpuinfo check passes on this CPU" [ $rc -eq 0 ]
+"$cryo" cpuinfo check -D "$t" 2>"$t/err"; rc=$?
+check "cpuinfo check without an image is one error line" [ $rc -eq 1 -a "$(wc -l <"$t/err")" -eq 1 ]
+
 exit $fail

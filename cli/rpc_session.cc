@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "arch/x86_64/cpuinfo.h"
 #include "cli/commands.h"
 #include "engine/dump/dump.h"
 #include "engine/image/image_dir.h"
@@ -204,8 +205,23 @@ Result<bool> RpcSession::Handle(const rpc::criu_req& req) {
     case rpc::PAGE_SERVER_CHLD:
       return MakeError(kBadRequest, "the page server is not supported by this build");
     case rpc::CPUINFO_DUMP:
-    case rpc::CPUINFO_CHECK:
-      return MakeError(kBadRequest, "cpuinfo is not supported by this build");
+    case rpc::CPUINFO_CHECK: {
+      std::vector<UniqueFd> held;
+      Options o = CRYO_TRY(OptionsFromRpc(req.opts(), req.type() == rpc::CPUINFO_DUMP ? "cpuinfo dump" : "cpuinfo check",
+                                          peer_, held));
+      UniqueFd dir = CRYO_TRY(OpenImageDir(o.images_dir));
+      if (req.type() == rpc::CPUINFO_DUMP) {
+        CRYO_TRY_CTX(arch::DumpCpuinfo(dir.get()), "cpuinfo dump");
+      } else if (auto ok = arch::CheckCpuinfo(dir.get()); !ok) {
+        // A CPU that differs is an answer, not a failed request.
+        r.set_success(false);
+        std::string msg = ok.error().what();
+        if (msg.size() > kMaxErrmsg) msg.resize(kMaxErrmsg);
+        r.set_cr_errmsg(msg);
+      }
+      CRYO_TRY(Send(r));
+      return req.keep_open();
+    }
     default:
       return MakeError(kBadRequest, "invalid request type {}", static_cast<int>(req.type()));
   }

@@ -57,7 +57,7 @@ def opts_for(args, images_fd):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("op", choices=["version", "features", "dump", "restore", "raw", "type"])
+    p.add_argument("op", choices=["version", "features", "dump", "restore", "raw", "type", "cpuinfo-dump", "cpuinfo-check"])
     p.add_argument("--cryo", default=os.environ.get("CRYO"))
     p.add_argument("--fd", type=int, default=9)
     p.add_argument("--address")
@@ -86,6 +86,10 @@ def main():
         images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
         req.type = rpc.DUMP if args.op == "dump" else rpc.RESTORE
         req.opts.CopyFrom(opts_for(args, images_fd))
+    elif args.op.startswith("cpuinfo-"):
+        images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
+        req.type = rpc.CPUINFO_DUMP if args.op == "cpuinfo-dump" else rpc.CPUINFO_CHECK
+        req.opts.images_dir_fd = images_fd
     elif args.op == "type":
         req.type = args.type
         req.opts.images_dir_fd = -1

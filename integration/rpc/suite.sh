@@ -100,6 +100,26 @@ check pre-dump-refused 'd["final"]["type"] == "PRE_DUMP" and not d["final"]["suc
 r=$(client restore --images "$w/none")
 check restore-empty-dir 'd["final"]["type"] == "RESTORE" and not d["final"]["success"] and d["final"]["pid"] == -1 and d["exit"] != 0' "$r"
 
+# CPUINFO_DUMP writes cpuinfo.img (crit reads it); CPUINFO_CHECK passes on
+# this CPU and fails, as an answer, for one with an xsave feature no CPU
+# has yet.
+mkdir -p "$w/cpu"
+r=$(client cpuinfo-dump --images "$w/cpu")
+if [ -s "$w/cpu/cpuinfo.img" ] && /usr/bin/crit decode -i "$w/cpu/cpuinfo.img" -o "$w/cpu/cpuinfo.json" 2>"$w/cpu/err"; then
+  check cpuinfo-dump 'd["final"]["type"] == "CPUINFO_DUMP" and d["final"]["success"] and d["exit"] == 0' "$r"
+else echo "FAIL cpuinfo-dump: no cpuinfo.img crit reads: $r $(cat "$w/cpu/err")"; fi
+r=$(client cpuinfo-check --images "$w/cpu")
+check cpuinfo-check 'd["final"]["type"] == "CPUINFO_CHECK" and d["final"]["success"] and d["exit"] == 0' "$r"
+/usr/bin/python3 - "$w/cpu/cpuinfo.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["entries"][0]["x86_entry"][0]["xfeatures_mask"] |= 1 << 62
+json.dump(j, open(sys.argv[1], "w"))
+PY
+/usr/bin/crit encode -i "$w/cpu/cpuinfo.json" -o "$w/cpu/cpuinfo.img"
+r=$(client cpuinfo-check --images "$w/cpu")
+check cpuinfo-check-other-cpu 'd["final"]["type"] == "CPUINFO_CHECK" and not d["final"]["success"] and "xsave features" in d["final"]["errmsg"]' "$r"
+
 # cryo service: the same over a listening socket; swrk-only fields refused.
 "$cryo" service --address "$w/sock" -d --pidfile "$w/spid" -o "$w/service.log" -W "$w" 2>"$w/service.err"
 for _ in $(seq 100); do [ -S "$w/sock" ] && [ -s "$w/spid" ] && break; sleep 0.02; done
