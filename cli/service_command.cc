@@ -1,4 +1,4 @@
-// `cryo service [--address PATH] [-d] [--pidfile FILE]`: CRIU's RPC on a
+// `cryo service [--address PATH] [-d] [--pidfile FILE] [--status-fd N]`: CRIU's RPC on a
 // listening SOCK_SEQPACKET socket (mode 0666, default
 // ./criu_service.socket); each connection is served by a worker process
 // of its own.
@@ -35,6 +35,11 @@ Result<int> RunService(const Options& o, Log& log) {
     if (::daemon(1, 0) != 0) return ErrnoError("service: daemon");
   }
   if (!o.pidfile.empty()) CRYO_TRY(WriteFile(o.pidfile, fmt::format("{}", ::getpid()), 0644));
+  if (o.status_fd >= 0) {
+    // --status-fd: one NUL byte once requests are taken, then closed.
+    UniqueFd status(o.status_fd);
+    if (::write(status.get(), "", 1) != 1) return ErrnoError("service: write to --status-fd {}", o.status_fd);
+  }
   log.Info("service listening on {}", addr);
   for (;;) {
     UniqueFd conn(::accept4(sk.get(), nullptr, nullptr, SOCK_CLOEXEC));

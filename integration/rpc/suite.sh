@@ -121,11 +121,14 @@ r=$(client cpuinfo-check --images "$w/cpu")
 check cpuinfo-check-other-cpu 'd["final"]["type"] == "CPUINFO_CHECK" and not d["final"]["success"] and "xsave features" in d["final"]["errmsg"]' "$r"
 
 # cryo service: the same over a listening socket; swrk-only fields refused.
-"$cryo" service --address "$w/sock" -d --pidfile "$w/spid" -o "$w/service.log" -W "$w" 2>"$w/service.err"
-for _ in $(seq 100); do [ -S "$w/sock" ] && [ -s "$w/spid" ] && break; sleep 0.02; done
+"$cryo" service --address "$w/sock" -d --pidfile "$w/spid" -o "$w/service.log" -W "$w" --status-fd 7 \
+  2>"$w/service.err" 7>"$w/status"
+for _ in $(seq 100); do [ -S "$w/sock" ] && [ -s "$w/spid" ] && [ -s "$w/status" ] && break; sleep 0.02; done
 spid=$(cat "$w/spid" 2>/dev/null)
 [ -n "$spid" ] && track "$spid"
 if [ "$(stat -c %a "$w/sock" 2>/dev/null)" = 666 ]; then echo "PASS service-socket-0666"; else echo "FAIL service-socket-0666: $(cat "$w/service.err")"; fi
+if [ "$(od -An -tx1 "$w/status" | tr -d ' ')" = 00 ]; then echo "PASS service-status-fd"
+else echo "FAIL service-status-fd: --status-fd got '$(od -An -tx1 "$w/status")'"; fi
 r=$(client version --address "$w/sock")
 check service-version 'd["final"]["version"] == [4, 2]' "$r"
 d=$w/svc; mkdir -p "$d/img"
