@@ -19,6 +19,10 @@
 namespace cryo {
 
 Result<int> RunService(const Options& o, Log& log) {
+  if (o.status_fd >= 0 && ::fcntl(o.status_fd, F_GETFD) < 0)
+    return ErrnoError("service: --status-fd {} is not open", o.status_fd);
+  if (o.status_fd >= 0 && o.status_fd <= 2 && o.daemon)
+    return MakeError(EINVAL, "service: --status-fd {} is stdio, which -d points at /dev/null", o.status_fd);
   std::string addr = o.address.empty() ? "criu_service.socket" : o.address;
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;

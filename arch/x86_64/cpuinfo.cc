@@ -39,6 +39,14 @@ constexpr std::array<Word, kCpuCapabilityWords> kWords = {{
     {0xF, 0, kEdx},         {0x80000007, 0, kEbx}, {0x7, 0, kEdx},
 }};
 
+// The bits a program can depend on. Not Linux's synthesized words (3, 7,
+// 8: CRIU fills some of them, cryo does not), nor what only the kernel
+// sees (monitoring, power, virtualization, RAS: 12, 14 to 17), nor the
+// "running on a hypervisor" bit (4:31), which a move off a VM changes.
+constexpr std::array<uint32_t, kCpuCapabilityWords> kCompared = {{
+    ~0u, ~0u, ~0u, 0, ~0u & ~(1u << 31), ~0u, ~0u, 0, 0, ~0u, ~0u, ~0u, 0, ~0u, 0, 0, 0, 0, ~0u,
+}};
+
 std::string WordName(int i) {
   const Word& w = kWords[static_cast<size_t>(i)];
   if (w.leaf == 0) return fmt::format("word {}", i);
@@ -114,7 +122,7 @@ std::vector<std::string> CpuMismatches(const img::cpuinfo_x86_entry& image, cons
   std::vector<std::string> out;
   int words = std::min({image.capability_size(), here.capability_size(), kCpuCapabilityWords});
   for (int i = 0; i < words; i++)
-    if (uint32_t missing = image.capability(i) & ~here.capability(i); missing != 0)
+    if (uint32_t missing = image.capability(i) & ~here.capability(i) & kCompared[i]; missing != 0)
       out.push_back(fmt::format("{}: bits {:#010x}", WordName(i), missing));
   if (uint64_t missing = image.xfeatures_mask() & ~here.xfeatures_mask(); missing != 0)
     out.push_back(fmt::format("xsave features {:#x}", missing));

@@ -5,8 +5,10 @@
 // the xsave features the kernel enabled and the xsave area sizes.
 //
 // A check passes when this CPU can run what the dumped one ran: every
-// feature bit the image has, this CPU has; every xsave feature the image
-// has, this kernel enabled; the image's xsave area fits this CPU's.
+// feature bit a program can rely on that the image has, this CPU has
+// (not Linux's synthesized words, the kernel-only ones, or the hypervisor
+// bit); every xsave feature the image has, this kernel enabled; the
+// image's xsave area fits this CPU's.
 #pragma once
 
 #include <string>

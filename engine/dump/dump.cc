@@ -249,6 +249,8 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   d.files.SetView(d.namespaces.View());
   d.fds.SetView(d.namespaces.View());
   d.fds.SetMounts(d.namespaces.MountIds());
+  // Without POSIX queues in this kernel there are none to find.
+  if (auto devs = ns::MqueueDevs(tasks[0].pid)) d.fds.SetMqueueDevs(std::move(*devs));
   if (freezer) d.cgroups.NoteFreezer(freezer->where(), freezer->was_frozen());
   CRYO_TRY(d.cgroups.SetRoot(tasks[0].pid));
   d.fds.SetNetnsOf(tasks[0].pid);
@@ -293,10 +295,14 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   CRYO_TRY(d.namespaces.Write(dir, log));
   {
     // The queues of the tree's own IPC namespace, and those it has open.
+    std::set<pid_t> pids;
+    for (const auto& t : tasks) pids.insert(t.pid);
+    auto in_tree = [&pids](pid_t p) { return pids.count(p) > 0; };
     std::vector<img::posix_mq_entry> queues;
-    if (d.namespaces.OwnIpc()) queues = CRYO_TRY_CTX(ns::DumpMqueues(tasks[0].pid, log), "IPC namespace of {}", tasks[0].pid);
+    if (d.namespaces.OwnIpc())
+      queues = CRYO_TRY_CTX(ns::DumpMqueues(tasks[0].pid, in_tree, log), "IPC namespace of {}", tasks[0].pid);
     for (const auto& [id, name] : d.fds.mqueue_files())
-      CRYO_TRY(ns::AddMqueueFile(queues, d.namespaces.OwnIpc(), name, id));
+      CRYO_TRY(ns::AddMqueueFile(queues, d.namespaces.OwnIpc(), name, id, in_tree));
     CRYO_TRY(ns::WriteMqueues(dir, queues));
   }
   {

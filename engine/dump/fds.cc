@@ -221,15 +221,16 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     files_.Add(std::move(fe));
     return id;
   }
-  if (S_ISREG(st.st_mode) && ns::IsMqueueFile(proc)) {
+  if (S_ISREG(st.st_mode) && mqueue_devs_.count(st.st_dev)) {
     // As a regular file by the queue's name, opened again by mq_open
     // (posix-mq.img says which files are queues).
     if (link.ends_with(kDeleted))
       return MakeError(ENOTSUP, "pid {} fd {}: POSIX message queue {} was unlinked while open: not supported", pid, fd,
                        link.substr(0, link.size() - kDeleted.size()));
     *type = img::REG;
-    uint32_t id = files_.AddReg(link, flags, 0, st);
-    mqueue_files_.emplace_back(id, link);
+    std::string name = ns::QueueName(link);
+    uint32_t id = files_.AddReg(name, flags, 0, st);
+    mqueue_files_.emplace_back(id, name);
     return id;
   }
   bool memfd = S_ISREG(st.st_mode) && (link.starts_with("/memfd:") || link.starts_with("memfd:"));

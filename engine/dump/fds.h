@@ -35,6 +35,8 @@ class FdDumper {
   void SetView(std::string view) { view_ = std::move(view); }
   // The ids of the tree's own mounts: its files record theirs.
   void SetMounts(std::set<int> ids) { mounts_ = std::move(ids); }
+  // Where POSIX message queues live (ns::MqueueDevs).
+  void SetMqueueDevs(std::set<dev_t> devs) { mqueue_devs_ = std::move(devs); }
   // The pids images name tasks by (a tree in its own pid namespace).
   void SetPidMap(const PidMap* pids) {
     pids_ = pids;
@@ -72,6 +74,7 @@ class FdDumper {
   std::set<uint32_t> pipes_seen_;
   std::string view_;  // where cryo reaches the tree's paths
   std::set<int> mounts_;
+  std::set<dev_t> mqueue_devs_;
   std::set<uint32_t> in_flight_;  // ids of files only in flight
   struct Queued {
     img::pipe_data_entry entry;

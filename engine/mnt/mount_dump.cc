@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,12 +82,13 @@ int RecvFd(int sock) {
   return fd;
 }
 
-// The directory of a mount hidden under later ones (`covering`, in mount
-// order) at `target`: a child joins the tree's mount namespace, makes a
-// private copy of it, detaches the covering mounts there (the tree's own
-// namespace is not touched) and hands back an fd of what is then at
-// `target`.
-Result<UniqueFd> OpenCovered(pid_t root, const std::string& target, const std::vector<std::string>& covering) {
+// The mount at `target` alone, without what is mounted inside it, even
+// when later mounts hide it (`covering`, in mount order): a child joins
+// the tree's mount namespace, makes a private copy of it, detaches the
+// covering mounts there (the tree's own namespace is not touched) and
+// hands back a detached copy of the mount then at `target` (open_tree
+// without AT_RECURSIVE: no submounts, so what they hide is seen).
+Result<UniqueFd> OpenAlone(pid_t root, const std::string& target, const std::vector<std::string>& covering) {
   UniqueFd ns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/mnt", root), O_RDONLY));
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return ErrnoError("socketpair");
@@ -102,7 +104,7 @@ Result<UniqueFd> OpenCovered(pid_t root, const std::string& target, const std::v
       ::_exit(1);
     for (const char* p : paths)
       if (::umount2(p, MNT_DETACH) != 0) ::_exit(2);
-    int fd = ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, target.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (fd < 0) ::_exit(3);
     ::_exit(SendFd(theirs.get(), fd) ? 0 : 4);
   }
@@ -204,13 +206,16 @@ Result<> MountDumper::Write(int dir, uint32_t ns_id, Log& log) const {
   for (size_t i : tmpfs_) {
     const auto& e = entries_[i];
     // Through the root task's root: its mount namespace's view; or, for a
-    // mount a later one hides, a copy of that namespace without them.
+    // mount a later one hides or with mounts inside it, the mount alone.
     std::vector<std::string> covering;
-    for (size_t j = i + 1; j < entries_.size(); j++)
+    bool inside = false;
+    for (size_t j = i + 1; j < entries_.size(); j++) {
       if (IsBelow(e.mountpoint(), entries_[j].mountpoint())) covering.push_back(entries_[j].mountpoint());
-    UniqueFd d = covering.empty()
+      inside |= IsBelow(entries_[j].mountpoint(), e.mountpoint()) && entries_[j].mountpoint() != e.mountpoint();
+    }
+    UniqueFd d = covering.empty() && !inside
                      ? CRYO_TRY(Open(fmt::format("/proc/{}/root{}", root_, e.mountpoint()), O_RDONLY | O_DIRECTORY))
-                     : CRYO_TRY_CTX(OpenCovered(root_, e.mountpoint(), covering), "contents of tmpfs {}", e.mountpoint());
+                     : CRYO_TRY_CTX(OpenAlone(root_, e.mountpoint(), covering), "contents of tmpfs {}", e.mountpoint());
     ImageWriter img(dir, ImageKind::kTmpfsDev, e.root_dev());
     int out = CRYO_TRY(img.RawFd());
     CRYO_TRY_CTX(ArchiveTree(d.get(), out), "contents of tmpfs {}", e.mountpoint());

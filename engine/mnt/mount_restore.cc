@@ -435,15 +435,20 @@ Result<std::optional<UniqueFd>> MountTree::OpenHidden(int mnt_id, const std::str
     if (static_cast<int>(n.e.mnt_id()) == mnt_id && n.mnt) at = &n;
   if (!at) return std::nullopt;
   uint64_t mine = MountIdOf(at->mnt.get());
+  if (mine == 0) return MakeError(ENOTSUP, "statx cannot tell the mount of {} (STATX_MNT_ID)", at->e.mountpoint());
   if (auto by_path = OpenInRoot(root_fd_.get(), path, O_PATH); by_path && MountIdOf(by_path->get()) == mine)
     return std::nullopt;
   if (!IsBelow(path, at->e.mountpoint()))
     return MakeError(EINVAL, "{} is not below {}, the mount it was on", path, at->e.mountpoint());
   std::string rel = RelativeTo(path, at->e.mountpoint());
+  // A copy of that mount alone: what is mounted below the file's
+  // directory (on it or on a parent) is not in the way.
+  UniqueFd alone(::open_tree(at->mnt.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+  if (!alone) return ErrnoError("a copy of the mount at {}", at->e.mountpoint());
   open_how how{};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, at->mnt.get(), rel.empty() ? "." : rel.c_str(), &how, sizeof how);
+  long fd = ::syscall(SYS_openat2, alone.get(), rel.empty() ? "." : rel.c_str(), &how, sizeof how);
   if (fd < 0) return ErrnoError("open {} on the mount beneath {}", path, at->e.mountpoint());
   log_.Info("{}: opened on its mount at {}, which another mount covers", path, at->e.mountpoint());
   return std::optional<UniqueFd>(UniqueFd(static_cast<int>(fd)));

@@ -5,10 +5,10 @@
 #include <mqueue.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <climits>
+#include <ctime>
 #include <cstring>
 #include <string_view>
 
@@ -22,7 +22,6 @@
 namespace cryo::ns {
 namespace {
 
-constexpr long kMqueueMagic = 0x19800202;
 constexpr std::string_view kDeleted = " (deleted)";
 
 // A queue's name as mq_open takes it: one '/', then a file name.
@@ -31,34 +30,39 @@ bool ValidName(const std::string& name) {
          name.find('/', 1) == std::string::npos && name != "/." && name != "/..";
 }
 
-// Opens queue `name` for cryo to look at, refused when a process waits
-// for its notification (its file's status line: "QSIZE:.. NOTIFY:..
-// SIGNO:.. NOTIFY_PID:..", 0 for none): that cannot be dumped.
-Result<UniqueFd> OpenUnwatched(const std::string& name, int how) {
+// Opens queue `name` for cryo to look at, refused when a task of the
+// tree waits for its notification (its file's status line: "QSIZE:..
+// NOTIFY:.. SIGNO:.. NOTIFY_PID:..", 0 for none): that cannot be dumped.
+Result<UniqueFd> OpenUnwatched(const std::string& name, int how, const InTree& in_tree) {
   UniqueFd q(::mq_open(name.c_str(), how | O_NONBLOCK | O_CLOEXEC));
   if (!q) return ErrnoError("open POSIX message queue {}", name);
   char buf[256];
   ssize_t n = ::pread(q.get(), buf, sizeof buf - 1, 0);
   if (n < 0) return ErrnoError("read the status of POSIX message queue {}", name);
   buf[n] = '\0';
+  if (char* nl = std::strchr(buf, '\n')) *nl = '\0';
   const char* at = std::strstr(buf, "NOTIFY_PID:");
   if (!at) return MakeError(EIO, "POSIX message queue {}: no NOTIFY_PID in its status \"{}\"", name, buf);
-  if (long waiter = std::strtol(at + 11, nullptr, 10); waiter != 0)
+  if (long waiter = std::strtol(at + 11, nullptr, 10); waiter != 0 && in_tree(static_cast<pid_t>(waiter)))
     return MakeError(ENOTSUP, "POSIX message queue {}: pid {} waits for its notification (mq_notify): not supported",
                      name, waiter);
   return q;
 }
 
-// The queues of the IPC namespace cryo is in, by a mount of its own of
-// that namespace's mqueue filesystem, detached: nothing is mounted
-// anywhere.
-Result<std::vector<std::string>> ListQueues(UniqueFd& mnt) {
+// A detached mount of the mqueue filesystem of the IPC namespace cryo is
+// in: nothing is mounted anywhere.
+Result<UniqueFd> MountMqueue() {
   UniqueFd fs(::fsopen("mqueue", FSOPEN_CLOEXEC));
   if (!fs) return ErrnoError("fsopen mqueue");
   if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return ErrnoError("create an mqueue filesystem");
-  mnt = UniqueFd(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY));
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY));
   if (!mnt) return ErrnoError("fsmount mqueue");
-  int d = ::openat(mnt.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return mnt;
+}
+
+// The queues on `mnt`.
+Result<std::vector<std::string>> ListQueues(int mnt) {
+  int d = ::openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d < 0) return ErrnoError("open the mqueue filesystem");
   DIR* dir = ::fdopendir(d);
   if (!dir) {
@@ -67,16 +71,16 @@ Result<std::vector<std::string>> ListQueues(UniqueFd& mnt) {
   }
   std::vector<std::string> names;
   while (dirent* de = ::readdir(dir))
-    if (de->d_name[0] != '.') names.push_back(de->d_name);
+    if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) names.push_back(de->d_name);
   ::closedir(dir);
   return names;
 }
 
-Result<img::posix_mq_entry> DumpQueue(int mnt, const std::string& file) {
+Result<img::posix_mq_entry> DumpQueue(int mnt, const std::string& file, const InTree& in_tree) {
   std::string name = "/" + file;
   struct stat st;
   if (::fstatat(mnt, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoError("stat POSIX message queue {}", name);
-  UniqueFd hold = CRYO_TRY(OpenUnwatched(name, O_RDWR));
+  UniqueFd hold = CRYO_TRY(OpenUnwatched(name, O_RDWR, in_tree));
   int q = hold.get();
   mq_attr a{};
   if (::mq_getattr(q, &a) != 0) return ErrnoError("attributes of POSIX message queue {}", name);
@@ -90,50 +94,70 @@ Result<img::posix_mq_entry> DumpQueue(int mnt, const std::string& file) {
   e.set_msgsize(static_cast<uint64_t>(a.mq_msgsize));
   // No way to look without taking: every message out, highest priority
   // and oldest first, then back in that order, which is the order they
-  // were in.
+  // were in. Whatever happens, what was taken goes back.
   std::string buf(static_cast<size_t>(a.mq_msgsize), '\0');
+  Result<> taken;
   for (long i = 0; i < a.mq_curmsgs; i++) {
     unsigned prio = 0;
     ssize_t n = ::mq_receive(q, buf.data(), buf.size(), &prio);
     if (n < 0) {
-      if (errno == EAGAIN) break;
-      return ErrnoError("message {} of POSIX message queue {}", i, name);
+      if (errno != EAGAIN) taken = ErrnoError("message {} of POSIX message queue {}", i, name);
+      break;
     }
     auto* m = e.add_msgs();
     m->set_prio(prio);
     m->set_data(buf.data(), static_cast<size_t>(n));
   }
-  Result<> back;
-  for (const auto& m : e.msgs())
-    if (::mq_send(q, m.data().data(), m.data().size(), m.prio()) != 0 && back)
-      back = ErrnoError("put a message back into POSIX message queue {}", name);
-  CRYO_TRY(std::move(back));
+  // Blocking, for a moment each: a sender let in while the queue was
+  // emptied may have taken a place.
+  mq_attr blocking{};
+  (void)::mq_setattr(q, &blocking, nullptr);
+  int lost = 0;
+  for (const auto& m : e.msgs()) {
+    timespec until{};
+    ::clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    if (::mq_timedsend(q, m.data().data(), m.data().size(), m.prio(), &until) != 0) lost++;
+  }
+  if (lost > 0) return MakeError(EIO, "POSIX message queue {}: {} message(s) could not be put back", name, lost);
+  CRYO_TRY(std::move(taken));
   return e;
 }
 
 }  // namespace
 
-bool IsMqueueFile(const std::string& path) {
-  struct statfs sf;
-  return ::statfs(path.c_str(), &sf) == 0 && sf.f_type == kMqueueMagic;
+Result<std::set<dev_t>> MqueueDevs(pid_t pid) {
+  std::set<dev_t> devs;
+  struct stat st;
+  UniqueFd ours = CRYO_TRY(MountMqueue());
+  if (::fstat(ours.get(), &st) != 0) return ErrnoError("stat the mqueue filesystem");
+  devs.insert(st.st_dev);
+  auto in = CRYO_TRY(InIpcNamespace::Join(pid));
+  UniqueFd theirs = CRYO_TRY(MountMqueue());
+  if (::fstat(theirs.get(), &st) != 0) return ErrnoError("stat the mqueue filesystem of {}", pid);
+  devs.insert(st.st_dev);
+  return devs;
 }
 
-Result<std::vector<img::posix_mq_entry>> DumpMqueues(pid_t pid, Log& log) {
+std::string QueueName(const std::string& link) {
+  std::string name = link;
+  if (name.ends_with(kDeleted)) name.resize(name.size() - kDeleted.size());
+  return "/" + name.substr(name.rfind('/') + 1);
+}
+
+Result<std::vector<img::posix_mq_entry>> DumpMqueues(pid_t pid, const InTree& in_tree, Log& log) {
   auto in = CRYO_TRY(InIpcNamespace::Join(pid));
-  UniqueFd mnt;
+  UniqueFd mnt = CRYO_TRY(MountMqueue());
   std::vector<img::posix_mq_entry> out;
-  for (const auto& file : CRYO_TRY(ListQueues(mnt))) {
-    out.push_back(CRYO_TRY(DumpQueue(mnt.get(), file)));
+  for (const auto& file : CRYO_TRY(ListQueues(mnt.get()))) {
+    out.push_back(CRYO_TRY(DumpQueue(mnt.get(), file, in_tree)));
     log.Info("POSIX message queue {}: {} message(s)", out.back().name(), out.back().msgs_size());
   }
   return out;
 }
 
 Result<> AddMqueueFile(std::vector<img::posix_mq_entry>& queues, bool own_ipc, const std::string& name,
-                       uint32_t file_id) {
-  if (name.ends_with(kDeleted))
-    return MakeError(ENOTSUP, "POSIX message queue {} was unlinked (mq_unlink) while open: not supported",
-                     name.substr(0, name.size() - kDeleted.size()));
+                       uint32_t file_id, const InTree& in_tree) {
   for (auto& q : queues)
     if (q.name() == name) {
       q.add_file_ids(file_id);
@@ -142,7 +166,7 @@ Result<> AddMqueueFile(std::vector<img::posix_mq_entry>& queues, bool own_ipc, c
   if (own_ipc) return MakeError(ENOENT, "POSIX message queue {}: not in the tree's IPC namespace", name);
   // The host's queue stays as it is; only a notification the tree waits
   // for would be lost.
-  CRYO_TRY(OpenUnwatched(name, O_RDONLY));
+  CRYO_TRY(OpenUnwatched(name, O_RDONLY, in_tree));
   img::posix_mq_entry e;
   e.set_name(name);
   e.add_file_ids(file_id);

@@ -10,7 +10,11 @@
 
 #include <sys/types.h>
 
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,19 +25,27 @@
 
 namespace cryo::ns {
 
-// Whether `path` (a /proc/PID/fd/N link) is a descriptor of a queue.
-bool IsMqueueFile(const std::string& path);
+// Whether a pid (as cryo sees it) is one of the dumped tree's.
+using InTree = std::function<bool(pid_t)>;
+
+// The devices of the mqueue filesystems of cryo's IPC namespace and of
+// the one `pid` is in: a file on one of them is a queue.
+Result<std::set<dev_t>> MqueueDevs(pid_t pid);
+// The queue's name (as mq_open takes it) from the link text of a
+// descriptor of it: "/q", or a path on an mqueue mount ("/dev/mqueue/q").
+std::string QueueName(const std::string& link);
 
 // Every queue of the IPC namespace `pid` is in, with its messages. They
 // are taken and put back in order, so the tree must be frozen; a queue
-// someone waits on for a notification (mq_notify) stops the dump.
-Result<std::vector<img::posix_mq_entry>> DumpMqueues(pid_t pid, Log& log);
+// a task of the tree waits on for a notification (mq_notify) stops the
+// dump.
+Result<std::vector<img::posix_mq_entry>> DumpMqueues(pid_t pid, const InTree& in_tree, Log& log);
 
-// A descriptor of queue `name` (link text of its fd) is file `file_id`:
-// added to its queue's entry, or to a new one without contents when the
-// queue is not the tree's own.
+// A descriptor of queue `name` is file `file_id`: added to its queue's
+// entry, or to a new one without contents when the queue is not the
+// tree's own (cryo's IPC namespace's, where cryo looks it up).
 Result<> AddMqueueFile(std::vector<img::posix_mq_entry>& queues, bool own_ipc, const std::string& name,
-                       uint32_t file_id);
+                       uint32_t file_id, const InTree& in_tree);
 
 Result<> WriteMqueues(int dir, const std::vector<img::posix_mq_entry>& queues);
 Result<std::vector<img::posix_mq_entry>> ReadMqueues(int dir);

@@ -66,7 +66,7 @@ TEST(Mqueue, DumpTakesNothingAway) {
   char x;
   ASSERT_EQ(read(p[0], &x, 1), 1);
   Log log;
-  auto dumped = DumpMqueues(c, log);
+  auto dumped = DumpMqueues(c, [](pid_t) { return true; }, log);
   (void)!write(back[1], "x", 1);
   int status;
   ASSERT_EQ(waitpid(c, &status, 0), c);

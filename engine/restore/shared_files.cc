@@ -128,7 +128,11 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of, co
 Result<> SharedFiles::CreateHidden(const ImageSet& s, const Hidden& hidden) {
   if (!hidden) return {};
   for (const auto& [id, f] : s.files) {
-    if (f.mnt_id() < 0 || s.kinds.at(id) != img::REG || s.mqueues.count(id) || s.ghosts.count(id)) continue;
+    if (f.mnt_id() < 0 || s.kinds.at(id) != img::REG || s.mqueues.count(id) || s.ghosts.count(id) || fds_.count(id))
+      continue;
+    // Only what a task holds or a packet carries (a FIFO's path entry,
+    // say, is opened as the FIFO).
+    if (!s.tables_using.count(id) && !s.in_flight.count(id)) continue;
     uint32_t flags = f.flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
     auto fd = CRYO_TRY_CTX(hidden(f, static_cast<int>(flags)), "file {}", f.name());
     if (!fd) continue;
@@ -173,6 +177,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreateRegular(s, path_of, root), "files shared by processes");
   // Queues by name, in the IPC namespace cryo is in (the tree's).
   for (const auto& [id, name] : s.mqueues) {
+    if (fds_.count(id)) continue;  // --inherit-fd gave it
     const auto* f = CRYO_TRY(s.File(id));
     fds_[id] = CRYO_TRY(ns::OpenMqueue(name, f->flags()));
   }

@@ -1,6 +1,7 @@
 // Files whose path another mount now covers: a file and a directory open
 // on a tmpfs, then a second tmpfs mounted over it with a file of the same
-// name; and a file of a bind mount over which a tmpfs went. After restore
+// name; a file of a bind mount over which a tmpfs went; and a file of a
+// tmpfs whose directory a tmpfs mounted inside it covers. After restore
 // each descriptor is still the file beneath (its contents, its offset, it
 // takes writes) while the path shows the mount on top, and once that is
 // unmounted the writes are there.
@@ -42,11 +43,19 @@ int main(int argc, char** argv) {
   int g = open("/mnt/bnd/g", O_RDONLY);
   PROG_CHECK(g >= 0, "open the bound file");
   mnt_mount("cryo-over-bind", "/mnt/bnd", "tmpfs", 0, "size=1m");
+  mnt_mkdirs("/mnt/hid2");
+  mnt_mount("cryo-under2", "/mnt/hid2", "tmpfs", 0, "size=1m");
+  mnt_mkdirs("/mnt/hid2/d");
+  mnt_write("/mnt/hid2/d/h", "inside\n");
+  int h = open("/mnt/hid2/d/h", O_RDONLY);
+  PROG_CHECK(h >= 0, "open the file of the inner directory");
+  mnt_mount("cryo-inner", "/mnt/hid2/d", "tmpfs", 0, "size=1m");
   prog_ready();
   prog_wait_go();
 
   check_fd(f, 3, "beneath\n", "the file beneath");
   check_fd(g, 0, "bound\n", "the file of the covered bind");
+  check_fd(h, 0, "inside\n", "the file under a mount inside its own");
   struct stat a, b;
   PROG_CHECK(fstat(f, &a) == 0 && stat("/mnt/hid/sub/f", &b) == 0 && a.st_dev != b.st_dev,
              "the descriptor and the path are on one filesystem");
