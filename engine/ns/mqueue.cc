@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -207,7 +208,30 @@ Result<std::vector<img::posix_mq_entry>> ReadMqueues(int dir) {
   return out;
 }
 
+// RLIMIT_MSGQUEUE raised to its hard limit for as long as it lives: the
+// queues' bytes are charged to cryo's user, whose soft limit is small
+// (raising the hard one would need CAP_SYS_RESOURCE).
+class RoomForQueues {
+ public:
+  RoomForQueues() {
+    if (::getrlimit(RLIMIT_MSGQUEUE, &old_) == 0 && old_.rlim_cur < old_.rlim_max) {
+      rlimit more{old_.rlim_max, old_.rlim_max};
+      raised_ = ::setrlimit(RLIMIT_MSGQUEUE, &more) == 0;
+    }
+  }
+  ~RoomForQueues() {
+    if (raised_) (void)::setrlimit(RLIMIT_MSGQUEUE, &old_);
+  }
+  RoomForQueues(const RoomForQueues&) = delete;
+  RoomForQueues& operator=(const RoomForQueues&) = delete;
+
+ private:
+  rlimit old_{};
+  bool raised_ = false;
+};
+
 Result<> RestoreMqueues(const std::vector<img::posix_mq_entry>& queues, uid_t as_uid, gid_t as_gid, Log& log) {
+  RoomForQueues room;
   for (const auto& e : queues) {
     if (!e.contents()) continue;
     mq_attr a{};
@@ -218,6 +242,9 @@ Result<> RestoreMqueues(const std::vector<img::posix_mq_entry>& queues, uid_t as
       // Made by an owner the namespace's filesystem can name.
       auto as = CRYO_TRY(ActAs::Begin(as_uid, as_gid));
       q = UniqueFd(::mq_open(e.name().c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NONBLOCK | O_CLOEXEC, e.mode() & 0777, &a));
+      if (!q && errno == EMFILE)
+        return MakeError(EMFILE, "make POSIX message queue {} ({} messages of {} bytes): over RLIMIT_MSGQUEUE", e.name(),
+                         e.maxmsg(), e.msgsize());
       if (!q)
         return ErrnoError("make POSIX message queue {} ({} messages of {} bytes)", e.name(), e.maxmsg(), e.msgsize());
     }
