@@ -49,7 +49,7 @@ Result<std::string> PeerDirectory(pid_t peer, int fd, std::vector<UniqueFd>& hel
 }
 
 Result<Options> OptionsFromRpc(const rpc::criu_opts& r, const std::string& command, const RpcPeer& peer,
-                               std::vector<UniqueFd>& held) {
+                               std::vector<UniqueFd>& held, const std::vector<std::string>& arguments) {
   Options o;
   if (r.has_config_file() && !r.config_file().empty()) {
     // A missing file is fine (runc names /etc/criu/runc.conf whether or not
@@ -57,22 +57,19 @@ Result<Options> OptionsFromRpc(const rpc::criu_opts& r, const std::string& comma
     auto text = ReadFile(r.config_file(), 1 << 20);
     if (text) {
       std::vector<std::string> words = {command};
-      if (auto sp = command.find(' '); sp != std::string::npos) words = {command.substr(0, sp), command.substr(sp + 1)};
+      words.insert(words.end(), arguments.begin(), arguments.end());
       o = CRYO_TRY_CTX(ParseCommandLine(words, {{r.config_file(), *text}}), "config_file {}", r.config_file());
     } else if (text.error().err() != ENOENT) {
       return std::unexpected(text.error().context("config_file"));
     }
   }
   o.command = command;
-  if (command.starts_with("cpuinfo ")) {  // "cpuinfo dump", "cpuinfo check"
-    o.command = "cpuinfo";
-    o.arguments = {command.substr(8)};
-  }
+  o.arguments = arguments;
   if (r.has_images_dir() && !r.images_dir().empty())
     o.images_dir = r.images_dir();
   else if (r.images_dir_fd() >= 0)
     o.images_dir = CRYO_TRY_CTX(PeerDirectory(peer.pid, r.images_dir_fd(), held), "images_dir_fd");
-  else if (command == "dump" || command == "restore" || o.command == "cpuinfo")
+  else if (command == "dump" || command == "restore" || command == "cpuinfo")
     return MakeError(kBadRequest, "images_dir_fd is not set");
   if (r.has_work_dir_fd() && r.work_dir_fd() >= 0)
     o.work_dir = CRYO_TRY_CTX(PeerDirectory(peer.pid, r.work_dir_fd(), held), "work_dir_fd");

@@ -26,10 +26,11 @@ struct RpcPeer {
   bool service = false;  // `cryo service`, not `cryo swrk`
 };
 
-// `command` is "dump", "restore", "check", ... `held` keeps the opened
-// directories alive for as long as the request runs.
+// `command` is "dump", "restore", "check", ..., with its positional
+// `arguments` ("cpuinfo" takes "dump" or "check"). `held` keeps the
+// opened directories alive for as long as the request runs.
 Result<Options> OptionsFromRpc(const rpc::criu_opts& rpc, const std::string& command, const RpcPeer& peer,
-                               std::vector<UniqueFd>& held);
+                               std::vector<UniqueFd>& held, const std::vector<std::string>& arguments = {});
 
 // The client's directory fd N as a path cryo can use.
 Result<std::string> PeerDirectory(pid_t peer, int fd, std::vector<UniqueFd>& held);

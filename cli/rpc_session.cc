@@ -207,8 +207,8 @@ Result<bool> RpcSession::Handle(const rpc::criu_req& req) {
     case rpc::CPUINFO_DUMP:
     case rpc::CPUINFO_CHECK: {
       std::vector<UniqueFd> held;
-      Options o = CRYO_TRY(OptionsFromRpc(req.opts(), req.type() == rpc::CPUINFO_DUMP ? "cpuinfo dump" : "cpuinfo check",
-                                          peer_, held));
+      Options o = CRYO_TRY(
+          OptionsFromRpc(req.opts(), "cpuinfo", peer_, held, {req.type() == rpc::CPUINFO_DUMP ? "dump" : "check"}));
       UniqueFd dir = CRYO_TRY(OpenImageDir(o.images_dir));
       if (req.type() == rpc::CPUINFO_DUMP) {
         CRYO_TRY_CTX(arch::DumpCpuinfo(dir.get()), "cpuinfo dump");

@@ -23,8 +23,6 @@
 namespace cryo::ns {
 namespace {
 
-constexpr std::string_view kDeleted = " (deleted)";
-
 // A queue's name as mq_open takes it: one '/', then a file name.
 bool ValidName(const std::string& name) {
   return name.size() >= 2 && name.size() <= NAME_MAX + 1 && name[0] == '/' &&
@@ -133,6 +131,10 @@ Result<std::set<dev_t>> MqueueDevs(pid_t pid) {
   UniqueFd ours = CRYO_TRY(MountMqueue());
   if (::fstat(ours.get(), &st) != 0) return ErrnoError("stat the mqueue filesystem");
   devs.insert(st.st_dev);
+  struct stat mine, tree;
+  if (::stat("/proc/self/ns/ipc", &mine) == 0 && ::stat(fmt::format("/proc/{}/ns/ipc", pid).c_str(), &tree) == 0 &&
+      mine.st_ino == tree.st_ino)
+    return devs;  // one namespace, one filesystem
   auto in = CRYO_TRY(InIpcNamespace::Join(pid));
   UniqueFd theirs = CRYO_TRY(MountMqueue());
   if (::fstat(theirs.get(), &st) != 0) return ErrnoError("stat the mqueue filesystem of {}", pid);
@@ -140,11 +142,7 @@ Result<std::set<dev_t>> MqueueDevs(pid_t pid) {
   return devs;
 }
 
-std::string QueueName(const std::string& link) {
-  std::string name = link;
-  if (name.ends_with(kDeleted)) name.resize(name.size() - kDeleted.size());
-  return "/" + name.substr(name.rfind('/') + 1);
-}
+std::string QueueName(const std::string& link) { return "/" + link.substr(link.rfind('/') + 1); }
 
 Result<std::vector<img::posix_mq_entry>> DumpMqueues(pid_t pid, const InTree& in_tree, Log& log) {
   auto in = CRYO_TRY(InIpcNamespace::Join(pid));

@@ -146,8 +146,10 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
   }
   for (const auto& q : CRYO_TRY(ns::ReadMqueues(d)))
     for (uint32_t id : q.file_ids()) {
-      if (!s.files.count(id)) return MakeError(EINVAL, "posix-mq.img: queue {} names file {}, not a regular file", q.name(), id);
-      s.mqueues[id] = q.name();
+      auto f = s.files.find(id);
+      if (f == s.files.end() || f->second.name() != q.name())
+        return MakeError(EINVAL, "posix-mq.img: queue {} names file {}, not a regular file of that name", q.name(), id);
+      s.mqueues.insert(id);
     }
   {
     ImageReader mi = CRYO_TRY(ImageReader::Open(d, ImageKind::kMemfdInode));

@@ -65,7 +65,7 @@ struct ImageSet {
   std::map<uint32_t, img::unix_sk_entry> unix_sks;          // by file id
   std::map<uint32_t, img::inet_sk_entry> inet_sks;          // by file id
   std::map<uint32_t, img::tunfile_entry> tuns;              // by file id (its path and flags in `files`)
-  std::map<uint32_t, std::string> mqueues;                  // file id -> POSIX message queue (path and flags in `files`)
+  std::set<uint32_t> mqueues;                               // files that are POSIX message queues (name and flags in `files`)
   struct Packet {
     std::string data;
     std::vector<uint32_t> rights;  // files in flight with it (SCM_RIGHTS)

@@ -176,10 +176,10 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreateHidden(s, hidden), "files under other mounts");
   CRYO_TRY_CTX(CreateRegular(s, path_of, root), "files shared by processes");
   // Queues by name, in the IPC namespace cryo is in (the tree's).
-  for (const auto& [id, name] : s.mqueues) {
+  for (uint32_t id : s.mqueues) {
     if (fds_.count(id)) continue;  // --inherit-fd gave it
     const auto* f = CRYO_TRY(s.File(id));
-    fds_[id] = CRYO_TRY(ns::OpenMqueue(name, f->flags()));
+    fds_[id] = CRYO_TRY(ns::OpenMqueue(f->name(), f->flags()));
   }
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s, root), "FIFOs");
