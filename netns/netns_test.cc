@@ -42,9 +42,11 @@ std::string Norm(std::string s) {
   return s;
 }
 
+// The state, as the tools print it (not what they complain about: ip
+// reports a veth peer's namespace it cannot name yet on stderr).
 std::string Listing(const TestNetns& ns) {
   return Norm(ns.In(
-      "ip -d addr; echo ==; ip -d route show table all | sort; echo ==; ip -6 -d route show table all | sort; echo ==; ip rule; ip -6 rule; echo ==; nft list ruleset; echo ==; "
+      "ip -d addr 2>/dev/null; echo ==; ip -d route show table all | sort; echo ==; ip -6 -d route show table all | sort; echo ==; ip rule; ip -6 rule; echo ==; nft list ruleset; echo ==; "
       "iptables-save; ip6tables-save; echo ==; sysctl net.ipv4.conf.va.forwarding net.ipv4.conf.default.arp_ignore "
       "net.ipv6.conf.va.accept_ra net.unix.max_dgram_qlen"));
 }
