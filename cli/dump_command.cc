@@ -10,10 +10,12 @@
 namespace cryo {
 
 Result<int> RunDump(const Options& o, Log& log) {
-  // The dump itself needs no probed feature yet; probing costs a fork.
-  KernelFeatures kf;
+  bool pre = o.command == "pre-dump";
+  // The dump itself needs no probed feature; probing it all costs a fork.
+  KernelFeatures kf = pre ? ProbeMemTrack() : KernelFeatures{};
   ScriptNotifier scripts(o.action_scripts, o.images_dir, log);
-  img::dump_stats_entry stats = CRYO_TRY(Dump(o, kf, log, o.action_scripts.empty() ? nullptr : &scripts));
+  Notifier* notify = o.action_scripts.empty() ? nullptr : &scripts;
+  img::dump_stats_entry stats = CRYO_TRY(pre ? PreDump(o, kf, log, notify) : Dump(o, kf, log, notify));
   UniqueFd work = CRYO_TRY(OpenImageDir(o.WorkDir()));
   img::stats_entry se;
   *se.mutable_dump() = stats;
@@ -26,6 +28,8 @@ Result<int> RunDump(const Options& o, Log& log) {
     std::printf("Memory dump time: %u us\n", stats.memdump_time());
     std::printf("Memory write time: %u us\n", stats.memwrite_time());
     std::printf("Memory pages scanned: %lu\n", static_cast<unsigned long>(stats.pages_scanned()));
+    std::printf("Memory pages skipped from parent: %lu\n",
+                static_cast<unsigned long>(stats.pages_skipped_parent()));
     std::printf("Memory pages written: %lu\n", static_cast<unsigned long>(stats.pages_written()));
   }
   return 0;

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/parse.h"
 #include "engine/base/files.h"
+#include "engine/mem/track_keeper.h"
 
 namespace cryo {
 namespace {
@@ -58,7 +59,7 @@ Result<int> Dispatch(const Options& o, Log& log) {
   const std::string& c = o.command;
   if (c == "check") return RunCheck(o, log);
   if (c == "show") return RunShow(o, log);
-  if (c == "dump") return RunDump(o, log);
+  if (c == "dump" || c == "pre-dump") return RunDump(o, log);
   if (c == "restore") return RunRestore(o, log);
   if (c == "swrk") return RunSwrk(o, log);
   if (c == "service") return RunService(o, log);
@@ -67,6 +68,8 @@ Result<int> Dispatch(const Options& o, Log& log) {
 }
 
 int Main(int argc, char** argv) {
+  // The memory tracking keeper a pre-dump started (mem/track_keeper.h).
+  if (argc == 2 && std::string_view(argv[1]) == kKeeperArg) return RunTrackKeeper(3);
   std::vector<std::string> args(argv + 1, argv + argc);
   auto configs = LoadConfigs(args);
   if (!configs) return Fail(configs.error().what());

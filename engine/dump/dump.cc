@@ -21,6 +21,7 @@
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
 #include "engine/dump/memfd.h"
+#include "engine/dump/mem_track.h"
 #include "engine/dump/pid_map.h"
 #include "engine/dump/memory.h"
 #include "engine/dump/fds.h"
@@ -28,6 +29,7 @@
 #include "engine/dump/tree.h"
 #include "engine/dump/task_state.h"
 #include "engine/image/image_dir.h"
+#include "engine/image/image_reader.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/core.pb.h"
 #include "engine/image/proto/files.pb.h"
@@ -101,6 +103,11 @@ struct TreeDump {
   img::seccomp_entry seccomp;
   uint32_t next_pages_id = 1;
   MemStats mem;
+  // Incremental dumps: the tracking (null without), whether to arm it for
+  // the next run, the parent images.
+  MemTracker* track = nullptr;
+  bool arm = false;
+  int parent_dir = -1;
   std::vector<img::pstree_entry> pstree;
   std::vector<img::task_kobj_ids_entry> ids;  // by task index
 };
@@ -120,6 +127,20 @@ Result<> DumpZombie(TreeDump& d, const TreeTask& t) {
   CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kCore, static_cast<uint64_t>(d.pids.Dumped(t.pid)), core));
   img::task_kobj_ids_entry ids;
   d.ids.push_back(ids);
+  return {};
+}
+
+// The task's pages, pointing into the parent images for those unchanged
+// since; then tracking armed for the next run, when asked.
+Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm, Log& log) {
+  ParentCover cover;
+  bool relative = d.track && d.track->relative_to_parent();
+  if (relative) cover = CRYO_TRY(ReadParentCover(d.parent_dir, vpid));
+  MemStats ms = CRYO_TRY(DumpPages(pid, mm, d.dir, d.next_pages_id++, log, vpid, relative ? &cover : nullptr));
+  d.mem.pages_scanned += ms.pages_scanned;
+  d.mem.pages_written += ms.pages_written;
+  d.mem.pages_skipped_parent += ms.pages_skipped_parent;
+  if (d.arm) CRYO_TRY(d.track->Arm(pid, mm));
   return {};
 }
 
@@ -213,9 +234,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     if (v.status() & kAnonShared)
       CRYO_TRY(d.memfds.AnonShared(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start(), v.end()), v.shmid()));
   }
-  MemStats ms = CRYO_TRY(DumpPages(pid, mm, d.dir, d.next_pages_id++, log, vpid));
-  d.mem.pages_scanned += ms.pages_scanned;
-  d.mem.pages_written += ms.pages_written;
+  CRYO_TRY(DumpMemory(d, pid, vpid, mm, log));
   CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kMm, static_cast<uint64_t>(vpid), mm));
 
   // Files, cwd and root.
@@ -231,20 +250,67 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   return {};
 }
 
-Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, int dir, Log& log,
-                                       uint64_t t_start, const cgroups::Freezer* freezer,
-                                       RepairedConnections& repaired, std::string_view run_id) {
-  img::dump_stats_entry stats;
-  uint64_t t_frozen = NowUs();
+// How an incremental dump relates to the runs before and after it.
+struct Incremental {
+  MemTracker* track = nullptr;  // null: no tracking asked or used
+  bool arm = false;             // track writes from this dump on
+  int parent_dir = -1;
+};
+
+// The parent images of an incremental dump: opened relative to the images
+// dir (as CRIU takes --prev-images-dir), linked as `parent`, their run id
+// read (it names what the memory tracking is relative to).
+struct ParentImages {
+  UniqueFd dir;
+  std::string run_id;
+};
+
+Result<ParentImages> OpenParent(int dir, const std::string& rel) {
+  ParentImages p;
+  if (rel.empty()) return p;
+  p.dir = CRYO_TRY_CTX(OpenAt(dir, rel, O_RDONLY | O_DIRECTORY), "parent images");
+  img::inventory_entry inv;
+  if (auto r = ReadSingleEntryImage(p.dir.get(), ImageKind::kInventory, 0, inv); !r)
+    return MakeError(r.error().err(), "parent images {} are not complete: {}", rel, r.error().message());
+  p.run_id = inv.dump_criu_run_id();
+  if (::unlinkat(dir, "parent", 0) != 0 && errno != ENOENT) return ErrnoError("replace the parent link");
+  if (::symlinkat(rel.c_str(), dir, "parent") != 0) return ErrnoError("link parent images {}", rel);
+  return p;
+}
+
+uint64_t UptimeUs() {
   timespec boot{};
   ::clock_gettime(CLOCK_BOOTTIME, &boot);
-  uint64_t frozen_uptime = uint64_t(boot.tv_sec) * 1000000ULL + uint64_t(boot.tv_nsec) / 1000;
+  return uint64_t(boot.tv_sec) * 1000000ULL + uint64_t(boot.tv_nsec) / 1000;
+}
+
+// The inventory goes last, after everything else is on disk.
+Result<> WriteInventory(int dir, const img::inventory_entry& inv) {
+  CRYO_TRY(FaultPoint("inventory"));
+  CRYO_TRY(SyncImageDir(dir));
+  ImageWriter w(dir, ImageKind::kInventory);
+  CRYO_TRY(w.Write(inv));
+  int fd = CRYO_TRY(w.RawFd());
+  if (::fsync(fd) != 0) return ErrnoError("fsync inventory.img");
+  return w.Close();
+}
+
+Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, int dir, Log& log,
+                                       uint64_t t_start, const cgroups::Freezer* freezer,
+                                       RepairedConnections& repaired, std::string_view run_id,
+                                       const Incremental& inc) {
+  img::dump_stats_entry stats;
+  uint64_t t_frozen = NowUs();
+  uint64_t frozen_uptime = UptimeUs();
   stats.set_freezing_time(static_cast<uint32_t>(t_frozen - t_start));
   const auto& tasks = tree.tasks();
   CRYO_TRY(CheckSessions(tasks));
   uint64_t t_mem = NowUs();
   TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)),
              CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid, opts)), CRYO_TRY(PidMap::Build(tasks)));
+  d.track = inc.track;
+  d.arm = inc.arm;
+  d.parent_dir = inc.parent_dir;
   d.fds.SetPidMap(&d.pids);
   d.files.SetView(d.namespaces.View());
   d.fds.SetView(d.namespaces.View());
@@ -283,7 +349,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));
   stats.set_memwrite_time(0);
   stats.set_pages_scanned(d.mem.pages_scanned);
-  stats.set_pages_skipped_parent(0);
+  stats.set_pages_skipped_parent(d.mem.pages_skipped_parent);
   stats.set_pages_written(d.mem.pages_written);
   stats.set_pages_lazy(0);
   if (d.seccomp.seccomp_filters_size() > 0)
@@ -311,9 +377,6 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
     CRYO_TRY(w.Close());
   }
   const auto& ids = d.ids[0];
-  // The inventory goes last, after everything else is on disk.
-  CRYO_TRY(FaultPoint("inventory"));
-  CRYO_TRY(SyncImageDir(dir));
   img::inventory_entry inv;
   inv.set_img_version(2);
   inv.set_fdinfo_per_id(true);
@@ -328,44 +391,87 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
                                                                           : 0);
   // Names the network lock; a restore into the same namespace lifts it.
   inv.set_dump_criu_run_id(std::string(run_id));
-  {
-    ImageWriter w(dir, ImageKind::kInventory);
-    CRYO_TRY(w.Write(inv));
-    int fd = CRYO_TRY(w.RawFd());
-    if (::fsync(fd) != 0) return ErrnoError("fsync inventory.img");
-    CRYO_TRY(w.Close());
-  }
+  CRYO_TRY(WriteInventory(dir, inv));
   stats.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
   return stats;
+}
+
+// The tree frozen (all of its cgroup at once with --freeze-cgroup) and
+// every task seized.
+struct FrozenTree {
+  std::optional<cgroups::Freezer> freezer;
+  cgroups::FrozenCheck frozen;
+  std::optional<SeizedTree> tree;
+};
+
+Result<> Freeze(const Options& opts, int cpu, FrozenTree& f, Log& log) {
+  // With --freeze-cgroup the whole cgroup stops at once and its threads
+  // are held before the tree is walked; without, a task in a frozen cgroup
+  // is an error (ptrace alone would wait for it for ever).
+  SeizeHelp help;
+  if (!opts.freeze_cgroup.empty()) {
+    f.freezer.emplace(CRYO_TRY(cgroups::Freezer::FreezeAndSeize(opts.freeze_cgroup, opts.timeout, log)));
+    help.held = &f.freezer->held();
+  } else {
+    help.frozen = &f.frozen;
+  }
+  // On failure the freezer puts the cgroup back.
+  f.tree.emplace(CRYO_TRY(SeizedTree::Seize(opts.pid, log, cpu, help)));
+  if (f.freezer) {
+    for (const auto& t : f.tree->tasks())
+      if (!t.zombie())
+        for (pid_t tid : t.live->threads()) f.freezer->TakenOver(tid);
+    CRYO_TRY(f.freezer->HoldOthers());
+  }
+  return {};
+}
+
+// What every dump and pre-dump starts with: the images dir, the parent
+// images, the pre-dump notice, the tree frozen with cryo pinned to one CPU.
+struct Started {
+  UniqueFd dir;
+  ParentImages parent;
+  CpuPin pin;
+  FrozenTree frozen;
+};
+
+Result<> Start(const Options& opts, Notifier* notify, Log& log, Started& s) {
+  s.dir = CRYO_TRY(OpenImageDir(opts.images_dir));
+  s.parent = CRYO_TRY(OpenParent(s.dir.get(), opts.prev_images_dir));
+  CRYO_TRY(Announce(notify, "pre-dump"));
+  return Freeze(opts, s.pin.ok() ? s.pin.cpu() : -1, s.frozen, log);
+}
+
+// After a dump that succeeded: tracking handed on for the next run, or
+// ended. Only a warning when it cannot be: the dump itself is whole.
+void FinishTracking(std::optional<MemTracker>& track, bool arm, std::string_view run_id, Log& log) {
+  if (!track) return;
+  auto r = arm ? track->Commit(std::string(run_id)) : track->End();
+  if (!r) log.Warn("memory tracking: {}", r.error().what());
 }
 
 }  // namespace
 
 Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, Log& log, Notifier* notify) {
   uint64_t t_start = NowUs();
-  UniqueFd dir = CRYO_TRY(OpenImageDir(opts.images_dir));
-  CRYO_TRY(Announce(notify, "pre-dump"));
-  CpuPin pin;
-  // With --freeze-cgroup the whole cgroup stops at once and its threads
-  // are held before the tree is walked; without, a task in a frozen cgroup
-  // is an error (ptrace alone would wait for it for ever).
-  std::optional<cgroups::Freezer> freezer;
-  cgroups::FrozenCheck frozen;
-  SeizeHelp help;
-  if (!opts.freeze_cgroup.empty()) {
-    freezer.emplace(CRYO_TRY(cgroups::Freezer::FreezeAndSeize(opts.freeze_cgroup, opts.timeout, log)));
-    help.held = &freezer->held();
-  } else {
-    help.frozen = &frozen;
-  }
-  auto seized = SeizedTree::Seize(opts.pid, log, pin.ok() ? pin.cpu() : -1, help);
-  if (!seized) return std::unexpected(seized.error());  // the freezer puts the cgroup back
-  SeizedTree tree = std::move(*seized);
-  if (freezer) {
-    for (const auto& t : tree.tasks())
-      if (!t.zombie())
-        for (pid_t tid : t.live->threads()) freezer->TakenOver(tid);
-    CRYO_TRY(freezer->HoldOthers());
+  Started started;
+  CRYO_TRY(Start(opts, notify, log, started));
+  const UniqueFd& dir = started.dir;
+  const ParentImages& parent = started.parent;
+  SeizedTree& tree = *started.frozen.tree;
+  std::optional<cgroups::Freezer>& freezer = started.frozen.freezer;
+  ReleaseMode mode = opts.leave_running   ? ReleaseMode::kResume
+                     : opts.leave_stopped ? ReleaseMode::kStop
+                                          : ReleaseMode::kKill;
+  // Incremental: pages unchanged since the parent images stay there; with
+  // --track-mem on a tree that lives on, writes are tracked for the next.
+  std::optional<MemTracker> track;
+  Incremental inc;
+  if (opts.track_mem || parent.dir) {
+    track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, parent.run_id, log)));
+    inc.track = &*track;
+    inc.arm = opts.track_mem && mode != ReleaseMode::kKill;
+    inc.parent_dir = parent.dir.get();
   }
   // TCP connections in repair mode: they leave it if the tree runs on,
   // and close without a word to their peers if it is killed.
@@ -379,7 +485,8 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
     CRYO_TRY(Announce(notify, "network-lock"));
     net_lock = CRYO_TRY(ns::LockNetwork(tree.tasks()[0].pid, opts, run_id, log));
     CRYO_TRY(Announce(notify, "query-ext-files"));
-    auto st = CRYO_TRY(DumpTree(opts, tree, dir.get(), log, t_start, freezer ? &*freezer : nullptr, repaired, run_id));
+    auto st = CRYO_TRY(
+        DumpTree(opts, tree, dir.get(), log, t_start, freezer ? &*freezer : nullptr, repaired, run_id, inc));
     if (auto r = Announce(notify, "post-dump"); !r) {
       // Refused: the tree runs on, and the images are not a dump.
       ::unlinkat(dir.get(), "inventory.img", 0);
@@ -397,9 +504,6 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
     if (auto r = net_lock.Unlock(); !r) log.Error("{}", r.error().what());
     return std::unexpected(stats.error());
   }
-  ReleaseMode mode = opts.leave_running   ? ReleaseMode::kResume
-                     : opts.leave_stopped ? ReleaseMode::kStop
-                                          : ReleaseMode::kKill;
   if (freezer) CRYO_TRY(freezer->Finish(mode != ReleaseMode::kKill));
   if (mode != ReleaseMode::kKill) repaired.Resume();
   if (mode == ReleaseMode::kKill && !repaired.empty())
@@ -410,7 +514,73 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   // Killed: the lock goes with the namespace (or a restore into it lifts it).
   if (mode != ReleaseMode::kKill) CRYO_TRY(net_lock.Unlock());
   net_lock.Keep();
+  FinishTracking(track, inc.arm, run_id, log);
   log.Info("dumped {} into {}", opts.pid, opts.images_dir);
+  return stats;
+}
+
+Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures& kf, Log& log, Notifier* notify) {
+  if (!kf.MemTrack())
+    return MakeError(EOPNOTSUPP, "pre-dump: this kernel cannot track writes to memory (no PAGEMAP_SCAN with "
+                                 "asynchronous userfaultfd write protect)");
+  uint64_t t_start = NowUs();
+  Started started;
+  CRYO_TRY(Start(opts, notify, log, started));
+  const UniqueFd& dir = started.dir;
+  const ParentImages& parent = started.parent;
+  SeizedTree& tree = *started.frozen.tree;
+  std::optional<MemTracker> track;
+  track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, parent.run_id, log)));
+  std::string run_id = netns::NewRunId();
+  // Memory only: each task's pages, then its tracking armed, all while
+  // the tree is frozen; everything else is the final dump's.
+  auto stats = [&]() -> Result<img::dump_stats_entry> {
+    img::dump_stats_entry st;
+    uint64_t t_frozen = NowUs();
+    uint64_t uptime = UptimeUs();
+    st.set_freezing_time(static_cast<uint32_t>(t_frozen - t_start));
+    PidMap pids = CRYO_TRY(PidMap::Build(tree.tasks()));
+    MemStats mem;
+    uint32_t pages_id = 1;
+    for (const auto& t : tree.tasks()) {
+      if (t.zombie()) continue;
+      pid_t vpid = pids.Dumped(t.pid);
+      img::mm_entry mm;
+      // The mappings name no files here: only their kinds matter.
+      CRYO_TRY(DumpVmas(
+          t.pid, mm, [](const std::string&, bool) -> Result<uint32_t> { return 0; },
+          [](uint64_t, uint64_t, const std::string&) -> Result<uint32_t> { return 0; }));
+      ParentCover cover;
+      if (track->relative_to_parent()) cover = CRYO_TRY(ReadParentCover(parent.dir.get(), vpid));
+      MemStats ms = CRYO_TRY(DumpPages(t.pid, mm, dir.get(), pages_id++, log, vpid,
+                                       track->relative_to_parent() ? &cover : nullptr));
+      mem.pages_scanned += ms.pages_scanned;
+      mem.pages_written += ms.pages_written;
+      mem.pages_skipped_parent += ms.pages_skipped_parent;
+      CRYO_TRY(track->Arm(t.pid, mm));
+    }
+    st.set_memdump_time(static_cast<uint32_t>(NowUs() - t_frozen));
+    st.set_memwrite_time(0);
+    st.set_pages_scanned(mem.pages_scanned);
+    st.set_pages_skipped_parent(mem.pages_skipped_parent);
+    st.set_pages_written(mem.pages_written);
+    st.set_pages_lazy(0);
+    img::inventory_entry inv;
+    inv.set_img_version(2);
+    inv.set_fdinfo_per_id(true);
+    inv.set_ns_per_id(true);
+    inv.set_lsmtype(img::NO_LSM);
+    inv.set_dump_uptime(uptime);
+    inv.set_dump_criu_run_id(run_id);
+    CRYO_TRY(WriteInventory(dir.get(), inv));
+    st.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
+    return st;
+  }();
+  if (started.frozen.freezer) (void)started.frozen.freezer->Finish(true);
+  CRYO_TRY(tree.Release(ReleaseMode::kResume));
+  if (!stats) return std::unexpected(stats.error());
+  CRYO_TRY_CTX(track->Commit(run_id), "pre-dump");
+  log.Info("pre-dumped the memory of {} into {}", opts.pid, opts.images_dir);
   return stats;
 }
 

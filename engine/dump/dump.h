@@ -17,4 +17,11 @@ namespace cryo {
 Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures& kf, Log& log,
                                    Notifier* notify = nullptr);
 
+// `cryo pre-dump`: the memory of the tree only (pagemap and pages images
+// and an inventory), its writes tracked from then on, the tree left
+// running. A later pre-dump or dump with this one as its parent images
+// (--prev-images-dir) writes only what changed.
+Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures& kf, Log& log,
+                                      Notifier* notify = nullptr);
+
 }  // namespace cryo

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "engine/image/image_reader.h"
 #include "engine/image/image_writer.h"
 #include "engine/mem/page_read.h"
 #include "engine/mem/page_scan.h"
@@ -22,6 +23,8 @@ constexpr uint32_t kRegular = 1u << 0, kStack = 1u << 1, kVsyscall = 1u << 2, kV
                    kMemfd = 1u << 14;
 
 constexpr uint64_t kPage = 4096;
+// pagemap_entry flags.
+constexpr uint32_t kPeParent = 1u << 0, kPeLazy = 1u << 1, kPePresent = 1u << 2;
 // Pages are copied through a bounded buffer: the dumper's memory does not
 // grow with the process's.
 constexpr uint64_t kChunk = 4 << 20;
@@ -105,8 +108,33 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
   return {};
 }
 
+Result<ParentCover> ReadParentCover(int parent_dir, pid_t image_pid) {
+  ParentCover cover;
+  auto pm = ImageReader::Open(parent_dir, ImageKind::kPagemap, static_cast<uint64_t>(image_pid));
+  if (!pm) {
+    if (pm.error().err() == ENOENT) return cover;
+    return std::unexpected(pm.error().context("parent images"));
+  }
+  img::pagemap_head head;
+  if (!CRYO_TRY(pm->Next(head))) return cover;
+  img::pagemap_entry e;
+  while (CRYO_TRY(pm->Next(e))) {
+    uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
+    uint32_t flags = e.has_flags() ? e.flags() : kPePresent;
+    if (!(flags & (kPePresent | kPeParent)) || (flags & kPeLazy) || n == 0 || e.vaddr() % kPage) continue;
+    PageRun r{e.vaddr(), e.vaddr() + n * kPage};
+    if (!cover.empty() && r.start < cover.back().end)
+      return MakeError(EINVAL, "parent {}: pagemap entries out of order at {:#x}", pm->name(), r.start);
+    if (!cover.empty() && cover.back().end == r.start)
+      cover.back().end = r.end;
+    else
+      cover.push_back(r);
+  }
+  return cover;
+}
+
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
-                           Log& log, pid_t image_pid) {
+                           Log& log, pid_t image_pid, const ParentCover* parent) {
   MemStats stats;
   UniqueFd pagemap = CRYO_TRY(OpenPagemap(pid));
   RemoteMemory mem = CRYO_TRY(RemoteMemory::Open(pid));
@@ -124,7 +152,7 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
     if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared | kSysvIpc)) continue;
     stats.pages_scanned += (v.end() - v.start()) / kPage;
     PageSelect sel = (v.status() & kFilePrivate) ? PageSelect::kAnonOnly : PageSelect::kAll;
-    std::vector<PageRun> runs = CRYO_TRY(ScanPages(pagemap.get(), v.start(), v.end(), sel));
+    std::vector<PageRun> runs = CRYO_TRY(ScanPages(pagemap.get(), v.start(), v.end(), sel, parent != nullptr));
     bool readable = v.prot() & PROT_READ;
     // Split runs into chunks that fit the buffer; one read per chunk.
     std::vector<PageRun> batch;
@@ -143,12 +171,22 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
       batch_bytes = 0;
       return {};
     };
-    for (PageRun r : runs) {
+    auto in_parent = [&](PageRun r) -> Result<> {
       img::pagemap_entry e;
       e.set_vaddr(r.start);
       e.set_nr_pages(static_cast<uint32_t>(r.pages()));
       e.set_nr_pages_64(r.pages());
-      e.set_flags(1u << 2);  // PE_PRESENT
+      e.set_flags(kPeParent);
+      CRYO_TRY(pm.Write(e));
+      stats.pages_skipped_parent += r.pages();
+      return {};
+    };
+    auto present = [&](PageRun r) -> Result<> {
+      img::pagemap_entry e;
+      e.set_vaddr(r.start);
+      e.set_nr_pages(static_cast<uint32_t>(r.pages()));
+      e.set_nr_pages_64(r.pages());
+      e.set_flags(kPePresent);
       CRYO_TRY(pm.Write(e));
       stats.pages_written += r.pages();
       while (r.start < r.end) {
@@ -158,12 +196,33 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
         r.start += take;
         if (batch_bytes == kChunk) CRYO_TRY(flush());
       }
+      return {};
+    };
+    // Clean runs are split where the parent holds them and where not (a
+    // page that appeared since, read-faulted in, say).
+    size_t c = 0;
+    for (PageRun r : runs) {
+      if (!r.clean || !parent) {
+        CRYO_TRY(present(r));
+        continue;
+      }
+      while (c < parent->size() && (*parent)[c].end <= r.start) c++;
+      uint64_t at = r.start;
+      for (size_t k = c; at < r.end && k < parent->size() && (*parent)[k].start < r.end; k++) {
+        const PageRun& p = (*parent)[k];
+        if (p.start > at) CRYO_TRY(present({at, p.start}));
+        uint64_t e = std::min(p.end, r.end);
+        CRYO_TRY(in_parent({std::max(at, p.start), e}));
+        at = e;
+      }
+      if (at < r.end) CRYO_TRY(present({at, r.end}));
     }
     CRYO_TRY(flush());
   }
   CRYO_TRY(pm.Close());
   CRYO_TRY(pages.Close());
-  log.Info("pid {}: {} pages written of {} scanned", pid, stats.pages_written, stats.pages_scanned);
+  log.Info("pid {}: {} pages written, {} in the parent images, of {} scanned", pid, stats.pages_written,
+           stats.pages_skipped_parent, stats.pages_scanned);
   return stats;
 }
 

@@ -6,17 +6,26 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/image/proto/mm.pb.h"
+#include "engine/mem/page_scan.h"
 
 namespace cryo {
 
 struct MemStats {
   uint64_t pages_scanned = 0;
   uint64_t pages_written = 0;
+  uint64_t pages_skipped_parent = 0;
 };
+
+// The pages of a task its parent images hold (their pagemap entries, in
+// the parent or further up), in address order, merged.
+using ParentCover = std::vector<PageRun>;
+// Empty when the parent images have no such task.
+Result<ParentCover> ReadParentCover(int parent_dir, pid_t image_pid);
 
 // Gives the files.img id of a mapped file, registering it when new.
 using FileIdFor = std::function<Result<uint32_t>(const std::string& path, bool writable)>;
@@ -27,8 +36,11 @@ using MemfdIdFor = std::function<Result<uint32_t>(uint64_t start, uint64_t end, 
 // Fills mm.vmas (and madvise bits) from smaps.
 Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const MemfdIdFor& memfd_id);
 // Writes pagemap-IMAGE_PID.img (IMAGE_PID: the pid the dump names the
-// task by) and pages-ID.img for the VMAs in mm.
+// task by) and pages-ID.img for the VMAs in mm. With `parent` (the
+// task's memory is write-tracked relative to the parent images), pages
+// clean since then that the parent holds are entries marked PE_PARENT,
+// with no copy here.
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
-                           Log& log, pid_t image_pid = 0);
+                           Log& log, pid_t image_pid = 0, const ParentCover* parent = nullptr);
 
 }  // namespace cryo

@@ -21,10 +21,8 @@
 #include "arch/x86_64/syscall_batch.h"
 #include "parasite/batch.h"
 #include "parasite/remote.h"
+#include "engine/base/linux_compat.h"
 
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
 
 namespace cryo {
 namespace {

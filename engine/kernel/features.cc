@@ -21,20 +21,8 @@
 
 #include "engine/base/files.h"
 #include "engine/kernel/probe_child.h"
+#include "engine/base/linux_compat.h"
 
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef PAGEMAP_SCAN
-#define PAGEMAP_SCAN _IOWR('f', 16, struct cryo_pm_scan_arg)
-struct cryo_pm_scan_arg {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
-      category_mask, category_anyof_mask, return_mask;
-};
-#define CRYO_PM_SCAN_ARG cryo_pm_scan_arg
-#else
-#define CRYO_PM_SCAN_ARG pm_scan_arg
-#endif
 
 namespace cryo {
 namespace {
@@ -76,7 +64,7 @@ bool ProbePagemapScan() {
   static char probe[4096] __attribute__((aligned(4096)));
   probe[0] = 1;
   uint64_t vec[3 * 4];
-  CRYO_PM_SCAN_ARG arg{};
+  pm_scan_arg arg{};
   arg.size = sizeof arg;
   arg.start = reinterpret_cast<uint64_t>(probe);
   arg.end = arg.start + sizeof probe;
@@ -94,7 +82,7 @@ void ProbeUffd(KernelFeatures& k) {
   k.uffd = true;
   uffdio_api api{};
   api.api = UFFD_API;
-  api.features = UFFD_FEATURE_WP_ASYNC;
+  api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
   k.uffd_wp_async = ::ioctl(fd, UFFDIO_API, &api) == 0 && (api.features & UFFD_FEATURE_WP_ASYNC);
 }
 
@@ -249,6 +237,13 @@ KernelFeatures ProbeKernelFeatures() {
   return k;
 }
 
+KernelFeatures ProbeMemTrack() {
+  KernelFeatures k;
+  k.pagemap_scan = ProbePagemapScan();
+  ProbeUffd(k);
+  return k;
+}
+
 nlohmann::json FeaturesToJson(const KernelFeatures& k) {
   nlohmann::ordered_json j;
   j["release"] = k.release;
@@ -303,7 +298,8 @@ std::string FormatFeatures(const KernelFeatures& k) {
   row("PAGEMAP_SCAN", YesNo(k.pagemap_scan));
   row("userfaultfd", YesNo(k.uffd));
   row("uffd WP_ASYNC", YesNo(k.uffd_wp_async));
-  row("soft-dirty", YesNo(k.soft_dirty) + (k.soft_dirty ? "" : " (write tracking needs PAGEMAP_SCAN + uffd)"));
+  row("soft-dirty", YesNo(k.soft_dirty) + (k.soft_dirty ? "" : " (not needed: writes are tracked with PAGEMAP_SCAN + uffd)"));
+  row("memory tracking (pre-dump)", YesNo(k.MemTrack()));
   row("seccomp filter dump", YesNo(k.seccomp_filter_dump));
   row("rseq configuration", YesNo(k.rseq_config));
   row("time namespace", YesNo(k.time_ns));
@@ -349,7 +345,7 @@ std::optional<bool> CriuFeature(const KernelFeatures& k, std::string_view name) 
   // 5.10) hold whenever the probe saw a >= 5.10 kernel: clone3 set_tid
   // came in 5.5, so it stands for them. The rest come from the probe.
   bool modern = k.clone3_set_tid;
-  if (name == "mem_dirty_track") return k.soft_dirty;  // cryo has no other tracking yet
+  if (name == "mem_dirty_track") return k.MemTrack();
   if (name == "uffd" || name == "uffd-noncoop") return k.uffd;
   if (name == "seccomp_filters" || name == "seccomp_suspend") return k.seccomp_filter_dump;
   if (name == "userns") return k.user_ns;

@@ -30,6 +30,10 @@ struct KernelFeatures {
   bool uffd = false;
   bool uffd_wp_async = false;
   bool soft_dirty = false;
+  // Writes to memory can be tracked between a pre-dump and a dump: cryo
+  // tracks them with PAGEMAP_SCAN and an asynchronous write-protecting
+  // userfaultfd (mem/uffd_wp.h), not soft-dirty bits.
+  bool MemTrack() const { return pagemap_scan && uffd_wp_async; }
   bool seccomp_filter_dump = false;  // PTRACE_SECCOMP_GET_FILTER
   bool rseq_config = false;          // PTRACE_GET_RSEQ_CONFIGURATION
   bool time_ns = false;
@@ -57,6 +61,8 @@ struct KernelFeatures {
 };
 
 KernelFeatures ProbeKernelFeatures();
+// Only what MemTrack() needs (no fork): for pre-dump and FEATURE_CHECK.
+KernelFeatures ProbeMemTrack();
 std::string FormatFeatures(const KernelFeatures& k);
 nlohmann::json FeaturesToJson(const KernelFeatures& k);
 // CRIU's `check --feature NAME` answered from the probe; nullopt for a name

@@ -1,4 +1,5 @@
 #include "engine/kernel/probe_child.h"
+#include "engine/base/linux_compat.h"
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -11,12 +12,6 @@
 
 #include <cstdint>
 
-#ifndef PTRACE_SECCOMP_GET_FILTER
-#define PTRACE_SECCOMP_GET_FILTER 0x420c
-#endif
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
 
 namespace cryo {
 namespace {

@@ -6,37 +6,8 @@
 #include <array>
 
 #include "engine/base/files.h"
+#include "engine/base/linux_compat.h"
 
-// PAGEMAP_SCAN arrived in Linux 6.7; Debian 12's headers are 6.1.
-#ifndef PAGEMAP_SCAN
-#define PAGE_IS_WPALLOWED (1 << 0)
-#define PAGE_IS_WRITTEN (1 << 1)
-#define PAGE_IS_FILE (1 << 2)
-#define PAGE_IS_PRESENT (1 << 3)
-#define PAGE_IS_SWAPPED (1 << 4)
-#define PAGE_IS_PFNZERO (1 << 5)
-#define PAGE_IS_HUGE (1 << 6)
-struct page_region {
-  uint64_t start;
-  uint64_t end;
-  uint64_t categories;
-};
-struct pm_scan_arg {
-  uint64_t size;
-  uint64_t flags;
-  uint64_t start;
-  uint64_t end;
-  uint64_t walk_end;
-  uint64_t vec;
-  uint64_t vec_len;
-  uint64_t max_pages;
-  uint64_t category_inverted;
-  uint64_t category_mask;
-  uint64_t category_anyof_mask;
-  uint64_t return_mask;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#endif
 
 namespace cryo {
 
@@ -45,7 +16,7 @@ Result<UniqueFd> OpenPagemap(pid_t pid) {
 }
 
 Result<std::vector<PageRun>> ScanPages(int pagemap_fd, uint64_t start, uint64_t end,
-                                       PageSelect select) {
+                                       PageSelect select, bool tracked) {
   std::vector<PageRun> runs;
   std::array<page_region, 512> vec;
   uint64_t at = start;
@@ -58,6 +29,7 @@ Result<std::vector<PageRun>> ScanPages(int pagemap_fd, uint64_t start, uint64_t 
     arg.vec_len = vec.size();
     arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
     arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE | PAGE_IS_PFNZERO;
+    if (tracked) arg.return_mask |= PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN;
     long n = ::ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
     if (n < 0) return ErrnoError("PAGEMAP_SCAN {:#x}-{:#x}", at, end);
     for (long i = 0; i < n; i++) {
@@ -65,15 +37,42 @@ Result<std::vector<PageRun>> ScanPages(int pagemap_fd, uint64_t start, uint64_t 
       bool swapped = r.categories & PAGE_IS_SWAPPED;
       if (!swapped && (r.categories & PAGE_IS_PFNZERO)) continue;
       if (select == PageSelect::kAnonOnly && !swapped && (r.categories & PAGE_IS_FILE)) continue;
-      if (!runs.empty() && runs.back().end == r.start)
+      // Clean only where the VMA is tracked (outside, every page looks
+      // written anyway) and the page is there: a swapped entry may also be
+      // a protect marker left where a page was dropped, whose contents
+      // are no longer what was dumped.
+      bool clean = tracked && !swapped && (r.categories & PAGE_IS_WPALLOWED) && !(r.categories & PAGE_IS_WRITTEN);
+      if (!runs.empty() && runs.back().end == r.start && runs.back().clean == clean)
         runs.back().end = r.end;
       else
-        runs.push_back({r.start, r.end});
+        runs.push_back({r.start, r.end, clean});
     }
     if (arg.walk_end <= at) break;  // no progress: the kernel saw nothing more
     at = arg.walk_end;
   }
   return runs;
+}
+
+Result<> ProtectPages(int pagemap_fd, uint64_t start, uint64_t end) {
+  // The output buffer is what makes the kernel look at each page's
+  // category: without one it protects every page of the range, holes too.
+  std::array<page_region, 512> vec;
+  uint64_t at = start;
+  while (at < end) {
+    pm_scan_arg arg{};
+    arg.size = sizeof arg;
+    arg.flags = PM_SCAN_WP_MATCHING;
+    arg.start = at;
+    arg.end = end;
+    arg.vec = reinterpret_cast<uint64_t>(vec.data());
+    arg.vec_len = vec.size();
+    arg.category_anyof_mask = PAGE_IS_PRESENT;
+    arg.return_mask = PAGE_IS_PRESENT;
+    if (::ioctl(pagemap_fd, PAGEMAP_SCAN, &arg) < 0) return ErrnoError("PAGEMAP_SCAN (protect) {:#x}-{:#x}", at, end);
+    if (arg.walk_end <= at) break;
+    at = arg.walk_end;
+  }
+  return {};
 }
 
 }  // namespace cryo

@@ -16,6 +16,8 @@ namespace cryo {
 struct PageRun {
   uint64_t start;  // page aligned
   uint64_t end;    // exclusive, page aligned
+  // Write-tracked (uffd_wp.h) and not written since it was last protected.
+  bool clean = false;
   uint64_t pages() const { return (end - start) >> 12; }
 };
 
@@ -33,8 +35,17 @@ Result<UniqueFd> OpenPagemap(pid_t pid);
 
 // Runs of pages in [start, end) selected by `select`, in address order,
 // adjacent runs merged. The zero page (never written) is skipped: a fresh
-// mapping reads as zeros anyway.
+// mapping reads as zeros anyway. With `tracked`, runs also say whether
+// they are clean (write-tracked and untouched since the last protect);
+// runs merge only with runs alike.
 Result<std::vector<PageRun>> ScanPages(int pagemap_fd, uint64_t start, uint64_t end,
-                                       PageSelect select);
+                                       PageSelect select, bool tracked = false);
+
+// Write-protects the present pages of [start, end) in the VMAs
+// registered for asynchronous write tracking (the others are left alone):
+// from now on a write to one marks it written. Holes are not protected, so
+// a sparse mapping gets no page tables for them; a page that appears in
+// one later, or comes back from swap, is never clean.
+Result<> ProtectPages(int pagemap_fd, uint64_t start, uint64_t end);
 
 }  // namespace cryo

@@ -17,13 +17,11 @@
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/namespaces.pb.h"
 #include "engine/ns/ipc.h"
+#include "engine/base/linux_compat.h"
 
 namespace cryo::ns {
 namespace {
 
-#ifndef MSG_COPY
-#define MSG_COPY 040000
-#endif
 
 constexpr uint64_t kMaxShm = 1ULL << 32;    // bytes of one segment read back
 constexpr uint32_t kMaxSems = 32000;        // SEMMSL's ceiling

@@ -126,6 +126,7 @@ Result<ProcStat> ParseStat(std::string_view text) {
   st.tty_nr = static_cast<uint32_t>(num(7));
   st.tpgid = static_cast<pid_t>(num(8));
   st.flags = static_cast<uint32_t>(num(9));
+  st.start_time = num(22);
   st.start_code = num(26);
   st.end_code = num(27);
   st.start_stack = num(28);

@@ -38,6 +38,7 @@ struct ProcStat {
   uint32_t tty_nr = 0;  // the controlling terminal (new_encode_dev), 0 for none
   pid_t tpgid = 0;      // its foreground group, -1 for none
   uint32_t flags = 0;
+  uint64_t start_time = 0;  // clock ticks after boot: with the pid, names one process for ever
   uint64_t start_code = 0, end_code = 0, start_stack = 0;
   uint64_t start_data = 0, end_data = 0, start_brk = 0;
   uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;

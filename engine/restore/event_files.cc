@@ -15,11 +15,9 @@
 // Before <signal.h>: it defines a sigmask() macro that the generated
 // signalfd_entry::sigmask() accessor would trip on.
 #include "engine/image/proto/event.pb.h"
+#include "engine/base/linux_compat.h"
 #include <sys/signalfd.h>
 
-#ifndef TFD_IOC_SET_TICKS
-#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
-#endif
 
 namespace cryo {
 namespace {

@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <set>
 
@@ -15,7 +16,7 @@ namespace {
 constexpr size_t kMaxTasks = 1 << 16;
 constexpr uint32_t kMaxPipeBytes = 1 << 24;
 
-Result<> ReadTask(int d, TaskImages& t) {
+Result<> ReadTask(int d, PageChain& chain, TaskImages& t) {
   uint32_t pid = t.task.pid();
   if (t.task.threads_size() == 0) return MakeError(0, "pstree.img: process {} has no threads", pid);
   for (uint32_t tid : t.task.threads()) {
@@ -37,11 +38,12 @@ Result<> ReadTask(int d, TaskImages& t) {
   CRYO_TRY(ReadSingleEntryImage(d, ImageKind::kFs, pid, t.fs));
   ImageReader pm = CRYO_TRY(ImageReader::Open(d, ImageKind::kPagemap, pid));
   img::pagemap_head head;
+  std::vector<img::pagemap_entry> pagemap;
   if (CRYO_TRY(pm.Next(head))) {
-    t.pages_id = head.pages_id();
     img::pagemap_entry e;
-    while (CRYO_TRY(pm.Next(e))) t.pagemap.push_back(e);
+    while (CRYO_TRY(pm.Next(e))) pagemap.push_back(e);
   }
+  t.pages = CRYO_TRY(chain.Resolve(pid, head.pages_id(), pagemap));
   return {};
 }
 
@@ -80,6 +82,8 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
     return MakeError(0, "inventory.img: image version {} (want 2)", s.inventory.img_version());
 
   // The tree: every parent listed before its children, pids unique.
+  if (::faccessat(d, ImageFileName(ImageKind::kPstree).c_str(), F_OK, 0) != 0 && errno == ENOENT)
+    return MakeError(ENOENT, "{} holds a pre-dump (memory only): restore the dump made after it", path);
   ImageReader ps = CRYO_TRY(ImageReader::Open(d, ImageKind::kPstree));
   std::map<uint32_t, int> index;
   std::set<uint32_t> tids;
@@ -101,7 +105,8 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
     s.tasks.push_back(std::move(t));
   }
   if (s.tasks.empty()) return MakeError(0, "pstree.img is missing or empty");
-  for (auto& t : s.tasks) CRYO_TRY(ReadTask(d, t));
+  PageChain chain(s.dir_path);
+  for (auto& t : s.tasks) CRYO_TRY(ReadTask(d, chain, t));
   if (s.tasks[0].zombie) return MakeError(0, "pstree.img: the root {} is a zombie", s.tasks[0].task.pid());
   for (const auto& t : s.tasks)
     if (t.parent >= 0 && s.tasks[static_cast<size_t>(t.parent)].zombie)

@@ -18,6 +18,7 @@
 #include "engine/image/proto/socket.pb.h"
 #include "engine/image/proto/tty.pb.h"
 #include "engine/image/proto/event.pb.h"
+#include "engine/restore/page_chain.h"
 
 namespace cryo {
 
@@ -29,8 +30,7 @@ struct TaskImages {
   std::vector<img::core_entry> cores;  // one per thread, leader first
   img::task_kobj_ids_entry ids;
   img::mm_entry mm;
-  uint32_t pages_id = 0;
-  std::vector<img::pagemap_entry> pagemap;
+  TaskPages pages;  // where its private pages are (this dump, or parent images)
   // The fd table: filled for the first task of each files_id only; the
   // others share it (CLONE_FILES) and leave it alone.
   bool owns_files = true;

@@ -50,10 +50,8 @@
 #include "arch/x86_64/syscall_batch.h"
 #include "parasite/batch.h"
 #include "parasite/remote.h"
+#include "engine/base/linux_compat.h"
 
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
 
 namespace cryo {
 namespace {
@@ -381,47 +379,57 @@ class Builder {
   }
 
   // The preadvs in rounds of as many as the scratch holds (a table entry
-  // and up to kIov iovecs each), the close with the last round.
+  // and up to kIov iovecs each), each over runs of one pages file that
+  // follow each other in it; the files (this dump's, and its parents' for
+  // an incremental one) opened first, closed with the last round.
   Result<uint64_t> ReadPages() {
-    if (ti_.pagemap.empty()) return 0;
-    std::string path = s_.dir_path + "/" + ImageFileName(ImageKind::kPages, ti_.pages_id);
-    long fd = CRYO_TRY(Open(path, O_RDONLY));
+    const TaskPages& tp = ti_.pages;
+    if (tp.sources.empty()) return 0;
+    std::vector<long> fds;
+    for (const std::string& f : tp.files) fds.push_back(CRYO_TRY(Open(f, O_RDONLY)));
     constexpr size_t kIov = 256;
     constexpr size_t kPerRound = (kTrampSize - kPage) / (sizeof(x86::BatchEntry) + kIov * sizeof(iovec));
     constexpr uint64_t kTable = ((kPerRound + 1) * sizeof(x86::BatchEntry) + 63) & ~uint64_t{63};
     static_assert(kTable + kPerRound * kIov * sizeof(iovec) <= kTrampSize - kPage);
-    uint64_t off = 0, pages = 0;
     size_t i = 0;
-    while (i < ti_.pagemap.size()) {
+    while (i < tp.sources.size()) {
       SyscallBatch b;
-      std::vector<uint64_t> want;
-      uint64_t at = scratch_ + kTable, next = off;
-      for (size_t k = 0; k < kPerRound && i < ti_.pagemap.size(); k++) {
+      struct Want {
+        uint64_t bytes, offset;
+        int file;
+      };
+      std::vector<Want> want;
+      uint64_t at = scratch_ + kTable;
+      for (size_t k = 0; k < kPerRound && i < tp.sources.size(); k++) {
         std::vector<iovec> iov;
+        const PageSource& first = tp.sources[i];
         uint64_t bytes = 0;
-        for (; iov.size() < kIov && i < ti_.pagemap.size(); i++) {
-          const auto& e = ti_.pagemap[i];
-          uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
-          iov.push_back({reinterpret_cast<void*>(e.vaddr()), n * kPage});
-          bytes += n * kPage;
-          pages += n;
+        for (; iov.size() < kIov && i < tp.sources.size(); i++) {
+          const PageSource& s = tp.sources[i];
+          if (s.file != first.file || s.offset != first.offset + bytes) break;
+          iov.push_back({reinterpret_cast<void*>(s.vaddr), s.len});
+          bytes += s.len;
         }
         CRYO_TRY(t_.Write(at, iov.data(), iov.size() * sizeof(iovec)));
-        b.Add(SYS_preadv, static_cast<uint64_t>(fd), at, iov.size(), next, 0);
-        want.push_back(bytes);
-        next += bytes;
+        b.Add(SYS_preadv, static_cast<uint64_t>(fds[static_cast<size_t>(first.file)]), at, iov.size(), first.offset, 0);
+        want.push_back({bytes, first.offset, first.file});
         at += iov.size() * sizeof(iovec);
       }
-      if (i >= ti_.pagemap.size()) b.Add(SYS_close, static_cast<uint64_t>(fd));
+      if (i >= tp.sources.size() && fds.size() == 1) b.Add(SYS_close, static_cast<uint64_t>(fds[0]));
       std::vector<long> res = CRYO_TRY(RunBatch(b));
       for (size_t k = 0; k < want.size(); k++) {
+        const std::string& path = tp.files[static_cast<size_t>(want[k].file)];
         if (res[k] < 0 && res[k] > -4096) return MakeError(static_cast<int>(-res[k]), "preadv {} in task {}", path, t_.tid());
-        if (static_cast<uint64_t>(res[k]) != want[k])
-          return MakeError(EIO, "{}: {} bytes at offset {}, want {}", path, res[k], off, want[k]);
-        off += want[k];
+        if (static_cast<uint64_t>(res[k]) != want[k].bytes)
+          return MakeError(EIO, "{}: {} bytes at offset {}, want {}", path, res[k], want[k].offset, want[k].bytes);
       }
     }
-    return pages;
+    if (fds.size() > 1) {
+      SyscallBatch b;
+      for (long fd : fds) b.Add(SYS_close, static_cast<uint64_t>(fd));
+      CRYO_TRY(RunBatch(b));
+    }
+    return tp.pages;
   }
 
   Result<> SetMm() {

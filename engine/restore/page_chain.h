@@ -1,0 +1,62 @@
+// Where each page of a task comes from when its dump is incremental: a
+// pagemap entry marked PE_PARENT has its pages in the parent images (the
+// `parent` link of the images dir), or further up the chain.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/base/result.h"
+#include "engine/image/proto/mm.pb.h"
+
+namespace cryo {
+
+// A run of a task's memory and where its bytes are.
+struct PageSource {
+  uint64_t vaddr = 0;
+  uint64_t len = 0;     // bytes
+  int file = 0;         // index into the page files
+  uint64_t offset = 0;  // in that file
+};
+
+struct TaskPages {
+  std::vector<std::string> files;    // absolute paths of pages-N.img files
+  std::vector<PageSource> sources;  // in address order
+  uint64_t pages = 0;
+};
+
+class PageChain {
+ public:
+  // `dir`: the dump's own images directory (absolute).
+  explicit PageChain(std::string dir) : dir_(std::move(dir)) {}
+
+  // The sources of the task's pages from its own pagemap.
+  Result<TaskPages> Resolve(uint32_t pid, uint32_t pages_id, const std::vector<img::pagemap_entry>& pagemap);
+
+ private:
+  struct Entry {
+    uint64_t start, end;  // bytes
+    bool parent;          // PE_PARENT: one level up
+    uint64_t offset;      // in the level's pages file, when not
+  };
+  struct Level {
+    explicit Level(std::string d) : dir(std::move(d)) {}
+    std::string dir;
+    std::map<uint32_t, std::vector<Entry>> pagemaps;  // by pid
+    std::map<uint32_t, uint32_t> pages_ids;           // by pid
+  };
+
+  static Result<std::vector<Entry>> Entries(const std::vector<img::pagemap_entry>& pagemap, const std::string& what);
+  Result<const std::vector<Entry>*> PagemapAt(size_t level, uint32_t pid);
+  Result<> Add(size_t level, uint32_t pid, uint64_t start, uint64_t end, TaskPages& out,
+               std::map<std::string, int>& file_index);
+
+  std::string dir_;
+  std::vector<Level> levels_;  // [0] is the dump itself
+};
+
+}  // namespace cryo
