@@ -161,8 +161,8 @@ Result<Options> OptionsFromRpc(const rpc::criu_opts& r, const std::string& comma
     return Refuse("the page server (ps)");
   }
   if (r.lazy_pages()) return Refuse("lazy_pages");
-  if (r.track_mem()) return Refuse("track_mem (incremental dumps)");
-  if (r.has_parent_img() && !r.parent_img().empty()) return Refuse("parent_img (incremental dumps)");
+  o.track_mem = r.track_mem();
+  if (r.has_parent_img()) o.prev_images_dir = r.parent_img();
   if (r.tls()) return Refuse("tls");
   o.restore_detached = true;
   CRYO_TRY_CTX(ValidateOptions(o), "options");

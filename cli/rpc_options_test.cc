@@ -82,6 +82,17 @@ TEST_F(RpcOptions, CgroupsAsCriuMapsThem) {
   EXPECT_EQ(OptionsFromRpc(r, "dump", peer_, held_)->freeze_cgroup, "/sys/fs/cgroup/freezer/x");
 }
 
+TEST_F(RpcOptions, IncrementalDumpFields) {
+  rpc::criu_opts r;
+  r.set_images_dir_fd(fd_);
+  r.set_pid(getpid());
+  r.set_track_mem(true);
+  r.set_parent_img("../pre1");
+  auto o = OptionsFromRpc(r, "pre-dump", peer_, held_).value();
+  EXPECT_TRUE(o.track_mem);
+  EXPECT_EQ(o.prev_images_dir, "../pre1");
+}
+
 TEST_F(RpcOptions, RefusesWhatItCannotDo) {
   rpc::criu_opts r;
   r.set_images_dir_fd(fd_);

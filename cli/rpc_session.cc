@@ -107,15 +107,15 @@ Result<> RpcSession::Fail(rpc::criu_req_type type, const Error& e) {
   return Send(r);
 }
 
-Result<> RpcSession::Dump(const rpc::criu_req& req) {
+Result<> RpcSession::Dump(const rpc::criu_req& req, bool pre) {
   std::vector<UniqueFd> held;
-  Options o = CRYO_TRY(OptionsFromRpc(req.opts(), "dump", peer_, held));
+  Options o = CRYO_TRY(OptionsFromRpc(req.opts(), pre ? "pre-dump" : "dump", peer_, held));
   Log log = CRYO_TRY(RequestLog(o));
-  log.Info("cryo {} (rpc{}), dump request from {}", kCriuMajor * 100 + kCriuMinor, service_ ? " service" : " swrk",
-           peer_.pid);
+  log.Info("cryo {} (rpc{}), {} request from {}", kCriuMajor * 100 + kCriuMinor, service_ ? " service" : " swrk",
+           o.command, peer_.pid);
   RpcNotifier notifier(*this);
-  KernelFeatures kf;
-  auto stats = cryo::Dump(o, kf, log, req.opts().notify_scripts() ? &notifier : nullptr);
+  Notifier* notify = req.opts().notify_scripts() ? &notifier : nullptr;
+  auto stats = pre ? cryo::PreDump(o, ProbeMemTrack(), log, notify) : cryo::Dump(o, KernelFeatures{}, log, notify);
   if (!stats) {
     log.Error("{}", stats.error().what());
     return std::unexpected(stats.error());
@@ -126,11 +126,11 @@ Result<> RpcSession::Dump(const rpc::criu_req& req) {
     (void)WriteSingleEntryImage(work->get(), ImageKind::kStatsDump, 0, se);
   }
   // A client that dumped itself without leave_running is gone.
-  if (o.pid == peer_.pid && !o.leave_running) return {};
+  if (!pre && o.pid == peer_.pid && !o.leave_running) return {};
   rpc::criu_resp r;
-  r.set_type(rpc::DUMP);
+  r.set_type(req.type());
   r.set_success(true);
-  r.mutable_dump()->set_restored(false);
+  if (!pre) r.mutable_dump()->set_restored(false);
   return Send(r);
 }
 
@@ -171,7 +171,7 @@ Result<bool> RpcSession::Handle(const rpc::criu_req& req) {
     case rpc::FEATURE_CHECK: {
       // Every field answered; true only for what cryo really does.
       auto* f = r.mutable_features();
-      f->set_mem_track(false);
+      f->set_mem_track(req.features().mem_track() && ProbeMemTrack().MemTrack());
       f->set_lazy_pages(false);
       f->set_pidfd_store(false);
       CRYO_TRY(Send(r));
@@ -199,8 +199,12 @@ Result<bool> RpcSession::Handle(const rpc::criu_req& req) {
       CRYO_TRY(Restore(req));
       return false;
     case rpc::PRE_DUMP:
+      // Then the next request: another pre-dump, or the final dump.
+      CRYO_TRY(Dump(req, true));
+      return true;
     case rpc::SINGLE_PRE_DUMP:
-      return MakeError(kBadRequest, "pre-dump is not supported by this build (no memory tracking yet)");
+      CRYO_TRY(Dump(req, true));
+      return false;
     case rpc::PAGE_SERVER:
     case rpc::PAGE_SERVER_CHLD:
       return MakeError(kBadRequest, "the page server is not supported by this build");

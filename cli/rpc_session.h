@@ -34,7 +34,9 @@ class RpcSession {
 
  private:
   Result<bool> Handle(const rpc::criu_req& req);  // false: the connection ends
-  Result<> Dump(const rpc::criu_req& req);
+  // DUMP, or with `pre` PRE_DUMP and SINGLE_PRE_DUMP (the reply has the
+  // request's type).
+  Result<> Dump(const rpc::criu_req& req, bool pre = false);
   Result<> Restore(const rpc::criu_req& req);
   Result<> Fail(rpc::criu_req_type type, const Error& e);
 

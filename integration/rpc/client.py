@@ -55,53 +55,12 @@ def opts_for(args, images_fd):
     return o
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("op", choices=["version", "features", "dump", "restore", "raw", "type", "cpuinfo-dump", "cpuinfo-check"])
-    p.add_argument("--cryo", default=os.environ.get("CRYO"))
-    p.add_argument("--fd", type=int, default=9)
-    p.add_argument("--address")
-    p.add_argument("--images")
-    p.add_argument("--pid", type=int, default=0)
-    p.add_argument("--log", default="rpc.log")
-    p.add_argument("--notify", action="store_true")
-    p.add_argument("--refuse", default="")
-    p.add_argument("--leave-running", action="store_true")
-    p.add_argument("--sibling", action="store_true")
-    p.add_argument("--hex", default="")
-    p.add_argument("--type", type=int, default=0)
-    args = p.parse_args()
-
-    s, child = connect(args)
-    out = {"notifies": []}
-    req = rpc.criu_req()
-    images_fd = -1
-    if args.op == "version":
-        req.type = rpc.VERSION
-    elif args.op == "features":
-        req.type = rpc.FEATURE_CHECK
-        req.features.mem_track = True
-        req.features.lazy_pages = True
-    elif args.op in ("dump", "restore"):
-        images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
-        req.type = rpc.DUMP if args.op == "dump" else rpc.RESTORE
-        req.opts.CopyFrom(opts_for(args, images_fd))
-    elif args.op.startswith("cpuinfo-"):
-        images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
-        req.type = rpc.CPUINFO_DUMP if args.op == "cpuinfo-dump" else rpc.CPUINFO_CHECK
-        req.opts.images_dir_fd = images_fd
-    elif args.op == "type":
-        req.type = args.type
-        req.opts.images_dir_fd = -1
-    if args.op == "raw":
-        s.send(bytes.fromhex(args.hex))
-    else:
-        s.send(req.SerializeToString())
+def exchange(s, args, out):
+    """Answers NOTIFYs until the final reply of a request; returns it."""
     while True:
         r = recv(s)
         if r is None:
-            out["final"] = None
-            break
+            return None
         if r.type == rpc.NOTIFY:
             out["notifies"].append([r.notify.script, r.notify.pid])
             ack = rpc.criu_req()
@@ -129,8 +88,66 @@ def main():
                     f["our_child"] = False
         if r.HasField("dump"):
             f["restored"] = r.dump.restored
-        out["final"] = f
-        break
+        return f
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("op", choices=["version", "features", "dump", "pre-dump", "restore", "raw", "type", "cpuinfo-dump",
+                                  "cpuinfo-check"])
+    p.add_argument("--cryo", default=os.environ.get("CRYO"))
+    p.add_argument("--fd", type=int, default=9)
+    p.add_argument("--address")
+    p.add_argument("--images")
+    p.add_argument("--pid", type=int, default=0)
+    p.add_argument("--log", default="rpc.log")
+    p.add_argument("--notify", action="store_true")
+    p.add_argument("--refuse", default="")
+    p.add_argument("--leave-running", action="store_true")
+    p.add_argument("--sibling", action="store_true")
+    p.add_argument("--hex", default="")
+    p.add_argument("--type", type=int, default=0)
+    # pre-dump: then DUMP in the same session into this dir, its parent
+    # images the pre-dump's.
+    p.add_argument("--then-dump")
+    args = p.parse_args()
+
+    s, child = connect(args)
+    out = {"notifies": []}
+    req = rpc.criu_req()
+    images_fd = -1
+    if args.op == "version":
+        req.type = rpc.VERSION
+    elif args.op == "features":
+        req.type = rpc.FEATURE_CHECK
+        req.features.mem_track = True
+        req.features.lazy_pages = True
+    elif args.op in ("dump", "restore", "pre-dump"):
+        images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
+        req.type = {"dump": rpc.DUMP, "restore": rpc.RESTORE, "pre-dump": rpc.PRE_DUMP}[args.op]
+        req.opts.CopyFrom(opts_for(args, images_fd))
+    elif args.op.startswith("cpuinfo-"):
+        images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
+        req.type = rpc.CPUINFO_DUMP if args.op == "cpuinfo-dump" else rpc.CPUINFO_CHECK
+        req.opts.images_dir_fd = images_fd
+    elif args.op == "type":
+        req.type = args.type
+        req.opts.images_dir_fd = -1
+    if args.op == "raw":
+        s.send(bytes.fromhex(args.hex))
+    else:
+        s.send(req.SerializeToString())
+    out["final"] = exchange(s, args, out)
+    if args.op == "pre-dump" and args.then_dump and out["final"] and out["final"]["success"]:
+        out["pre"] = out["final"]
+        final_fd = os.open(args.then_dump, os.O_RDONLY | os.O_DIRECTORY)
+        req = rpc.criu_req()
+        req.type = rpc.DUMP
+        req.opts.CopyFrom(opts_for(args, final_fd))
+        req.opts.track_mem = True
+        req.opts.parent_img = os.path.relpath(args.images, args.then_dump)
+        s.send(req.SerializeToString())
+        out["final"] = exchange(s, args, out)
     s.shutdown(socket.SHUT_WR)
     if child:
         _, status = os.waitpid(child, 0)
