@@ -129,12 +129,29 @@ cycle() {  # name cp-flags restore-flags
   local n=$1 cpf=$2 rf=$3 id=ct-$1
   launch "$n-run" runc --root "$root" run -d "$id" || return
   wait_for '[ "$(counter)" -ge 3 ]' || { echo "the container does not count"; return; }
+  if [[ $cpf == *--parent-path* ]]; then
+    # The pre-dump the checkpoint's --parent-path names: memory only, the
+    # container runs on with its writes tracked.
+    runc --root "$root" --criu "$criu" checkpoint --pre-dump --image-path "$w/$n/pre" --work-path "$w/$n/prework" \
+      "$id" >"$w/$n.pre.out" 2>&1 || { echo "pre-dump: $(tail -n3 "$w/$n.pre.out")"; return; }
+    by_cryo "$w/$n/prework/dump.log"
+    [ "$(state "$id")" = running ] || { echo "after the pre-dump the container is $(state "$id")"; return; }
+    local p0; p0=$(counter)
+    wait_for "[ \$(counter) -gt $p0 ]" || { echo "the container stopped counting after the pre-dump"; return; }
+  fi
   local before; before=$(counter)
   # shellcheck disable=SC2086
   runc --root "$root" --criu "$criu" checkpoint --image-path "$w/$n/img" --work-path "$w/$n/work" $cpf "$id" \
     >"$w/$n.cp.out" 2>&1 || { echo "checkpoint: $(tail -n3 "$w/$n.cp.out")"; return; }
   by_cryo "$w/$n/work/dump.log"
   [ -e "$w/$n/img/inventory.img" ] || { echo "no images"; return; }
+  if [[ $cpf == *--parent-path* ]]; then
+    local inparent=0 f
+    for f in "$w/$n/img"/pagemap-*.img; do
+      /usr/bin/crit decode -i "$f" | grep -q '"flags": 1' && inparent=1
+    done
+    [ "$inparent" = 1 ] || echo "the checkpoint took no page from the pre-dump"
+  fi
   if [[ $cpf == *--leave-running* ]]; then
     [ "$(state "$id")" = running ] || { echo "--leave-running: the container is $(state "$id")"; return; }
     local c0; c0=$(counter)
@@ -164,6 +181,7 @@ runc_pipes() { cycle pipes "" ""; }
 runc_leave_running() { cycle leave "--leave-running" ""; }
 runc_flags() { cycle flags "--file-locks --tcp-established" "--file-locks --tcp-established"; }
 runc_cg_full() { cycle cgfull "--manage-cgroups-mode full" "--manage-cgroups-mode full"; }
+runc_pre_dump() { cycle predump "--parent-path ../pre" ""; }
 # A terminal container: its stdio is a pty whose master runc sent to a
 # console socket. The tree holds only the slave; restore makes a new pty
 # and hands its master back (the orphan-pts-master notification, the fd
@@ -207,6 +225,7 @@ if [ "$have_runc" = 1 ]; then
   run runc-leave-running runc_leave_running
   run runc-file-locks-tcp-established runc_flags
   run runc-manage-cgroups-full runc_cg_full
+  run runc-pre-dump runc_pre_dump
   run runc-terminal runc_terminal
 else
   want runc && echo "SKIP runc: runc is not installed (hack/setup.sh installs it)"
