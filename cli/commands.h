@@ -21,6 +21,7 @@ Result<int> RunRestore(const Options& o, Log& log);
 // CRIU's RPC: on an inherited socket, or listening on an address.
 Result<int> RunSwrk(const Options& o, Log& log);
 Result<int> RunService(const Options& o, Log& log);
+Result<int> RunPageServer(const Options& o, Log& log);
 // cpuinfo dump|check.
 Result<int> RunCpuinfo(const Options& o, Log& log);
 // Parses and validates, then says the command is not built yet.

@@ -63,6 +63,7 @@ Result<int> Dispatch(const Options& o, Log& log) {
   if (c == "restore") return RunRestore(o, log);
   if (c == "swrk") return RunSwrk(o, log);
   if (c == "service") return RunService(o, log);
+  if (c == "page-server") return RunPageServer(o, log);
   if (c == "cpuinfo") return RunCpuinfo(o, log);
   return RunNotImplemented(o, log);
 }

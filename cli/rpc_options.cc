@@ -156,9 +156,18 @@ Result<Options> OptionsFromRpc(const rpc::criu_opts& r, const std::string& comma
     o.inherit_fd.push_back({i.fd(), i.key()});
   }
   // What this build does not do: said so, not silently dropped.
+  // The page server: where a dump sends its pages (or where PAGE_SERVER
+  // listens); ps.fd is a socket already connected, in cryo's fd table.
   if (r.has_ps() && (r.ps().has_address() || r.ps().has_port() || r.ps().has_fd())) {
-    if (peer.service && r.ps().has_fd()) return MakeError(kBadRequest, "ps.fd: swrk only");
-    return Refuse("the page server (ps)");
+    if (r.ps().has_fd()) {
+      if (peer.service) return MakeError(kBadRequest, "ps.fd: swrk only");
+      if (r.ps().fd() < 0 || ::fcntl(r.ps().fd(), F_GETFD) < 0)
+        return MakeError(kBadRequest, "ps.fd {}: cryo has no such fd", r.ps().fd());
+      o.ps_socket = r.ps().fd();
+    }
+    o.page_server = true;
+    o.address = r.ps().address();
+    o.port = r.ps().port();
   }
   if (r.lazy_pages()) return Refuse("lazy_pages");
   o.track_mem = r.track_mem();

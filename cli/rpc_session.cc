@@ -14,6 +14,7 @@
 #include "engine/image/image_dir.h"
 #include "engine/image/image_writer.h"
 #include "engine/kernel/features.h"
+#include "engine/mem/page_server.h"
 #include "engine/restore/restore.h"
 
 namespace cryo {
@@ -206,8 +207,23 @@ Result<bool> RpcSession::Handle(const rpc::criu_req& req) {
       CRYO_TRY(Dump(req, true));
       return false;
     case rpc::PAGE_SERVER:
-    case rpc::PAGE_SERVER_CHLD:
-      return MakeError(kBadRequest, "the page server is not supported by this build");
+    case rpc::PAGE_SERVER_CHLD: {
+      // A page server of its own (CRIU's protocol) on ps.address:ps.port
+      // (port 0: one the kernel picks), for one dump; its pid and port
+      // in the reply.
+      std::vector<UniqueFd> held;
+      Options o = CRYO_TRY(OptionsFromRpc(req.opts(), "page-server", peer_, held));
+      UniqueFd dir = CRYO_TRY(OpenImageDir(o.images_dir));
+      Log log = CRYO_TRY(RequestLog(o));
+      log.Info("cryo {} (rpc{}), page-server request from {}", kCriuMajor * 100 + kCriuMinor,
+               service_ ? " service" : " swrk", peer_.pid);
+      ps::Listener l = CRYO_TRY(ps::Listen(o.address, o.port));
+      pid_t server = CRYO_TRY(ps::StartDetached(l, dir.get(), log));
+      r.mutable_ps()->set_pid(server);
+      r.mutable_ps()->set_port(l.port);
+      CRYO_TRY(Send(r));
+      return req.keep_open();
+    }
     case rpc::CPUINFO_DUMP:
     case rpc::CPUINFO_CHECK: {
       std::vector<UniqueFd> held;

@@ -101,7 +101,7 @@ struct TreeDump {
   MemfdTable memfds;
   FdDumper fds;
   img::seccomp_entry seccomp;
-  uint32_t next_pages_id = 1;
+  PageSink* sink = nullptr;  // pagemaps and pages: image files, or a page server
   MemStats mem;
   // Incremental dumps: the tracking (null without), whether to arm it for
   // the next run, the parent images.
@@ -136,7 +136,7 @@ Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm,
   ParentCover cover;
   bool relative = d.track && d.track->relative_to_parent();
   if (relative) cover = CRYO_TRY(ReadParentCover(d.parent_dir, vpid));
-  MemStats ms = CRYO_TRY(DumpPages(pid, mm, d.dir, d.next_pages_id++, log, vpid, relative ? &cover : nullptr));
+  MemStats ms = CRYO_TRY(DumpPages(pid, mm, *d.sink, log, vpid, relative ? &cover : nullptr));
   d.mem.pages_scanned += ms.pages_scanned;
   d.mem.pages_written += ms.pages_written;
   d.mem.pages_skipped_parent += ms.pages_skipped_parent;
@@ -252,6 +252,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
 
 // How an incremental dump relates to the runs before and after it.
 struct Incremental {
+  PageSink* sink = nullptr;     // where pages go (not incremental, but per dump as well)
   MemTracker* track = nullptr;  // null: no tracking asked or used
   bool arm = false;             // track writes from this dump on
   int parent_dir = -1;
@@ -308,6 +309,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   uint64_t t_mem = NowUs();
   TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)),
              CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid, opts)), CRYO_TRY(PidMap::Build(tasks)));
+  d.sink = inc.sink;
   d.track = inc.track;
   d.arm = inc.arm;
   d.parent_dir = inc.parent_dir;
@@ -355,7 +357,9 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   if (d.seccomp.seccomp_filters_size() > 0)
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kSeccomp, 0, d.seccomp));
   CRYO_TRY(d.fds.Finish());
-  CRYO_TRY(d.memfds.Write(dir, d.next_pages_id));
+  CRYO_TRY(d.memfds.Write(dir, *d.sink));
+  // A page server is done once every pagemap is sent.
+  CRYO_TRY(d.sink->Finish(false));
   CRYO_TRY(d.files.Write(dir));
   CRYO_TRY(d.cgroups.Write(dir, log));
   CRYO_TRY(d.namespaces.Write(dir, log));
@@ -431,6 +435,8 @@ Result<> Freeze(const Options& opts, int cpu, FrozenTree& f, Log& log) {
 struct Started {
   UniqueFd dir;
   ParentImages parent;
+  uint32_t next_pages_id = 1;
+  std::unique_ptr<PageSink> sink;
   CpuPin pin;
   FrozenTree frozen;
 };
@@ -438,6 +444,16 @@ struct Started {
 Result<> Start(const Options& opts, Notifier* notify, Log& log, Started& s) {
   s.dir = CRYO_TRY(OpenImageDir(opts.images_dir));
   s.parent = CRYO_TRY(OpenParent(s.dir.get(), opts.prev_images_dir));
+  // --page-server: connected first, so a server that is not there stops
+  // the dump before the tree is touched.
+  if (opts.ps_socket >= 0) {
+    UniqueFd sock(::fcntl(opts.ps_socket, F_DUPFD_CLOEXEC, 3));
+    if (!sock) return ErrnoError("page server socket fd {}", opts.ps_socket);
+    s.sink = PageServerSink(std::move(sock));
+  } else if (opts.page_server)
+    s.sink = PageServerSink(CRYO_TRY(ConnectPageServer(opts.address, opts.port)));
+  else
+    s.sink = LocalPageSink(s.dir.get(), &s.next_pages_id);
   CRYO_TRY(Announce(notify, "pre-dump"));
   return Freeze(opts, s.pin.ok() ? s.pin.cpu() : -1, s.frozen, log);
 }
@@ -467,6 +483,7 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   // --track-mem on a tree that lives on, writes are tracked for the next.
   std::optional<MemTracker> track;
   Incremental inc;
+  inc.sink = started.sink.get();
   if (opts.track_mem || parent.dir) {
     track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, parent.run_id, log)));
     inc.track = &*track;
@@ -497,6 +514,7 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   if (!stats) {
     // The tree goes on as it was (a frozen cgroup frozen again first); the
     // images dir has no inventory, so nobody mistakes it for a dump.
+    (void)started.sink->Finish(true);
     if (freezer) (void)freezer->Finish(true);
     repaired.Resume();
     (void)tree.Release(ReleaseMode::kResume);
@@ -541,7 +559,6 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
     st.set_freezing_time(static_cast<uint32_t>(t_frozen - t_start));
     PidMap pids = CRYO_TRY(PidMap::Build(tree.tasks()));
     MemStats mem;
-    uint32_t pages_id = 1;
     for (const auto& t : tree.tasks()) {
       if (t.zombie()) continue;
       pid_t vpid = pids.Dumped(t.pid);
@@ -552,13 +569,14 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
           [](uint64_t, uint64_t, const std::string&) -> Result<uint32_t> { return 0; }));
       ParentCover cover;
       if (track->relative_to_parent()) cover = CRYO_TRY(ReadParentCover(parent.dir.get(), vpid));
-      MemStats ms = CRYO_TRY(DumpPages(t.pid, mm, dir.get(), pages_id++, log, vpid,
+      MemStats ms = CRYO_TRY(DumpPages(t.pid, mm, *started.sink, log, vpid,
                                        track->relative_to_parent() ? &cover : nullptr));
       mem.pages_scanned += ms.pages_scanned;
       mem.pages_written += ms.pages_written;
       mem.pages_skipped_parent += ms.pages_skipped_parent;
       CRYO_TRY(track->Arm(t.pid, mm));
     }
+    CRYO_TRY(started.sink->Finish(false));
     st.set_memdump_time(static_cast<uint32_t>(NowUs() - t_frozen));
     st.set_memwrite_time(0);
     st.set_pages_scanned(mem.pages_scanned);
@@ -576,6 +594,7 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
     st.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
     return st;
   }();
+  if (!stats) (void)started.sink->Finish(true);
   if (started.frozen.freezer) (void)started.frozen.freezer->Finish(true);
   CRYO_TRY(tree.Release(ReleaseMode::kResume));
   if (!stats) return std::unexpected(stats.error());

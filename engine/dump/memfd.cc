@@ -54,17 +54,13 @@ Result<> MemfdTable::AnonShared(const std::string& open_path, uint64_t shmid) {
   return {};
 }
 
-Result<> MemfdTable::Write(int dir, uint32_t pages_id) {
+Result<> MemfdTable::Write(int dir, PageSink& sink) {
   ImageWriter inodes(dir, ImageKind::kMemfdInode);
   for (auto& [ino, in] : by_ino_) {
     if (!in.anon) CRYO_TRY(inodes.Write(in.entry));
     // The data regions (holes stay holes), whole pages.
     UniqueFd fd = CRYO_TRY(Open(in.open_path, O_RDONLY));
-    ImageWriter pm(dir, ImageKind::kShmemPagemap, in.entry.shmid());
-    ImageWriter pages(dir, ImageKind::kPages, pages_id);
-    img::pagemap_head head;
-    head.set_pages_id(pages_id++);
-    CRYO_TRY(pm.Write(head));
+    CRYO_TRY(sink.Open(ImageKind::kShmemPagemap, in.entry.shmid()));
     off_t size = static_cast<off_t>(in.entry.size());
     off_t at = 0;
     std::vector<char> buf(1 << 20);
@@ -80,19 +76,18 @@ Result<> MemfdTable::Write(int dir, uint32_t pages_id) {
       e.set_nr_pages(static_cast<uint32_t>((end - start) / 4096));
       e.set_nr_pages_64(static_cast<uint64_t>((end - start) / 4096));
       e.set_flags(1u << 2);
-      CRYO_TRY(pm.Write(e));
+      CRYO_TRY(sink.Entry(e));
       for (off_t o = start; o < end;) {
         size_t n = static_cast<size_t>(std::min<off_t>(end - o, static_cast<off_t>(buf.size())));
         ssize_t r = ::pread(fd.get(), buf.data(), n, o);
         if (r < 0) return ErrnoError("read memfd {}", in.entry.name());
         std::fill(buf.begin() + r, buf.begin() + static_cast<long>(n), 0);  // past EOF: zeros
-        CRYO_TRY(pages.WriteRaw(std::string_view(buf.data(), n)));
+        CRYO_TRY(sink.Pages(std::string_view(buf.data(), n)));
         o += static_cast<off_t>(n);
       }
       at = end;
     }
-    CRYO_TRY(pm.Close());
-    CRYO_TRY(pages.Close());
+    CRYO_TRY(sink.Close());
   }
   return inodes.Close();
 }

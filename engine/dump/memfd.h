@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/base/result.h"
+#include "engine/mem/page_sink.h"
 #include "engine/image/proto/event.pb.h"
 
 namespace cryo {
@@ -21,8 +22,8 @@ class MemfdTable {
   // The shmem object behind a MAP_SHARED|MAP_ANONYMOUS mapping (its inode
   // is the vma's shmid): contents only, no memfd.img entry.
   Result<> AnonShared(const std::string& open_path, uint64_t shmid);
-  // Writes memfd.img and each inode's contents; pages ids from `pages_id`.
-  Result<> Write(int dir, uint32_t first_pages_id);
+  // Writes memfd.img, and each inode's contents to `sink`.
+  Result<> Write(int dir, PageSink& sink);
 
  private:
   struct Inode_ {

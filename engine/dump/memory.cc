@@ -133,20 +133,13 @@ Result<ParentCover> ReadParentCover(int parent_dir, pid_t image_pid) {
   return cover;
 }
 
-Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
-                           Log& log, pid_t image_pid, const ParentCover* parent) {
+Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, Log& log, pid_t image_pid,
+                           const ParentCover* parent) {
   MemStats stats;
   UniqueFd pagemap = CRYO_TRY(OpenPagemap(pid));
   RemoteMemory mem = CRYO_TRY(RemoteMemory::Open(pid));
-  ImageWriter pm(images_dir, ImageKind::kPagemap, static_cast<uint64_t>(image_pid > 0 ? image_pid : pid));
-  ImageWriter pages(images_dir, ImageKind::kPages, pages_id);
-  img::pagemap_head head;
-  head.set_pages_id(pages_id);
-  CRYO_TRY(pm.Write(head));
+  CRYO_TRY(sink.Open(ImageKind::kPagemap, static_cast<uint64_t>(image_pid > 0 ? image_pid : pid)));
   std::vector<char> buf(kChunk);
-  // Start writeback as pages arrive, so the final sync of the images has
-  // little left to wait for.
-  uint64_t unsynced = 0;
   for (const img::vma_entry& v : mm.vmas()) {
     // Shared memory has its contents in pagemap-shmem images.
     if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared | kSysvIpc)) continue;
@@ -160,13 +153,7 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
     auto flush = [&]() -> Result<> {
       if (batch.empty()) return {};
       CRYO_TRY(mem.ReadRuns(batch, buf.data(), readable));
-      CRYO_TRY(pages.WriteRaw(std::string_view(buf.data(), batch_bytes)));
-      unsynced += batch_bytes;
-      if (unsynced >= 4 * kChunk) {
-        int fd = CRYO_TRY(pages.RawFd());
-        ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-        unsynced = 0;
-      }
+      CRYO_TRY(sink.Pages(std::string_view(buf.data(), batch_bytes)));
       batch.clear();
       batch_bytes = 0;
       return {};
@@ -177,7 +164,7 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
       e.set_nr_pages(static_cast<uint32_t>(r.pages()));
       e.set_nr_pages_64(r.pages());
       e.set_flags(kPeParent);
-      CRYO_TRY(pm.Write(e));
+      CRYO_TRY(sink.Entry(e));
       stats.pages_skipped_parent += r.pages();
       return {};
     };
@@ -187,7 +174,7 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
       e.set_nr_pages(static_cast<uint32_t>(r.pages()));
       e.set_nr_pages_64(r.pages());
       e.set_flags(kPePresent);
-      CRYO_TRY(pm.Write(e));
+      CRYO_TRY(sink.Entry(e));
       stats.pages_written += r.pages();
       while (r.start < r.end) {
         uint64_t take = std::min(r.end - r.start, kChunk - batch_bytes);
@@ -219,8 +206,7 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, u
     }
     CRYO_TRY(flush());
   }
-  CRYO_TRY(pm.Close());
-  CRYO_TRY(pages.Close());
+  CRYO_TRY(sink.Close());
   log.Info("pid {}: {} pages written, {} in the parent images, of {} scanned", pid, stats.pages_written,
            stats.pages_skipped_parent, stats.pages_scanned);
   return stats;

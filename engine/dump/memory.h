@@ -12,6 +12,7 @@
 #include "engine/base/result.h"
 #include "engine/image/proto/mm.pb.h"
 #include "engine/mem/page_scan.h"
+#include "engine/mem/page_sink.h"
 
 namespace cryo {
 
@@ -35,12 +36,12 @@ using MemfdIdFor = std::function<Result<uint32_t>(uint64_t start, uint64_t end, 
 
 // Fills mm.vmas (and madvise bits) from smaps.
 Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const MemfdIdFor& memfd_id);
-// Writes pagemap-IMAGE_PID.img (IMAGE_PID: the pid the dump names the
-// task by) and pages-ID.img for the VMAs in mm. With `parent` (the
-// task's memory is write-tracked relative to the parent images), pages
-// clean since then that the parent holds are entries marked PE_PARENT,
-// with no copy here.
-Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, int images_dir, uint32_t pages_id,
-                           Log& log, pid_t image_pid = 0, const ParentCover* parent = nullptr);
+// Sends the task's pagemap (pagemap-IMAGE_PID.img; IMAGE_PID: the pid
+// the dump names the task by) and pages for the VMAs in mm to `sink`.
+// With `parent` (the task's memory is write-tracked relative to the
+// parent images), pages clean since then that the parent holds are
+// entries marked PE_PARENT, with no copy here.
+Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, Log& log, pid_t image_pid = 0,
+                           const ParentCover* parent = nullptr);
 
 }  // namespace cryo

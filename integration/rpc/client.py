@@ -52,6 +52,9 @@ def opts_for(args, images_fd):
         o.leave_running = True
     if args.sibling:
         o.rst_sibling = True
+    if args.ps_port:
+        o.ps.address = "127.0.0.1"
+        o.ps.port = args.ps_port
     return o
 
 
@@ -88,13 +91,15 @@ def exchange(s, args, out):
                     f["our_child"] = False
         if r.HasField("dump"):
             f["restored"] = r.dump.restored
+        if r.HasField("ps"):
+            f["ps"] = {"pid": r.ps.pid, "port": r.ps.port}
         return f
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("op", choices=["version", "features", "dump", "pre-dump", "restore", "raw", "type", "cpuinfo-dump",
-                                  "cpuinfo-check"])
+                                  "cpuinfo-check", "page-server"])
     p.add_argument("--cryo", default=os.environ.get("CRYO"))
     p.add_argument("--fd", type=int, default=9)
     p.add_argument("--address")
@@ -110,6 +115,8 @@ def main():
     # pre-dump: then DUMP in the same session into this dir, its parent
     # images the pre-dump's.
     p.add_argument("--then-dump")
+    # dump: send the pages to the page server on this port of 127.0.0.1.
+    p.add_argument("--ps-port", type=int, default=0)
     args = p.parse_args()
 
     s, child = connect(args)
@@ -126,6 +133,12 @@ def main():
         images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
         req.type = {"dump": rpc.DUMP, "restore": rpc.RESTORE, "pre-dump": rpc.PRE_DUMP}[args.op]
         req.opts.CopyFrom(opts_for(args, images_fd))
+    elif args.op == "page-server":
+        images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
+        req.type = rpc.PAGE_SERVER
+        req.opts.images_dir_fd = images_fd
+        req.opts.log_file = args.log
+        req.opts.ps.port = 0
     elif args.op.startswith("cpuinfo-"):
         images_fd = os.open(args.images, os.O_RDONLY | os.O_DIRECTORY)
         req.type = rpc.CPUINFO_DUMP if args.op == "cpuinfo-dump" else rpc.CPUINFO_CHECK
