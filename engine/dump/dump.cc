@@ -433,6 +433,11 @@ Result<> Freeze(const Options& opts, int cpu, FrozenTree& f, Log& log) {
 // What every dump and pre-dump starts with: the images dir, the parent
 // images, the pre-dump notice, the tree frozen with cryo pinned to one CPU.
 struct Started {
+  // The run id the new pages may be relative to: the parent's, unless a
+  // page server takes them (the parent's pagemaps are on its side).
+  const std::string& relative_to() const { return remote ? none : parent.run_id; }
+  bool remote = false;
+  std::string none;
   UniqueFd dir;
   ParentImages parent;
   uint32_t next_pages_id = 1;
@@ -450,9 +455,11 @@ Result<> Start(const Options& opts, Notifier* notify, Log& log, Started& s) {
     UniqueFd sock(::fcntl(opts.ps_socket, F_DUPFD_CLOEXEC, 3));
     if (!sock) return ErrnoError("page server socket fd {}", opts.ps_socket);
     s.sink = PageServerSink(std::move(sock));
-  } else if (opts.page_server)
+    s.remote = true;
+  } else if (opts.page_server) {
     s.sink = PageServerSink(CRYO_TRY(ConnectPageServer(opts.address, opts.port)));
-  else
+    s.remote = true;
+  } else
     s.sink = LocalPageSink(s.dir.get(), &s.next_pages_id);
   CRYO_TRY(Announce(notify, "pre-dump"));
   return Freeze(opts, s.pin.ok() ? s.pin.cpu() : -1, s.frozen, log);
@@ -485,7 +492,7 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   Incremental inc;
   inc.sink = started.sink.get();
   if (opts.track_mem || parent.dir) {
-    track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, parent.run_id, log)));
+    track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, started.relative_to(), log)));
     inc.track = &*track;
     inc.arm = opts.track_mem && mode != ReleaseMode::kKill;
     inc.parent_dir = parent.dir.get();
@@ -522,6 +529,9 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
     if (auto r = net_lock.Unlock(); !r) log.Error("{}", r.error().what());
     return std::unexpected(stats.error());
   }
+  // Tracking is handed on while the tree is still held: no other run can
+  // have protected its pages since this one did.
+  FinishTracking(track, inc.arm, run_id, log);
   if (freezer) CRYO_TRY(freezer->Finish(mode != ReleaseMode::kKill));
   if (mode != ReleaseMode::kKill) repaired.Resume();
   if (mode == ReleaseMode::kKill && !repaired.empty())
@@ -532,7 +542,6 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   // Killed: the lock goes with the namespace (or a restore into it lifts it).
   if (mode != ReleaseMode::kKill) CRYO_TRY(net_lock.Unlock());
   net_lock.Keep();
-  FinishTracking(track, inc.arm, run_id, log);
   log.Info("dumped {} into {}", opts.pid, opts.images_dir);
   return stats;
 }
@@ -548,7 +557,7 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
   const ParentImages& parent = started.parent;
   SeizedTree& tree = *started.frozen.tree;
   std::optional<MemTracker> track;
-  track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, parent.run_id, log)));
+  track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, started.relative_to(), log)));
   std::string run_id = netns::NewRunId();
   // Memory only: each task's pages, then its tracking armed, all while
   // the tree is frozen; everything else is the final dump's.
@@ -561,6 +570,8 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
     MemStats mem;
     for (const auto& t : tree.tasks()) {
       if (t.zombie()) continue;
+      if (t.parent >= 0 && SameAs(t.pid, tree.tasks()[static_cast<size_t>(t.parent)].pid, KCMP_VM))
+        return MakeError(ENOTSUP, "pid {} shares its memory with its parent (CLONE_VM): not supported", t.pid);
       pid_t vpid = pids.Dumped(t.pid);
       img::mm_entry mm;
       // The mappings name no files here: only their kinds matter.
@@ -594,11 +605,18 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
     st.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
     return st;
   }();
-  if (!stats) (void)started.sink->Finish(true);
-  if (started.frozen.freezer) (void)started.frozen.freezer->Finish(true);
+  auto& freezer = started.frozen.freezer;
+  if (!stats) {
+    (void)started.sink->Finish(true);
+    if (freezer) (void)freezer->Finish(true);
+    (void)tree.Release(ReleaseMode::kResume);
+    return std::unexpected(stats.error());
+  }
+  // Handed on while the tree is still held (see Dump).
+  auto committed = track->Commit(run_id);
+  if (freezer) CRYO_TRY(freezer->Finish(true));
   CRYO_TRY(tree.Release(ReleaseMode::kResume));
-  if (!stats) return std::unexpected(stats.error());
-  CRYO_TRY_CTX(track->Commit(run_id), "pre-dump");
+  CRYO_TRY_CTX(std::move(committed), "pre-dump");
   log.Info("pre-dumped the memory of {} into {}", opts.pid, opts.images_dir);
   return stats;
 }

@@ -1,9 +1,11 @@
 #include "engine/dump/mem_track.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include "engine/base/files.h"
 #include "engine/mem/uffd_wp.h"
 #include "engine/proc/proc.h"
 #include "parasite/remote.h"
@@ -33,6 +35,22 @@ Result<UniqueFd> MakeUffdIn(pid_t pid) {
   return ours;
 }
 
+Result<bool> HoldsUserfaultfd(pid_t pid) {
+  std::string dir = fmt::format("/proc/{}/fd", pid);
+  UniqueFd d = CRYO_TRY(Open(dir, O_RDONLY | O_DIRECTORY));
+  DIR* ds = ::fdopendir(d.release());
+  if (!ds) return ErrnoError("opendir {}", dir);
+  bool found = false;
+  while (dirent* e = ::readdir(ds)) {
+    if (e->d_name[0] == '.') continue;
+    char link[64];
+    ssize_t n = ::readlinkat(::dirfd(ds), e->d_name, link, sizeof link - 1);
+    if (n > 0 && std::string_view(link, static_cast<size_t>(n)) == "anon_inode:[userfaultfd]") found = true;
+  }
+  ::closedir(ds);
+  return found;
+}
+
 }  // namespace
 
 bool Trackable(const img::vma_entry& v) {
@@ -43,7 +61,11 @@ bool Trackable(const img::vma_entry& v) {
 
 Result<MemTracker> MemTracker::Begin(pid_t root, const std::string& parent_run_id, Log& log) {
   MemTracker m(CRYO_TRY(KeeperName(root)), log);
-  TrackedTree tree = CRYO_TRY_CTX(FetchTracking(m.name_), "memory tracking of {}", root);
+  // A keeper that cannot be asked costs the incremental part only: the
+  // dump goes on with every page.
+  auto fetched = FetchTracking(m.name_);
+  if (!fetched) log.Warn("memory tracking of {}: {}", root, fetched.error().what());
+  TrackedTree tree = fetched ? std::move(*fetched) : TrackedTree{};
   m.relative_ = !parent_run_id.empty() && tree.run_id == parent_run_id;
   if (!parent_run_id.empty() && !m.relative_)
     log.Warn("memory tracking of {} is not relative to the parent images ({}): every page is dumped", root,
@@ -61,7 +83,9 @@ Result<bool> MemTracker::RegisterAll(int uffd, pid_t pid, const img::mm_entry& m
     if (!Trackable(v)) continue;
     auto r = RegisterWp(uffd, v.start(), v.end());
     if (r) continue;
-    if (r.error().err() == ESRCH) return false;
+    // The memory the userfaultfd was made for is gone (the task called
+    // exec): the kernel says ENOMEM (ESRCH in older kernels).
+    if (r.error().err() == ENOMEM || r.error().err() == ESRCH) return false;
     // Not trackable after all (the kernel refuses some kinds): dumped in
     // full every time, which is always right.
     log_->Debug("pid {}: {:#x}-{:#x} not tracked: {}", pid, v.start(), v.end(), r.error().what());
@@ -70,6 +94,17 @@ Result<bool> MemTracker::RegisterAll(int uffd, pid_t pid, const img::mm_entry& m
 }
 
 Result<> MemTracker::Arm(pid_t pid, const img::mm_entry& mm) {
+  auto armed = ArmTask(pid, mm);
+  // Not tracked: the next dump copies all of the task's pages again.
+  if (!armed) log_->Warn("pid {}: memory not tracked: {}", pid, armed.error().what());
+  return {};
+}
+
+Result<> MemTracker::ArmTask(pid_t pid, const img::mm_entry& mm) {
+  // Its own userfaultfd may have registered its memory: whose
+  // write-protect bits those are, cryo could not tell.
+  if (CRYO_TRY(HoldsUserfaultfd(pid)))
+    return MakeError(EBUSY, "it holds a userfaultfd of its own");
   TrackedTask t;
   if (auto it = held_.find(pid); it != held_.end()) {
     t = std::move(it->second);
@@ -91,8 +126,7 @@ Result<> MemTracker::Arm(pid_t pid, const img::mm_entry& mm) {
 }
 
 Result<> MemTracker::Commit(const std::string& run_id) {
-  std::string exe = CRYO_TRY(ReadLink("/proc/self/exe"));
-  CRYO_TRY_CTX(CommitTracking(name_, exe, run_id, std::move(armed_)), "memory tracking");
+  CRYO_TRY_CTX(CommitTracking(name_, run_id, std::move(armed_)), "memory tracking");
   armed_.clear();
   held_.clear();
   return {};

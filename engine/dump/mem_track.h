@@ -33,7 +33,8 @@ class MemTracker {
   // Registers the task's private mappings for write tracking (making its
   // userfaultfd in it, when it has none yet or the one held is of memory it
   // replaced by exec) and write-protects their pages. The task is stopped;
-  // call it after its pages are read.
+  // call it after its pages are read. A task that cannot be tracked is
+  // only warned about: its next dump copies all of its pages.
   Result<> Arm(pid_t pid, const img::mm_entry& mm);
   // Hands what is armed to the keeper, relative to `run_id` (the dump
   // just written); call it once the images are complete.
@@ -44,6 +45,7 @@ class MemTracker {
  private:
   MemTracker(std::string name, Log& log) : name_(std::move(name)), log_(&log) {}
   Result<bool> RegisterAll(int uffd, pid_t pid, const img::mm_entry& mm);
+  Result<> ArmTask(pid_t pid, const img::mm_entry& mm);
 
   std::string name_;
   Log* log_;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -97,6 +98,13 @@ Result<Msg> Receive(int sock, UniqueFd* fds = nullptr) {
   return m;
 }
 
+// The peer of a connected unix socket runs as this process's user.
+bool SameUser(int sock) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  return ::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == ::geteuid();
+}
+
 sockaddr_un Address(const std::string& name, socklen_t& len) {
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
@@ -117,6 +125,10 @@ Result<UniqueFd> Connect(const std::string& name) {
     if (errno == ECONNREFUSED || errno == ENOENT) return UniqueFd();
     return ErrnoError("connect to the memory tracking keeper");
   }
+  // The name is easy to guess: only a keeper of cryo's own user is
+  // trusted with (or to hand out) userfaultfds of a tree's memory.
+  if (!SameUser(s.get()))
+    return MakeError(EACCES, "@{} is held by a process of another user: not trusted", name);
   timeval tv{60, 0};  // a keeper that does not answer is not waited for
   ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return s;
@@ -124,7 +136,7 @@ Result<UniqueFd> Connect(const std::string& name) {
 
 // Binds the name, then starts the keeper on it, detached: its own session,
 // not cryo's child (it outlives cryo), stdio on /dev/null.
-Result<> StartKeeper(const std::string& name, const std::string& exe) {
+Result<> StartKeeper(const std::string& name) {
   UniqueFd l(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!l) return ErrnoError("socket");
   socklen_t len;
@@ -146,7 +158,15 @@ Result<> StartKeeper(const std::string& name, const std::string& exe) {
     ::dup2(nf, 2);
     ::dup2(lf, 3);
     ::syscall(SYS_close_range, 4U, ~0U, 0U);
-    ::execv(exe.c_str(), const_cast<char* const*>(argv));
+    // Nothing of the dump that started it: not its directory, not the one
+    // CPU the dumper pinned itself to.
+    if (::chdir("/") != 0) ::_exit(127);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < CPU_SETSIZE; c++) CPU_SET(c, &all);
+    ::sched_setaffinity(0, sizeof all, &all);
+    // The binary running now, even if its file was replaced since.
+    ::execv("/proc/self/exe", const_cast<char* const*>(argv));
     ::_exit(127);
   }
   int status = 0;
@@ -195,12 +215,11 @@ Result<TrackedTree> FetchTracking(const std::string& name) {
   return tree;
 }
 
-Result<> CommitTracking(const std::string& name, const std::string& exe, const std::string& run_id,
-                        std::vector<TrackedTask> tasks) {
+Result<> CommitTracking(const std::string& name, const std::string& run_id, std::vector<TrackedTask> tasks) {
   UniqueFd s = CRYO_TRY(Connect(name));
   if (!s) {
     if (tasks.empty()) return {};
-    CRYO_TRY(StartKeeper(name, exe));
+    CRYO_TRY(StartKeeper(name));
     s = CRYO_TRY(Connect(name));
     if (!s) return MakeError(ECONNREFUSED, "the memory tracking keeper is not listening");
   }
@@ -287,7 +306,7 @@ int RunTrackKeeper(int listen_fd) {
     k.tasks = std::move(live);
     if (p[0].revents & POLLIN) {
       UniqueFd c(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
-      if (c) {
+      if (c && SameUser(c.get())) {
         timeval tv{60, 0};
         ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         ::setsockopt(c.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);

@@ -4,7 +4,8 @@
 // PRE_DUMP reply), and the tree must not see an extra fd. So a small
 // process of its own, the keeper ("cryo-memtrack"), holds them: one per
 // tree, reached on an abstract unix socket named after the tree's root
-// (pid and start time, so a recycled pid never finds it). It lives as long
+// (pid and start time, so a recycled pid never finds it); both ends only
+// talk to a peer of their own user. It lives as long
 // as a tracked task does, and ends with a final dump that kills the tree.
 //
 // Each run asks the keeper for what it holds (Fetch), which also makes it
@@ -42,10 +43,9 @@ Result<std::string> KeeperName(pid_t root);
 
 // What the keeper of that tree holds (nothing when none runs).
 Result<TrackedTree> FetchTracking(const std::string& name);
-// Hands the keeper (started when none runs) what it is to hold from now on,
-// relative to `run_id`. `cryo_exe` is the binary the keeper runs.
-Result<> CommitTracking(const std::string& name, const std::string& cryo_exe, const std::string& run_id,
-                        std::vector<TrackedTask> tasks);
+// Hands the keeper (started when none runs: this very binary, again)
+// what it is to hold from now on, relative to `run_id`.
+Result<> CommitTracking(const std::string& name, const std::string& run_id, std::vector<TrackedTask> tasks);
 // Tells the keeper, if one runs, to let go of everything and exit.
 Result<> EndTracking(const std::string& name);
 

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -56,7 +57,7 @@ class PageChain {
                std::map<std::string, int>& file_index);
 
   std::string dir_;
-  std::vector<Level> levels_;  // [0] is the dump itself
+  std::deque<Level> levels_;  // [0] is the dump itself; a deque: growing it moves nothing
 };
 
 }  // namespace cryo

@@ -83,7 +83,28 @@ final() {  # parent [more flags]
 
 # 1. The chain: pre-dump, step, pre-dump on it, step, dump on that.
 NAME=pre-dump-chain
-c1() { pre p1 && { keeper_listens "$PID" || { echo "FAIL $NAME: no keeper after the pre-dump"; return 1; }; }; }
+# Another user asking the keeper for the tree's userfaultfds gets nothing.
+stranger_fetch() {  # pid: prints what came back
+  setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 -c '
+import socket, struct, sys
+name = [l.split()[-1] for l in open("/proc/net/unix") if "@cryo-memtrack-%s-" % sys.argv[1] in l][0]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect("\0" + name[1:])
+s.settimeout(5)
+try:
+    s.send(struct.pack("<IIiI48s", 0x544d454d, 1, 0, 0, b""))
+    print(len(s.recv(1024)))
+except (BrokenPipeError, ConnectionResetError):
+    print(0)  # hung up on: refused
+except Exception as e:
+    print("error", e)' "$1" 2>&1
+}
+c1() {
+  pre p1 || return 1
+  keeper_listens "$PID" || { echo "FAIL $NAME: no keeper after the pre-dump"; return 1; }
+  local got; got=$(stranger_fetch "$PID")
+  [ "$got" = 0 ] || { echo "FAIL $NAME: another user asked the keeper and got: $got"; return 1; }
+}
 c2() { pre p2 p1; }
 c3() { final p2; }
 check_chain() {
