@@ -46,7 +46,10 @@ TEST(KernelFeatures, ThisKernelAsDesignSays) {
 TEST(KernelFeatures, CriuFeatureNamesAnswerTruthfully) {
   const KernelFeatures& k = Probed();
   EXPECT_EQ(CriuFeature(k, "pagemap_scan"), std::optional<bool>(true));
-  EXPECT_EQ(CriuFeature(k, "mem_dirty_track"), std::optional<bool>(false));
+  // No soft-dirty here, but writes are tracked with PAGEMAP_SCAN + uffd-wp.
+  EXPECT_FALSE(k.soft_dirty);
+  EXPECT_TRUE(k.MemTrack());
+  EXPECT_EQ(CriuFeature(k, "mem_dirty_track"), std::optional<bool>(true));
   EXPECT_EQ(CriuFeature(k, "timens"), std::optional<bool>(true));
   EXPECT_EQ(CriuFeature(k, "apparmor_stacking"), std::optional<bool>(false));
   EXPECT_EQ(CriuFeature(k, "bogus"), std::nullopt);
