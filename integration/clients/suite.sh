@@ -366,7 +366,7 @@ CONF
 # checkpoint --export of a running container NAME, restore --import as
 # NAME-r; the counter carries on from where it was. SECCOMP: the
 # --security-opt seccomp value (empty: podman's default profile).
-podman_cycle() {  # name seccomp
+podman_cycle() {  # name seccomp [pre]: with pre, a --pre-checkpoint first, the checkpoint --with-previous
   if ! command -v podman >/dev/null || ! command -v conmon >/dev/null || [ "$have_runc" = 0 ]; then
     echo "SKIP-REASON podman, conmon or runc is not installed (hack/setup.sh installs them)"; return
   fi
@@ -381,9 +381,29 @@ podman_cycle() {  # name seccomp
   local pid; pid=$(pm inspect -f '{{.State.Pid}}' "$n")
   local cnt="counter_of /proc/\$pid/root/tmp/counter"
   wait_for "[ \$($cnt) -ge 3 ] 2>/dev/null" || { echo "the container does not count"; return; }
+  local prev=() imprev=()
+  if [ "${3:-}" = pre ]; then
+    # Memory only, exported on its own; the container counts on.
+    pm container checkpoint --pre-checkpoint --keep --compress gzip --export "$d/$n.pre.tar.gz" "$n" \
+      >"$d/$n.pre.out" 2>&1 || { echo "pre-checkpoint: $(tail -n3 "$d/$n.pre.out")"; return; }
+    [ "$(pm inspect -f '{{.State.Status}}' "$n")" = running ] ||
+      { echo "after the pre-checkpoint $n is $(pm inspect -f '{{.State.Status}}' "$n")"; return; }
+    local c0; c0=$(eval "$cnt")
+    wait_for "[ \$($cnt) -gt $c0 ] 2>/dev/null" || { echo "the container stopped counting after the pre-checkpoint"; return; }
+    prev=(--with-previous)
+    imprev=(--import-previous "$d/$n.pre.tar.gz")
+  fi
   local before; before=$(eval "$cnt")
-  pm container checkpoint --keep --compress gzip --export "$d/$n.tar.gz" "$n" >"$d/$n.cp.out" 2>&1 ||
+  pm container checkpoint --keep --compress gzip "${prev[@]}" --export "$d/$n.tar.gz" "$n" >"$d/$n.cp.out" 2>&1 ||
     { echo "checkpoint: $(tail -n3 "$d/$n.cp.out")"; return; }
+  if [ "${3:-}" = pre ]; then
+    local inparent=0 f
+    mkdir -p "$d/$n.x" && tar -xzf "$d/$n.tar.gz" -C "$d/$n.x" checkpoint 2>/dev/null
+    for f in "$d/$n.x"/checkpoint/pagemap-*.img; do
+      /usr/bin/crit decode -i "$f" 2>/dev/null | grep -q '"flags": 1' && inparent=1
+    done
+    [ "$inparent" = 1 ] || echo "the checkpoint took no page from the pre-checkpoint"
+  fi
   by_cryo "$(pm inspect -f '{{.StaticDir}}' "$n")/dump.log"
   [ "$(pm inspect -f '{{.State.Status}}' "$n")" = exited ] || echo "after checkpoint $n is $(pm inspect -f '{{.State.Status}}' "$n")"
   tar -tzf "$d/$n.tar.gz" >"$d/$n.list" 2>&1
@@ -394,7 +414,7 @@ podman_cycle() {  # name seccomp
   pm rm "$n" >/dev/null 2>&1 || echo "podman rm $n failed"
   launch "$n-restore" env "PATH=$w/prefix/bin:$PATH" "CONTAINERS_CONF=$d/containers.conf" \
     "CONTAINERS_STORAGE_CONF=$d/storage.conf" "TMPDIR=$d/tmp" podman container restore --keep --import "$d/$n.tar.gz" \
-    --name "$n-r" || {
+    "${imprev[@]}" --name "$n-r" || {
     echo "restore failed: $(tail -n2 "$(pm inspect -f '{{.StaticDir}}' "$n-r" 2>/dev/null)/restore.log" 2>/dev/null)"
     return
   }
@@ -410,6 +430,8 @@ podman_cycle() {  # name seccomp
 }
 podman_plain() { podman_cycle pm1 unconfined; }
 run podman-checkpoint-restore podman_plain
+podman_pre() { podman_cycle pmpre unconfined pre; }
+run podman-pre-checkpoint podman_pre
 # The same with podman's default seccomp profile, installed by runc while
 # the task still had CAP_SYS_ADMIN, and without no_new_privs: cryo puts
 # the filters back before the credentials.

@@ -37,7 +37,7 @@ churn() {  # name f_ready f_step1 f_step2
   local name=$1 w pid
   w=$(mktemp -d /tmp/cryo-incr.XXXXXX)
   mkdir -p "$w/run"
-  pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "$prog")
+  pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "${PROG:-$prog}")
   trap 'kill -9 $pid $(cat "$w/rpid" 2>/dev/null) 2>/dev/null; trap - RETURN' RETURN
   W=$w PID=$pid
   wait_file "$w/run/ready" || { echo "FAIL $name: never ready: $(cat "$w/run/result" "$w/out" 2>/dev/null)"; return 1; }
@@ -162,7 +162,17 @@ l3() { final d1; }
 check_l() { [ "$(pages_of "$W/final/pagemap-$PID.img" PE_PARENT)" -gt 0 ] || { echo "FAIL $NAME: not incremental"; return 1; }; }
 CHECK=check_l churn "$NAME" l1 - l3
 
-# 5. Restoring a pre-dump alone: one line saying what it is.
+# 5. exec between two pre-dumps: the tracked memory is gone; the second
+# pre-dump tracks the new one, and the dump after it is incremental again.
+NAME=pre-dump-across-exec
+e3() { final p2; }
+check_exec() {
+  [ "$(pages_of "$W/final/pagemap-$PID.img" PE_PARENT)" -gt 1000 ] ||
+    { echo "FAIL $NAME: the dump after the exec took $(pages_of "$W/final/pagemap-$PID.img" PE_PARENT) pages from the parent"; return 1; }
+}
+PROG=$build/integration/incremental/execer CHECK=check_exec churn "$NAME" c1 c2 e3
+
+# 6. Restoring a pre-dump alone: one line saying what it is.
 w=$(mktemp -d /tmp/cryo-incr.XXXXXX)
 mkdir -p "$w/run" "$w/p1"
 pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "$prog")
