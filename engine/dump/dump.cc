@@ -22,6 +22,7 @@
 #include "engine/base/steps.h"
 #include "engine/dump/memfd.h"
 #include "engine/dump/mem_track.h"
+#include "engine/mem/page_chain.h"
 #include "engine/dump/pid_map.h"
 #include "engine/dump/memory.h"
 #include "engine/dump/fds.h"
@@ -467,6 +468,17 @@ Result<> Start(const Options& opts, Notifier* notify, Log& log, Started& s) {
 
 // After a dump that succeeded: tracking handed on for the next run, or
 // ended. Only a warning when it cannot be: the dump itself is whole.
+// --auto-dedup: the parents' copies of the pages this dump wrote are
+// freed. Only a warning when they cannot be: the dump is whole.
+void AutoDedup(const Options& opts, const Started& s, Log& log) {
+  if (!opts.auto_dedup || !s.parent.dir || s.remote) return;
+  auto freed = DedupImages(opts.images_dir);
+  if (freed)
+    log.Info("auto-dedup: {} pages freed in the parent images", *freed);
+  else
+    log.Warn("auto-dedup: {}", freed.error().what());
+}
+
 void FinishTracking(std::optional<MemTracker>& track, bool arm, std::string_view run_id, Log& log) {
   if (!track) return;
   auto r = arm ? track->Commit(std::string(run_id)) : track->End();
@@ -542,6 +554,7 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   // Killed: the lock goes with the namespace (or a restore into it lifts it).
   if (mode != ReleaseMode::kKill) CRYO_TRY(net_lock.Unlock());
   net_lock.Keep();
+  AutoDedup(opts, started, log);
   log.Info("dumped {} into {}", opts.pid, opts.images_dir);
   return stats;
 }
@@ -617,6 +630,7 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
   if (freezer) CRYO_TRY(freezer->Finish(true));
   CRYO_TRY(tree.Release(ReleaseMode::kResume));
   CRYO_TRY_CTX(std::move(committed), "pre-dump");
+  AutoDedup(opts, started, log);
   log.Info("pre-dumped the memory of {} into {}", opts.pid, opts.images_dir);
   return stats;
 }

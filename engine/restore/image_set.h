@@ -18,7 +18,7 @@
 #include "engine/image/proto/socket.pb.h"
 #include "engine/image/proto/tty.pb.h"
 #include "engine/image/proto/event.pb.h"
-#include "engine/restore/page_chain.h"
+#include "engine/mem/page_chain.h"
 
 namespace cryo {
 

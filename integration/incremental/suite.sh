@@ -172,7 +172,24 @@ check_exec() {
 }
 PROG=$build/integration/incremental/execer CHECK=check_exec churn "$NAME" c1 c2 e3
 
-# 6. Restoring a pre-dump alone: one line saying what it is.
+# 6. Dedup: the parents' copies of pages the dump holds itself are punched
+# out of their pages files (--auto-dedup, or `cryo dedup` afterwards);
+# the dump still restores whole.
+holes() {  # pages file: bytes allocated less than its size
+  /usr/bin/python3 -c 'import os,sys; st=os.stat(sys.argv[1]); sys.exit(0 if st.st_blocks*512 < st.st_size else 1)' "$1"
+}
+check_dedup() {
+  holes "$W/p1/pages-1.img" || { echo "FAIL $NAME: nothing was freed in p1's pages"; return 1; }
+  grep -q "pages freed" "$W/final/dump.log" "$W/final/dedup.log" 2>/dev/null || { echo "FAIL $NAME: no dedup in the logs"; return 1; }
+}
+NAME=dump-auto-dedup
+a3() { final p2 --auto-dedup; }
+CHECK=check_dedup churn "$NAME" c1 c2 a3
+NAME=dedup-command
+o3() { final p2 && "$cryo" dedup -D "$W/final" -o dedup.log -v4 >"$W/dedup.out" 2>&1 || { echo "FAIL $NAME: dedup: $(cat "$W/dedup.out")"; return 1; }; }
+CHECK=check_dedup churn "$NAME" c1 c2 o3
+
+# 7. Restoring a pre-dump alone: one line saying what it is.
 w=$(mktemp -d /tmp/cryo-incr.XXXXXX)
 mkdir -p "$w/run" "$w/p1"
 pid=$(cd "$w/run" && CRYO_PROG_DIR=$w/run "$spawn" -o "$w/out" "$prog")

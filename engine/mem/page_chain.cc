@@ -1,10 +1,15 @@
-#include "engine/restore/page_chain.h"
+#include "engine/mem/page_chain.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cstdio>
 
+#include "engine/base/files.h"
 #include "engine/image/image_dir.h"
 #include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
@@ -65,15 +70,23 @@ Result<const std::vector<PageChain::Entry>*> PageChain::PagemapAt(size_t level, 
 
 // Sources for [start, end) of the task as level `level` has them.
 Result<> PageChain::Add(size_t level, uint32_t pid, uint64_t start, uint64_t end, TaskPages& out,
-                        std::map<std::string, int>& file_index) {
+                        std::map<std::string, int>& file_index, bool partial) {
+  if (partial) {
+    // No parent (or none for this task): nothing to find.
+    auto es = PagemapAt(level, pid);
+    if (!es) return {};
+  }
   const std::vector<Entry>& es = *CRYO_TRY(PagemapAt(level, pid));
   auto it = std::upper_bound(es.begin(), es.end(), start, [](uint64_t a, const Entry& e) { return a < e.end; });
   uint64_t at = start;
   for (; at < end && it != es.end() && it->start < end; ++it) {
-    if (it->start > at) break;  // a hole: these pages are in no image
+    if (it->start > at) {
+      if (!partial) break;  // a hole: these pages are in no image
+      at = it->start;
+    }
     uint64_t e = std::min(end, it->end);
     if (it->parent) {
-      CRYO_TRY(Add(level + 1, pid, at, e, out, file_index));
+      CRYO_TRY(Add(level + 1, pid, at, e, out, file_index, partial));
     } else {
       std::string file = levels_[level].dir + "/" + ImageFileName(ImageKind::kPages, levels_[level].pages_ids[pid]);
       auto [fi, fresh] = file_index.emplace(file, static_cast<int>(out.files.size()));
@@ -88,7 +101,7 @@ Result<> PageChain::Add(size_t level, uint32_t pid, uint64_t start, uint64_t end
     }
     at = e;
   }
-  if (at < end)
+  if (at < end && !partial)
     return MakeError(EINVAL, "pages {:#x}-{:#x} of task {} are marked as in the parent images, but {} lacks them", at,
                      end, pid, levels_[level].dir);
   return {};
@@ -103,6 +116,51 @@ Result<TaskPages> PageChain::Resolve(uint32_t pid, uint32_t pages_id, const std:
   std::map<std::string, int> file_index;
   for (const Entry& e : it->second) CRYO_TRY(Add(0, pid, e.start, e.end, out, file_index));
   return out;
+}
+
+Result<uint64_t> PageChain::Dedup(uint32_t pid, const std::vector<img::pagemap_entry>& pagemap) {
+  if (levels_.empty()) levels_.emplace_back(dir_);
+  std::vector<Entry> own = CRYO_TRY(Entries(pagemap, fmt::format("pagemap-{}.img", pid)));
+  TaskPages old;
+  std::map<std::string, int> file_index;
+  for (const Entry& e : own)
+    if (!e.parent) CRYO_TRY(Add(1, pid, e.start, e.end, old, file_index, true));
+  std::vector<UniqueFd> fds;
+  for (const std::string& f : old.files) fds.push_back(CRYO_TRY(Open(f, O_RDWR)));
+  for (const PageSource& s : old.sources)
+    if (::fallocate(fds[static_cast<size_t>(s.file)].get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(s.offset), static_cast<off_t>(s.len)) != 0)
+      return ErrnoError("punch {} bytes at {} out of {}", s.len, s.offset, old.files[static_cast<size_t>(s.file)]);
+  return old.pages;
+}
+
+Result<uint64_t> DedupImages(const std::string& dir) {
+  char real[PATH_MAX];
+  if (::realpath(dir.c_str(), real) == nullptr) return ErrnoError("images directory {}", dir);
+  UniqueFd d = CRYO_TRY(OpenImageDir(real));
+  std::vector<uint32_t> pids;
+  DIR* ds = ::fdopendir(::dup(d.get()));
+  if (!ds) return ErrnoError("read {}", dir);
+  while (dirent* e = ::readdir(ds)) {
+    unsigned pid = 0;
+    char tail[8] = {};
+    // pagemap-PID.img; pagemap-shmem-ID.img does not match.
+    if (std::sscanf(e->d_name, "pagemap-%u%7s", &pid, tail) == 2 && std::string_view(tail) == ".img") pids.push_back(pid);
+  }
+  ::closedir(ds);
+  PageChain chain(real);
+  uint64_t freed = 0;
+  for (uint32_t pid : pids) {
+    ImageReader pm = CRYO_TRY(ImageReader::Open(d.get(), ImageKind::kPagemap, pid));
+    img::pagemap_head head;
+    std::vector<img::pagemap_entry> entries;
+    if (CRYO_TRY(pm.Next(head))) {
+      img::pagemap_entry e;
+      while (CRYO_TRY(pm.Next(e))) entries.push_back(e);
+    }
+    freed += CRYO_TRY(chain.Dedup(pid, entries));
+  }
+  return freed;
 }
 
 }  // namespace cryo

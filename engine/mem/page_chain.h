@@ -1,6 +1,7 @@
 // Where each page of a task comes from when its dump is incremental: a
 // pagemap entry marked PE_PARENT has its pages in the parent images (the
-// `parent` link of the images dir), or further up the chain.
+// `parent` link of the images dir), or further up the chain. Also what
+// deduplicating a chain frees.
 #pragma once
 
 #include <sys/types.h>
@@ -38,6 +39,12 @@ class PageChain {
   // The sources of the task's pages from its own pagemap.
   Result<TaskPages> Resolve(uint32_t pid, uint32_t pages_id, const std::vector<img::pagemap_entry>& pagemap);
 
+  // Deduplication (CRIU's dedup, --auto-dedup): the copies the parent
+  // images hold of pages this dump has itself are punched out of their
+  // pages files, which keep their size. The parents cannot be restored
+  // on their own afterwards. Returns the pages freed.
+  Result<uint64_t> Dedup(uint32_t pid, const std::vector<img::pagemap_entry>& pagemap);
+
  private:
   struct Entry {
     uint64_t start, end;  // bytes
@@ -53,11 +60,15 @@ class PageChain {
 
   static Result<std::vector<Entry>> Entries(const std::vector<img::pagemap_entry>& pagemap, const std::string& what);
   Result<const std::vector<Entry>*> PagemapAt(size_t level, uint32_t pid);
+  // `partial`: what no level holds is skipped, not an error.
   Result<> Add(size_t level, uint32_t pid, uint64_t start, uint64_t end, TaskPages& out,
-               std::map<std::string, int>& file_index);
+               std::map<std::string, int>& file_index, bool partial = false);
 
   std::string dir_;
   std::deque<Level> levels_;  // [0] is the dump itself; a deque: growing it moves nothing
 };
+
+// Dedup for every task pagemap of the images dir `dir`; the pages freed.
+Result<uint64_t> DedupImages(const std::string& dir);
 
 }  // namespace cryo
