@@ -22,6 +22,7 @@ Result<int> RunRestore(const Options& o, Log& log);
 Result<int> RunSwrk(const Options& o, Log& log);
 Result<int> RunService(const Options& o, Log& log);
 Result<int> RunPageServer(const Options& o, Log& log);
+Result<int> RunLazyPages(const Options& o, Log& log);
 Result<int> RunDedup(const Options& o, Log& log);
 // cpuinfo dump|check.
 Result<int> RunCpuinfo(const Options& o, Log& log);

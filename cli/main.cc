@@ -64,6 +64,7 @@ Result<int> Dispatch(const Options& o, Log& log) {
   if (c == "swrk") return RunSwrk(o, log);
   if (c == "service") return RunService(o, log);
   if (c == "page-server") return RunPageServer(o, log);
+  if (c == "lazy-pages") return RunLazyPages(o, log);
   if (c == "dedup") return RunDedup(o, log);
   if (c == "cpuinfo") return RunCpuinfo(o, log);
   return RunNotImplemented(o, log);

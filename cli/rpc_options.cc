@@ -165,11 +165,15 @@ Result<Options> OptionsFromRpc(const rpc::criu_opts& r, const std::string& comma
         return MakeError(kBadRequest, "ps.fd {}: cryo has no such fd", r.ps().fd());
       o.ps_socket = r.ps().fd();
     }
-    o.page_server = true;
+    // A lazy dump listens there itself (dump/dump.h) instead.
+    o.page_server = !r.lazy_pages();
     o.address = r.ps().address();
     o.port = r.ps().port();
   }
-  if (r.lazy_pages()) return Refuse("lazy_pages");
+  // Dump: the lazy pages stay with the frozen tree, served from `ps`;
+  // restore: a lazy-pages daemon fills them in.
+  o.lazy_pages = r.lazy_pages();
+  if (o.lazy_pages && o.ps_socket >= 0) return MakeError(kBadRequest, "lazy_pages: with ps.fd (the dump listens itself)");
   o.track_mem = r.track_mem();
   if (r.has_parent_img()) o.prev_images_dir = r.parent_img();
   if (r.tls()) return Refuse("tls");

@@ -102,8 +102,14 @@ TEST_F(RpcOptions, RefusesWhatItCannotDo) {
   EXPECT_EQ(e.error().err(), kBadRequest);
   r.clear_log_file();
   r.set_lazy_pages(true);
-  EXPECT_FALSE(OptionsFromRpc(r, "dump", peer_, held_));
+  r.mutable_ps()->set_port(1234);
+  auto lazy = OptionsFromRpc(r, "dump", peer_, held_);
+  ASSERT_TRUE(lazy) << lazy.error().what();
+  EXPECT_TRUE(lazy->lazy_pages);
+  EXPECT_FALSE(lazy->page_server);  // a lazy dump listens on ps, it does not connect
+  EXPECT_EQ(lazy->port, 1234);
   r.clear_lazy_pages();
+  r.clear_ps();
   r.set_empty_ns(CLONE_NEWPID);
   EXPECT_FALSE(OptionsFromRpc(r, "restore", peer_, held_));
   r.set_empty_ns(CLONE_NEWNET);

@@ -172,8 +172,9 @@ Result<bool> RpcSession::Handle(const rpc::criu_req& req) {
     case rpc::FEATURE_CHECK: {
       // Every field answered; true only for what cryo really does.
       auto* f = r.mutable_features();
-      f->set_mem_track(req.features().mem_track() && ProbeMemTrack().MemTrack());
-      f->set_lazy_pages(false);
+      KernelFeatures kf = ProbeMemTrack();
+      f->set_mem_track(req.features().mem_track() && kf.MemTrack());
+      f->set_lazy_pages(req.features().lazy_pages() && kf.LazyPages());
       f->set_pidfd_store(false);
       CRYO_TRY(Send(r));
       return req.keep_open();

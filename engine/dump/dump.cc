@@ -23,6 +23,9 @@
 #include "engine/dump/memfd.h"
 #include "engine/dump/mem_track.h"
 #include "engine/mem/page_chain.h"
+#include "engine/mem/page_read.h"
+#include "engine/mem/page_server.h"
+#include "engine/mem/pagemap_flags.h"
 #include "engine/dump/pid_map.h"
 #include "engine/dump/memory.h"
 #include "engine/dump/fds.h"
@@ -137,7 +140,8 @@ Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm,
   ParentCover cover;
   bool relative = d.track && d.track->relative_to_parent();
   if (relative) cover = CRYO_TRY(ReadParentCover(d.parent_dir, vpid));
-  MemStats ms = CRYO_TRY(DumpPages(pid, mm, *d.sink, log, vpid, relative ? &cover : nullptr));
+  MemStats ms = CRYO_TRY(DumpPages(pid, mm, *d.sink, log, vpid, relative ? &cover : nullptr, d.opts.lazy_pages));
+  d.mem.pages_lazy += ms.pages_lazy;
   d.mem.pages_scanned += ms.pages_scanned;
   d.mem.pages_written += ms.pages_written;
   d.mem.pages_skipped_parent += ms.pages_skipped_parent;
@@ -354,7 +358,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   stats.set_pages_scanned(d.mem.pages_scanned);
   stats.set_pages_skipped_parent(d.mem.pages_skipped_parent);
   stats.set_pages_written(d.mem.pages_written);
-  stats.set_pages_lazy(0);
+  stats.set_pages_lazy(d.mem.pages_lazy);
   if (d.seccomp.seccomp_filters_size() > 0)
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kSeccomp, 0, d.seccomp));
   CRYO_TRY(d.fds.Finish());
@@ -443,6 +447,7 @@ struct Started {
   ParentImages parent;
   uint32_t next_pages_id = 1;
   std::unique_ptr<PageSink> sink;
+  std::optional<ps::Listener> lazy;  // --lazy-pages: where the lazy-pages daemon comes for the pages
   CpuPin pin;
   FrozenTree frozen;
 };
@@ -451,8 +456,14 @@ Result<> Start(const Options& opts, Notifier* notify, Log& log, Started& s) {
   s.dir = CRYO_TRY(OpenImageDir(opts.images_dir));
   s.parent = CRYO_TRY(OpenParent(s.dir.get(), opts.prev_images_dir));
   // --page-server: connected first, so a server that is not there stops
-  // the dump before the tree is touched.
-  if (opts.ps_socket >= 0) {
+  // the dump before the tree is touched. With --lazy-pages the dump is the
+  // page server: listening first, for the same reason.
+  if (opts.lazy_pages) {
+    if (opts.ps_socket >= 0) return MakeError(EINVAL, "--lazy-pages: the dump listens itself; --ps-socket is not for it");
+    s.lazy.emplace(CRYO_TRY_CTX(ps::Listen(opts.address, opts.port), "--lazy-pages"));
+    log.Info("lazy pages: the page server listens on port {}", s.lazy->port);
+    s.sink = LocalPageSink(s.dir.get(), &s.next_pages_id);
+  } else if (opts.ps_socket >= 0) {
     UniqueFd sock(::fcntl(opts.ps_socket, F_DUPFD_CLOEXEC, 3));
     if (!sock) return ErrnoError("page server socket fd {}", opts.ps_socket);
     s.sink = PageServerSink(std::move(sock));
@@ -464,6 +475,30 @@ Result<> Start(const Options& opts, Notifier* notify, Log& log, Started& s) {
     s.sink = LocalPageSink(s.dir.get(), &s.next_pages_id);
   CRYO_TRY(Announce(notify, "pre-dump"));
   return Freeze(opts, s.pin.ok() ? s.pin.cpu() : -1, s.frozen, log);
+}
+
+// --lazy-pages: the images are written; the tree, still frozen, is the
+// page server's source until the lazy-pages daemon has every page.
+Result<> ServeLazyDump(const Options& opts, const SeizedTree& tree, ps::Listener& l, Notifier* notify, Log& log) {
+  PidMap pids = CRYO_TRY(PidMap::Build(tree.tasks()));
+  std::map<uint32_t, pid_t> host;  // by the pid the images name it by
+  for (const auto& t : tree.tasks())
+    if (!t.zombie()) host[static_cast<uint32_t>(pids.Dumped(t.pid))] = t.pid;
+  std::map<pid_t, RemoteMemory> mems;
+  CRYO_TRY(Announce(notify, "status-ready"));
+  if (opts.status_fd >= 0) {
+    UniqueFd status(opts.status_fd);
+    if (::write(status.get(), "", 1) != 1) return ErrnoError("write to --status-fd {}", opts.status_fd);
+  }
+  auto served = ps::ServeLazy(l.fd.get(), [&](uint32_t pid, uint64_t vaddr, uint64_t pages, char* dst) -> Result<> {
+    auto h = host.find(pid);
+    if (h == host.end()) return MakeError(ESRCH, "no process {} in the dump", pid);
+    auto m = mems.find(h->second);
+    if (m == mems.end()) m = mems.emplace(h->second, CRYO_TRY(RemoteMemory::Open(h->second))).first;
+    return m->second.Read(vaddr, pages * kPageBytes, dst, true);
+  }, log);
+  if (!served) return std::unexpected(served.error());
+  return {};
 }
 
 // After a dump that succeeded: tracking handed on for the next run, or
@@ -527,6 +562,13 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
       // Refused: the tree runs on, and the images are not a dump.
       ::unlinkat(dir.get(), "inventory.img", 0);
       return std::unexpected(r.error().context("post-dump"));
+    }
+    if (started.lazy) {
+      if (auto r = ServeLazyDump(opts, tree, *started.lazy, notify, log); !r) {
+        // The pages never all left: the tree here is still the real one.
+        ::unlinkat(dir.get(), "inventory.img", 0);
+        return std::unexpected(r.error());
+      }
     }
     return st;
   }();

@@ -11,6 +11,7 @@
 #include "engine/image/image_writer.h"
 #include "engine/mem/page_read.h"
 #include "engine/mem/page_scan.h"
+#include "engine/mem/pagemap_flags.h"
 #include "engine/proc/proc.h"
 
 namespace cryo {
@@ -22,9 +23,7 @@ constexpr uint32_t kRegular = 1u << 0, kStack = 1u << 1, kVsyscall = 1u << 2, kV
                    kAnonShared = 1u << 8, kAnonPrivate = 1u << 9, kSysvIpc = 1u << 10, kVvar = 1u << 12,
                    kMemfd = 1u << 14;
 
-constexpr uint64_t kPage = 4096;
-// pagemap_entry flags.
-constexpr uint32_t kPeParent = 1u << 0, kPeLazy = 1u << 1, kPePresent = 1u << 2;
+constexpr uint64_t kPage = kPageBytes;
 // Pages are copied through a bounded buffer: the dumper's memory does not
 // grow with the process's.
 constexpr uint64_t kChunk = 4 << 20;
@@ -119,8 +118,8 @@ Result<ParentCover> ReadParentCover(int parent_dir, pid_t image_pid) {
   if (!CRYO_TRY(pm->Next(head))) return cover;
   img::pagemap_entry e;
   while (CRYO_TRY(pm->Next(e))) {
-    uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
-    uint32_t flags = e.has_flags() ? e.flags() : kPePresent;
+    uint64_t n = PagemapPages(e);
+    uint32_t flags = PagemapFlags(e);
     if (!(flags & (kPePresent | kPeParent)) || (flags & kPeLazy) || n == 0 || e.vaddr() % kPage) continue;
     PageRun r{e.vaddr(), e.vaddr() + n * kPage};
     if (!cover.empty() && r.start < cover.back().end)
@@ -134,7 +133,7 @@ Result<ParentCover> ReadParentCover(int parent_dir, pid_t image_pid) {
 }
 
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, Log& log, pid_t image_pid,
-                           const ParentCover* parent) {
+                           const ParentCover* parent, bool lazy) {
   MemStats stats;
   UniqueFd pagemap = CRYO_TRY(OpenPagemap(pid));
   RemoteMemory mem = CRYO_TRY(RemoteMemory::Open(pid));
@@ -158,23 +157,21 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, L
       batch_bytes = 0;
       return {};
     };
-    auto in_parent = [&](PageRun r) -> Result<> {
+    auto entry = [&](PageRun r, uint32_t flags) -> Result<> {
       img::pagemap_entry e;
       e.set_vaddr(r.start);
       e.set_nr_pages(static_cast<uint32_t>(r.pages()));
       e.set_nr_pages_64(r.pages());
-      e.set_flags(kPeParent);
-      CRYO_TRY(sink.Entry(e));
+      e.set_flags(flags);
+      return sink.Entry(e);
+    };
+    auto in_parent = [&](PageRun r) -> Result<> {
+      CRYO_TRY(entry(r, kPeParent));
       stats.pages_skipped_parent += r.pages();
       return {};
     };
     auto present = [&](PageRun r) -> Result<> {
-      img::pagemap_entry e;
-      e.set_vaddr(r.start);
-      e.set_nr_pages(static_cast<uint32_t>(r.pages()));
-      e.set_nr_pages_64(r.pages());
-      e.set_flags(kPePresent);
-      CRYO_TRY(sink.Entry(e));
+      CRYO_TRY(entry(r, kPePresent));
       stats.pages_written += r.pages();
       while (r.start < r.end) {
         uint64_t take = std::min(r.end - r.start, kChunk - batch_bytes);
@@ -189,6 +186,11 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, L
     // page that appeared since, read-faulted in, say).
     size_t c = 0;
     for (PageRun r : runs) {
+      if (lazy && IsLazyVma(v)) {  // served from the frozen tree later
+        CRYO_TRY(entry(r, kPeLazy));
+        stats.pages_lazy += r.pages();
+        continue;
+      }
       if (!r.clean || !parent) {
         CRYO_TRY(present(r));
         continue;
@@ -207,8 +209,8 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, L
     CRYO_TRY(flush());
   }
   CRYO_TRY(sink.Close());
-  log.Info("pid {}: {} pages written, {} in the parent images, of {} scanned", pid, stats.pages_written,
-           stats.pages_skipped_parent, stats.pages_scanned);
+  log.Info("pid {}: {} pages written, {} in the parent images, {} lazy, of {} scanned", pid, stats.pages_written,
+           stats.pages_skipped_parent, stats.pages_lazy, stats.pages_scanned);
   return stats;
 }
 

@@ -20,6 +20,7 @@ struct MemStats {
   uint64_t pages_scanned = 0;
   uint64_t pages_written = 0;
   uint64_t pages_skipped_parent = 0;
+  uint64_t pages_lazy = 0;
 };
 
 // The pages of a task its parent images hold (their pagemap entries, in
@@ -40,8 +41,10 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
 // the dump names the task by) and pages for the VMAs in mm to `sink`.
 // With `parent` (the task's memory is write-tracked relative to the
 // parent images), pages clean since then that the parent holds are
-// entries marked PE_PARENT, with no copy here.
+// entries marked PE_PARENT, with no copy here. With `lazy`, the pages of
+// lazy mappings (mem/pagemap_flags.h) are entries marked PE_LAZY, their
+// bytes left for the page server of a lazy dump.
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, Log& log, pid_t image_pid = 0,
-                           const ParentCover* parent = nullptr);
+                           const ParentCover* parent = nullptr, bool lazy = false);
 
 }  // namespace cryo

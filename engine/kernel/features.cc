@@ -84,6 +84,13 @@ void ProbeUffd(KernelFeatures& k) {
   api.api = UFFD_API;
   api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
   k.uffd_wp_async = ::ioctl(fd, UFFDIO_API, &api) == 0 && (api.features & UFFD_FEATURE_WP_ASYNC);
+  // UFFDIO_API is once per userfaultfd: a second one for these.
+  UniqueFd other(static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK)));
+  uffdio_api noncoop{};
+  noncoop.api = UFFD_API;
+  noncoop.features =
+      UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP;
+  k.uffd_noncoop = other && ::ioctl(other.get(), UFFDIO_API, &noncoop) == 0;
 }
 
 // Soft-dirty works when clearing the bits and writing a page sets bit 55 of
@@ -255,6 +262,7 @@ nlohmann::json FeaturesToJson(const KernelFeatures& k) {
   j["pagemap_scan"] = k.pagemap_scan;
   j["uffd"] = k.uffd;
   j["uffd_wp_async"] = k.uffd_wp_async;
+  j["uffd_noncoop"] = k.uffd_noncoop;
   j["soft_dirty"] = k.soft_dirty;
   j["seccomp_filter_dump"] = k.seccomp_filter_dump;
   j["rseq_config"] = k.rseq_config;
@@ -300,6 +308,7 @@ std::string FormatFeatures(const KernelFeatures& k) {
   row("uffd WP_ASYNC", YesNo(k.uffd_wp_async));
   row("soft-dirty", YesNo(k.soft_dirty) + (k.soft_dirty ? "" : " (not needed: writes are tracked with PAGEMAP_SCAN + uffd)"));
   row("memory tracking (pre-dump)", YesNo(k.MemTrack()));
+  row("lazy pages (userfaultfd events)", YesNo(k.LazyPages()));
   row("seccomp filter dump", YesNo(k.seccomp_filter_dump));
   row("rseq configuration", YesNo(k.rseq_config));
   row("time namespace", YesNo(k.time_ns));
@@ -346,7 +355,8 @@ std::optional<bool> CriuFeature(const KernelFeatures& k, std::string_view name) 
   // came in 5.5, so it stands for them. The rest come from the probe.
   bool modern = k.clone3_set_tid;
   if (name == "mem_dirty_track") return k.MemTrack();
-  if (name == "uffd" || name == "uffd-noncoop") return k.uffd;
+  if (name == "uffd") return k.uffd;
+  if (name == "uffd-noncoop") return k.LazyPages();
   if (name == "seccomp_filters" || name == "seccomp_suspend") return k.seccomp_filter_dump;
   if (name == "userns") return k.user_ns;
   if (name == "cgroupns") return k.cgroup_ns;

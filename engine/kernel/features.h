@@ -34,6 +34,10 @@ struct KernelFeatures {
   // tracks them with PAGEMAP_SCAN and an asynchronous write-protecting
   // userfaultfd (mem/uffd_wp.h), not soft-dirty bits.
   bool MemTrack() const { return pagemap_scan && uffd_wp_async; }
+  // userfaultfd with the non-cooperative events (fork, mremap, munmap,
+  // MADV_DONTNEED) the lazy-pages daemon follows a process by.
+  bool uffd_noncoop = false;
+  bool LazyPages() const { return uffd && uffd_noncoop; }
   bool seccomp_filter_dump = false;  // PTRACE_SECCOMP_GET_FILTER
   bool rseq_config = false;          // PTRACE_GET_RSEQ_CONFIGURATION
   bool time_ns = false;
@@ -61,7 +65,8 @@ struct KernelFeatures {
 };
 
 KernelFeatures ProbeKernelFeatures();
-// Only what MemTrack() needs (no fork): for pre-dump and FEATURE_CHECK.
+// Only what MemTrack() and LazyPages() need (no fork): for pre-dump and
+// FEATURE_CHECK.
 KernelFeatures ProbeMemTrack();
 std::string FormatFeatures(const KernelFeatures& k);
 nlohmann::json FeaturesToJson(const KernelFeatures& k);

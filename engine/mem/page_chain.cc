@@ -13,12 +13,12 @@
 #include "engine/image/image_dir.h"
 #include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
+#include "engine/mem/pagemap_flags.h"
 
 namespace cryo {
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint32_t kPeParent = 1u << 0, kPeLazy = 1u << 1, kPePresent = 1u << 2;
+constexpr uint64_t kPage = kPageBytes;
 // A chain longer than this is a loop of links, or no real use.
 constexpr size_t kMaxLevels = 64;
 
@@ -29,15 +29,16 @@ Result<std::vector<PageChain::Entry>> PageChain::Entries(const std::vector<img::
   std::vector<Entry> out;
   uint64_t offset = 0;
   for (const auto& e : pagemap) {
-    uint64_t n = e.has_nr_pages_64() ? e.nr_pages_64() : e.nr_pages();
-    uint32_t flags = e.has_flags() ? e.flags() : (e.in_parent() ? kPeParent : kPePresent);
+    uint64_t n = PagemapPages(e);
+    uint32_t flags = PagemapFlags(e);
     if (e.vaddr() % kPage || n == 0 || n > (UINT64_MAX - e.vaddr()) / kPage)
       return MakeError(EINVAL, "{}: a pagemap entry of {} pages at {:#x}", what, n, e.vaddr());
-    if (flags & kPeLazy) return MakeError(ENOTSUP, "{}: lazy pages at {:#x}: not supported", what, e.vaddr());
-    Entry x{e.vaddr(), e.vaddr() + n * kPage, (flags & kPeParent) != 0, offset};
+    // PE_LAZY alone: the pages stayed with the dumping host's page server.
+    bool remote = (flags & kPeLazy) && !(flags & (kPePresent | kPeParent));
+    Entry x{e.vaddr(), e.vaddr() + n * kPage, (flags & kPeParent) != 0, remote, offset};
     if (!out.empty() && x.start < out.back().end)
       return MakeError(EINVAL, "{}: pagemap entries out of order at {:#x}", what, x.start);
-    if (!x.parent) offset += n * kPage;
+    if (!x.parent && !x.remote) offset += n * kPage;
     out.push_back(x);
   }
   return out;
@@ -85,6 +86,16 @@ Result<> PageChain::Add(size_t level, uint32_t pid, uint64_t start, uint64_t end
       at = it->start;
     }
     uint64_t e = std::min(end, it->end);
+    if (it->remote) {
+      if (partial) {
+        at = e;
+        continue;
+      }
+      return MakeError(EINVAL,
+                       "pages {:#x}-{:#x} of task {} stayed on the dumping host (a lazy dump): restore with "
+                       "--lazy-pages and a lazy-pages daemon connected to its page server",
+                       at, e, pid);
+    }
     if (it->parent) {
       CRYO_TRY(Add(level + 1, pid, at, e, out, file_index, partial));
     } else {
@@ -107,13 +118,18 @@ Result<> PageChain::Add(size_t level, uint32_t pid, uint64_t start, uint64_t end
   return {};
 }
 
-Result<TaskPages> PageChain::Resolve(uint32_t pid, uint32_t pages_id, const std::vector<img::pagemap_entry>& pagemap) {
+Result<TaskPages> PageChain::Resolve(uint32_t pid, uint32_t pages_id, const std::vector<img::pagemap_entry>& pagemap,
+                                     const std::vector<PageRun>* want) {
   if (levels_.empty()) levels_.emplace_back(dir_);
   Level& self = levels_[0];
   self.pages_ids[pid] = pages_id;
   auto [it, _] = self.pagemaps.insert_or_assign(pid, CRYO_TRY(Entries(pagemap, fmt::format("pagemap-{}.img", pid))));
   TaskPages out;
   std::map<std::string, int> file_index;
+  if (want) {
+    for (const PageRun& r : *want) CRYO_TRY(Add(0, pid, r.start, r.end, out, file_index));
+    return out;
+  }
   for (const Entry& e : it->second) CRYO_TRY(Add(0, pid, e.start, e.end, out, file_index));
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include "engine/base/result.h"
 #include "engine/image/proto/mm.pb.h"
+#include "engine/mem/page_scan.h"
 
 namespace cryo {
 
@@ -29,6 +30,9 @@ struct TaskPages {
   std::vector<std::string> files;    // absolute paths of pages-N.img files
   std::vector<PageSource> sources;  // in address order
   uint64_t pages = 0;
+  // On a lazy restore: the ranges left to the lazy-pages daemon.
+  std::vector<PageRun> lazy;
+  uint64_t lazy_pages = 0;
 };
 
 class PageChain {
@@ -36,8 +40,10 @@ class PageChain {
   // `dir`: the dump's own images directory (absolute).
   explicit PageChain(std::string dir) : dir_(std::move(dir)) {}
 
-  // The sources of the task's pages from its own pagemap.
-  Result<TaskPages> Resolve(uint32_t pid, uint32_t pages_id, const std::vector<img::pagemap_entry>& pagemap);
+  // The sources of the task's pages from its own pagemap; with `want`,
+  // of those ranges only (sorted; each must be in the pagemap).
+  Result<TaskPages> Resolve(uint32_t pid, uint32_t pages_id, const std::vector<img::pagemap_entry>& pagemap,
+                            const std::vector<PageRun>* want = nullptr);
 
   // Deduplication (CRIU's dedup, --auto-dedup): the copies the parent
   // images hold of pages this dump has itself are punched out of their
@@ -49,6 +55,7 @@ class PageChain {
   struct Entry {
     uint64_t start, end;  // bytes
     bool parent;          // PE_PARENT: one level up
+    bool remote;          // PE_LAZY alone: with the dumping host's page server
     uint64_t offset;      // in the level's pages file, when not
   };
   struct Level {

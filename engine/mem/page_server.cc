@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,12 +14,14 @@
 #include "engine/image/image_dir.h"
 #include "engine/image/image_writer.h"
 #include "engine/image/proto/mm.pb.h"
+#include "engine/mem/pagemap_flags.h"
 
 namespace cryo::ps {
 namespace {
 
-constexpr uint32_t kPeParent = 1u << 0, kPeLazy = 1u << 1, kPePresent = 1u << 2;
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = kPageBytes;
+// The most one PS_IOV_GET may ask for.
+constexpr uint32_t kMaxGetPages = 1 << 16;
 
 Result<> RecvAll(int sk, void* data, size_t len, bool eof_ok = false, bool* eof = nullptr) {
   auto* p = static_cast<char*>(data);
@@ -146,6 +149,42 @@ Result<> Serve(int sock, int dir, Log& log) {
       default:
         return MakeError(EPROTO, "page server: unknown command {:#x}", cmd);
     }
+  }
+}
+
+Result<uint64_t> ServeLazy(int listen_fd, const ReadTaskPages& read, Log& log) {
+  UniqueFd c;
+  do c = UniqueFd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+  while (!c && errno == EINTR);
+  if (!c) return ErrnoError("lazy pages: accept the lazy-pages daemon");
+  int one = 1;
+  ::setsockopt(c.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::vector<char> buf;
+  uint64_t served = 0;
+  for (;;) {
+    Iov pi{};
+    bool eof = false;
+    CRYO_TRY(RecvAll(c.get(), &pi, sizeof pi, true, &eof));
+    if (eof) return MakeError(EPIPE, "lazy pages: the lazy-pages daemon hung up before it had every page");
+    uint32_t cmd = pi.cmd & ((1u << kCmdBits) - 1);
+    if (cmd == kClose || cmd == kForceClose) {
+      int32_t status = 0;
+      CRYO_TRY(SendAll(c.get(), &status, sizeof status));
+      if (cmd == kForceClose) return MakeError(ECANCELED, "lazy pages: the lazy-pages daemon gave up");
+      log.Info("lazy pages: {} pages served", served);
+      return served;
+    }
+    if (cmd != kGet) return MakeError(EPROTO, "lazy pages: unexpected command {:#x}", cmd);
+    if ((pi.dst_id & 0xff) != kTypeTask || pi.nr_pages == 0 || pi.nr_pages > kMaxGetPages || pi.vaddr % kPage)
+      return MakeError(EPROTO, "lazy pages: a request for {} pages at {:#x} of {:#x}", pi.nr_pages, pi.vaddr,
+                       pi.dst_id);
+    buf.resize(uint64_t{pi.nr_pages} * kPage);
+    uint32_t pid = static_cast<uint32_t>(pi.dst_id >> 8);
+    CRYO_TRY_CTX(read(pid, pi.vaddr, pi.nr_pages, buf.data()), "lazy pages: {} pages at {:#x} of {}", pi.nr_pages,
+                 pi.vaddr, pid);
+    CRYO_TRY(SendAll(c.get(), &pi, sizeof pi));
+    CRYO_TRY(SendAll(c.get(), buf.data(), buf.size()));
+    served += pi.nr_pages;
   }
 }
 

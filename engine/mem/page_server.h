@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "engine/base/log.h"
@@ -44,6 +45,13 @@ inline constexpr uint64_t DstId(uint32_t type, uint64_t id) { return id << 8 | t
 // Serves one connected dumper into the images dir `dir` until it closes.
 // Images are written as the dump would have written them locally.
 Result<> Serve(int sock, int dir, Log& log);
+
+// A lazy dump's page server: answers the lazy-pages daemon's PS_IOV_GET
+// requests (id: the task as the images name it) with `read` until it
+// closes (PS_IOV_CLOSE), after which every page has been taken. Returns the
+// pages served.
+using ReadTaskPages = std::function<Result<>(uint32_t pid, uint64_t vaddr, uint64_t pages, char* dst)>;
+Result<uint64_t> ServeLazy(int listen_fd, const ReadTaskPages& read, Log& log);
 
 // A listening TCP socket on address:port (any address when empty; port 0:
 // one the kernel picks), and the port it got.

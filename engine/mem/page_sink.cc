@@ -10,12 +10,12 @@
 
 #include "engine/base/files.h"
 #include "engine/mem/page_server.h"
+#include "engine/mem/pagemap_flags.h"
 
 namespace cryo {
 namespace {
 
-constexpr uint32_t kPePresent = 1u << 2;
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = kPageBytes;
 
 class Local : public PageSink {
  public:

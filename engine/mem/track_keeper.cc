@@ -14,6 +14,7 @@
 
 #include <cstring>
 
+#include "engine/base/fd_passing.h"
 #include "engine/base/files.h"
 
 namespace cryo {
@@ -41,54 +42,19 @@ Msg Make(Kind kind, int32_t pid = 0, uint32_t count = 0, const std::string& run_
 }
 
 Result<> Send(int sock, const Msg& m, int fd1 = -1, int fd2 = -1) {
-  iovec iov{const_cast<Msg*>(&m), sizeof m};
-  msghdr h{};
-  h.msg_iov = &iov;
-  h.msg_iovlen = 1;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(2 * sizeof(int))] = {};
-  if (fd1 >= 0) {
-    int fds[2] = {fd1, fd2};
-    h.msg_control = ctl;
-    h.msg_controllen = sizeof ctl;
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof fds);
-    std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-  }
-  for (;;) {
-    if (::sendmsg(sock, &h, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof m)) return {};
-    if (errno != EINTR) return ErrnoError("send to the memory tracking keeper");
-  }
+  int fds[2] = {fd1, fd2};
+  auto r = SendWithFds(sock, &m, sizeof m, fd1 >= 0 ? std::span<const int>(fds) : std::span<const int>());
+  if (!r) return std::unexpected(r.error().context("send to the memory tracking keeper"));
+  return {};
 }
 
 // A message; with `fds`, the two fds a kTask must carry.
 Result<Msg> Receive(int sock, UniqueFd* fds = nullptr) {
   Msg m;
-  iovec iov{&m, sizeof m};
-  msghdr h{};
-  h.msg_iov = &iov;
-  h.msg_iovlen = 1;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(2 * sizeof(int))] = {};
-  h.msg_control = ctl;
-  h.msg_controllen = sizeof ctl;
-  ssize_t n;
-  do n = ::recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoError("receive from the memory tracking peer");
   std::vector<UniqueFd> got;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < k; i++) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
-      got.emplace_back(fd);
-    }
-  }
+  size_t n = CRYO_TRY_CTX(RecvWithFds(sock, &m, sizeof m, &got, 2), "receive from the memory tracking peer");
   if (n == 0) return MakeError(EPIPE, "the memory tracking peer hung up");
-  if (n != static_cast<ssize_t>(sizeof m) || m.magic != kMagic || (h.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-    return MakeError(EPROTO, "a malformed memory tracking message");
+  if (n != sizeof m || m.magic != kMagic) return MakeError(EPROTO, "a malformed memory tracking message");
   m.run_id[sizeof m.run_id - 1] = '\0';
   if (fds) {
     if (got.size() != 2) return MakeError(EPROTO, "a tracked task without its two fds");

@@ -8,6 +8,7 @@
 
 #include "engine/image/image_dir.h"
 #include "engine/image/image_reader.h"
+#include "engine/mem/pagemap_flags.h"
 #include "engine/ns/mqueue.h"
 
 namespace cryo {
@@ -16,7 +17,7 @@ namespace {
 constexpr size_t kMaxTasks = 1 << 16;
 constexpr uint32_t kMaxPipeBytes = 1 << 24;
 
-Result<> ReadTask(int d, PageChain& chain, TaskImages& t) {
+Result<> ReadTask(int d, PageChain& chain, bool lazy, TaskImages& t) {
   uint32_t pid = t.task.pid();
   if (t.task.threads_size() == 0) return MakeError(0, "pstree.img: process {} has no threads", pid);
   for (uint32_t tid : t.task.threads()) {
@@ -43,7 +44,15 @@ Result<> ReadTask(int d, PageChain& chain, TaskImages& t) {
     img::pagemap_entry e;
     while (CRYO_TRY(pm.Next(e))) pagemap.push_back(e);
   }
-  t.pages = CRYO_TRY(chain.Resolve(pid, head.pages_id(), pagemap));
+  if (!lazy) {
+    t.pages = CRYO_TRY(chain.Resolve(pid, head.pages_id(), pagemap));
+    return {};
+  }
+  std::vector<PageRun> all = EntryRuns(pagemap), ranges = LazyRanges(t.mm);
+  std::vector<PageRun> eager = Subtract(all, ranges);
+  t.pages = CRYO_TRY(chain.Resolve(pid, head.pages_id(), pagemap, &eager));
+  t.pages.lazy = Intersect(all, ranges);
+  for (const PageRun& r : t.pages.lazy) t.pages.lazy_pages += r.pages();
   return {};
 }
 
@@ -69,7 +78,7 @@ Result<const img::reg_file_entry*> ImageSet::File(uint32_t id) const {
   return &it->second;
 }
 
-Result<ImageSet> ReadImageSet(const std::string& path) {
+Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
   ImageSet s;
   char real[PATH_MAX];
   if (::realpath(path.c_str(), real) == nullptr) return ErrnoError("images directory {}", path);
@@ -106,7 +115,7 @@ Result<ImageSet> ReadImageSet(const std::string& path) {
   }
   if (s.tasks.empty()) return MakeError(0, "pstree.img is missing or empty");
   PageChain chain(s.dir_path);
-  for (auto& t : s.tasks) CRYO_TRY(ReadTask(d, chain, t));
+  for (auto& t : s.tasks) CRYO_TRY(ReadTask(d, chain, lazy, t));
   if (s.tasks[0].zombie) return MakeError(0, "pstree.img: the root {} is a zombie", s.tasks[0].task.pid());
   for (const auto& t : s.tasks)
     if (t.parent >= 0 && s.tasks[static_cast<size_t>(t.parent)].zombie)

@@ -82,6 +82,8 @@ struct ImageSet {
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };
 
-Result<ImageSet> ReadImageSet(const std::string& dir);
+// `lazy`: the pages of lazy mappings (mem/pagemap_flags.h) are left out
+// of each task's sources, for the lazy-pages daemon to fill in.
+Result<ImageSet> ReadImageSet(const std::string& dir, bool lazy = false);
 
 }  // namespace cryo

@@ -4,6 +4,7 @@
 // Before <signal.h>: it defines a sigmask() macro that the generated
 // signalfd_entry::sigmask() accessor would trip on.
 #include "engine/restore/image_set.h"
+#include "engine/restore/lazy_pages.h"
 
 #include <asm/prctl.h>
 #include <linux/sched.h>
@@ -912,6 +913,7 @@ struct Common {
   const std::map<uint32_t, pid_t>& last_of_table;  // files_id -> the last task built with that table
   const std::string& userns;  // the tree's user namespace (a path in cryo's /proc), "" for cryo's
   int userns_fd;              // the tasks' fd for it, -1 without
+  LazyRestore* lazy;          // --lazy-pages; null without
 };
 
 // A pidfd of cryo's at an fd number above every one the tasks had and
@@ -968,6 +970,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   CRYO_TRY_CTX(b.MapVdso(host), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
   st.set_pages_restored(st.pages_restored() + CRYO_TRY_CTX(b.LoadPages(), "load pages"));
+  if (c.lazy) CRYO_TRY_CTX(c.lazy->Prepare(t, ti), "lazy pages");
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
@@ -1025,7 +1028,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
 }
 
 Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tramp, Log& log, uint64_t t0,
-                             Notifier* notify) {
+                             Notifier* notify, LazyRestore* lazy) {
   // cryo goes into the tree's own namespaces (made or joined) for as long
   // as it creates the tree: the root and the sockets it hands out are born
   // there.
@@ -1139,7 +1142,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   }));
   std::set<uint32_t> epolls_done;
   Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get(), tree,
-           tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd};
+           tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;
@@ -1167,6 +1170,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // window probes reach the peers), just before the tasks run: until
   // then a failed restore closes them in repair mode, without a word.
   CRYO_TRY_CTX(shared.ResumeConnections(), "TCP connections");
+  if (lazy) CRYO_TRY_CTX(lazy->Finish(), "lazy pages");
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   cg.Commit();
   if (pidns_init) CRYO_TRY(pidns_init->Watch(s.tasks[0].pid()));
@@ -1181,9 +1185,13 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
 Result<Restored> Restore(const Options& opts, Log& log, Notifier* notify) {
   uint64_t t0 = NowUs();
   CRYO_TRY(Announce(notify, "pre-restore"));
-  ImageSet s = CRYO_TRY(ReadImageSet(opts.images_dir));
+  // --lazy-pages: the daemon is there before anything is made (and
+  // reached in cryo's own mount namespace).
+  std::optional<LazyRestore> lazy;
+  if (opts.lazy_pages) lazy.emplace(CRYO_TRY_CTX(LazyRestore::Connect(opts.WorkDir()), "lazy pages"));
+  ImageSet s = CRYO_TRY(ReadImageSet(opts.images_dir, opts.lazy_pages));
   uint64_t tramp = CRYO_TRY(MapTrampoline(s));
-  auto out = RestoreTree(opts, s, tramp, log, t0, notify);
+  auto out = RestoreTree(opts, s, tramp, log, t0, notify, lazy ? &*lazy : nullptr);
   ::munmap(reinterpret_cast<void*>(tramp), kTrampSize);
   if (!out) return std::unexpected(out.error());
   log.Info("restored {} ({} processes)", out->pid, s.tasks.size());

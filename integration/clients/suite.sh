@@ -182,6 +182,46 @@ runc_leave_running() { cycle leave "--leave-running" ""; }
 runc_flags() { cycle flags "--file-locks --tcp-established" "--file-locks --tcp-established"; }
 runc_cg_full() { cycle cgfull "--manage-cgroups-mode full" "--manage-cgroups-mode full"; }
 runc_pre_dump() { cycle predump "--parent-path ../pre" ""; }
+# Lazy migration: `runc checkpoint --lazy-pages --page-server` keeps the
+# container frozen and serves its memory (status-ready: runc writes to its
+# --status-fd); `criu lazy-pages --page-server` (cryo) on the restoring
+# side pulls it in while `runc restore --lazy-pages` runs the container
+# (under another id: the frozen one still exists until its pages are
+# taken). The checkpoint ends once every page is across.
+runc_lazy() {
+  local n=lazy id=ct-lazy port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  launch "$n-run" runc --root "$root" run -d "$id" || return
+  wait_for '[ "$(counter)" -ge 3 ]' || { echo "the container does not count"; return; }
+  local before; before=$(counter)
+  mkdir -p "$w/$n"
+  runc --root "$root" --criu "$criu" checkpoint --lazy-pages --page-server "127.0.0.1:$port" --status-fd 9 \
+    --image-path "$w/$n/img" --work-path "$w/$n/work" "$id" 9>"$w/$n/status" >"$w/$n.cp.out" 2>&1 &
+  local cp=$!
+  wait_for "[ -s $w/$n/status ]" || { echo "no status-ready: $(tail -n3 "$w/$n.cp.out")"; kill "$cp"; return; }
+  by_cryo "$w/$n/work/dump.log"
+  local at; at=$(counter)
+  mkdir -p "$w/$n/rwork"
+  "$criu" lazy-pages --page-server --address 127.0.0.1 --port "$port" -D "$w/$n/img" -W "$w/$n/rwork" \
+    -o lazy.log -v4 >"$w/$n.lazy.out" 2>&1 &
+  local lp=$!
+  wait_for "[ -S $w/$n/rwork/lazy-pages.socket ]" || { echo "the lazy-pages daemon did not listen: $(cat "$w/$n.lazy.out")"; kill "$cp" "$lp"; return; }
+  launch "$n-restore" runc --root "$root" --criu "$criu" restore -d --lazy-pages --image-path "$w/$n/img" \
+    --work-path "$w/$n/rwork" "$id-r" || { kill "$cp" "$lp"; return; }
+  by_cryo "$w/$n/rwork/restore.log"
+  wait "$lp" || echo "the lazy-pages daemon failed: $(tail -n2 "$w/$n/rwork/lazy.log")"
+  wait "$cp" || echo "runc checkpoint --lazy-pages failed: $(tail -n3 "$w/$n.cp.out")"
+  grep -q "pages served" "$w/$n/work/dump.log" || echo "the checkpoint served no pages"
+  [ -z "$(state "$id")" ] || [ "$(state "$id")" = stopped ] || echo "after the lazy checkpoint the container is $(state "$id")"
+  [ "$(state "$id-r")" = running ] ||
+    { echo "restored container is $(state "$id-r"): $(tail -n2 "$w/$n/rwork/lazy.log" "$w/launch-$n-restore/out")"; return; }
+  wait_for "[ \$(counter) -ge $((at + 3)) ]" || { echo "the counter stopped at $(counter) (was $at)"; return; }
+  local first; first=$(grep -m1 -o "tick [0-9]*" "$w/launch-$n-restore/out" | cut -d' ' -f2)
+  [ -n "$first" ] && [ "$first" -le $((at + 2)) ] && [ "$first" -ge "$before" ] ||
+    echo "the restored output starts at tick '$first', the counter was at $before before and $at after the checkpoint"
+  runc --root "$root" kill "$id-r" KILL || echo "runc kill failed"
+  wait_for '[ "$(state '"$id-r"')" = stopped ]' || echo "the restored container did not stop on runc kill"
+}
 # A terminal container: its stdio is a pty whose master runc sent to a
 # console socket. The tree holds only the slave; restore makes a new pty
 # and hands its master back (the orphan-pts-master notification, the fd
@@ -226,6 +266,7 @@ if [ "$have_runc" = 1 ]; then
   run runc-file-locks-tcp-established runc_flags
   run runc-manage-cgroups-full runc_cg_full
   run runc-pre-dump runc_pre_dump
+  run runc-lazy-pages runc_lazy
   run runc-terminal runc_terminal
 else
   want runc && echo "SKIP runc: runc is not installed (hack/setup.sh installs it)"
