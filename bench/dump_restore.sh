@@ -6,18 +6,11 @@
 # through another criu-compatible binary for comparison.
 #   bench/dump_restore.sh [SIZES_MIB...]
 set -euo pipefail
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${CRYO_BUILD:-$top/build}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  "$top/hack/build.sh" >/dev/null
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1 256 1024)
 tools=("cryo=$build/cli/cryo")
 [ -n "${CRIU:-}" ] && tools+=("criu=$CRIU")
-spawn=$build/integration/programs/spawn
-ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 printf "%-6s %6s %10s %10s %10s %10s %10s %12s %14s\n" tool MiB touch_ms dump_ms frozen_ms restore_ms dump_GB/s restore_GB/s dump_maxrss_MiB
 for t in "${tools[@]}"; do

@@ -6,18 +6,11 @@
 # workloads through another criu-compatible binary for comparison.
 #   bench/tree.sh [SIZES...]
 set -euo pipefail
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${CRYO_BUILD:-$top/build}
-if [ -z "${CRYO_UNDER_REAPER:-}" ]; then
-  "$top/hack/build.sh" >/dev/null
-  CRYO_UNDER_REAPER=1 exec "$build/integration/programs/reaper" bash "$0" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(100 1000)
 tools=("cryo=$build/cli/cryo")
 [ -n "${CRIU:-}" ] && tools+=("criu=$CRIU")
-spawn=$build/integration/programs/spawn
-ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 kill_tree() {  # root pid
   local kids
   kids=$(cat /proc/"$1"/task/"$1"/children 2>/dev/null || true)
