@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,6 +66,16 @@ class Pending {
     return Cut(it->first, std::min(it->second.end, it->first + max)).front();
   }
   bool empty() const { return ranges_.empty(); }
+  // What a child inherits: all but the ranges dumped in `no_fork`.
+  Pending ForChild(const std::vector<PageRun>& no_fork) const {
+    Pending c;
+    for (const auto& [start, r] : ranges_) {
+      bool skip = false;
+      for (const PageRun& n : no_fork) skip = skip || (r.orig >= n.start && r.orig < n.end);
+      if (!skip) c.ranges_[start] = r;
+    }
+    return c;
+  }
 
  private:
   struct Range {
@@ -75,8 +86,9 @@ class Pending {
 
 struct Proc {
   UniqueFd uffd;
+  UniqueFd pidfd;    // none for a child born after the restore
   uint32_t pid = 0;  // whose pages (as the images name it); a fork's child has its parent's
-  pid_t host = 0;    // 0 for a child born after the restore
+  std::shared_ptr<const std::vector<PageRun>> no_fork;  // of pid's mappings
   Pending pending;
   std::deque<uint64_t> faults;
   bool gone = false;  // its memory is gone (it exited)
@@ -88,15 +100,16 @@ class Server {
  public:
   Server(int images, LazySource& source, Log& log) : images_(images), source_(source), log_(log), buf_(kChunkBytes) {}
 
-  Result<> Take(const lazy::Handover& h, UniqueFd uffd) {
+  Result<> Take(const lazy::Message& m, UniqueFd uffd, UniqueFd pidfd) {
     auto p = std::make_unique<Proc>();
     p->uffd = std::move(uffd);
-    p->pid = static_cast<uint32_t>(h.pid);
-    p->host = h.host;
-    LazyTask t = CRYO_TRY_CTX(ReadLazyTask(images_, p->pid), "process {}", h.pid);
+    p->pidfd = std::move(pidfd);
+    p->pid = static_cast<uint32_t>(m.pid);
+    LazyTask t = CRYO_TRY_CTX(ReadLazyTask(images_, p->pid), "process {}", m.pid);
     for (const PageRun& r : t.pending) p->pending.Add(r.start, r.end, r.start);  // one per mapping
+    p->no_fork = std::make_shared<const std::vector<PageRun>>(std::move(t.no_fork));
     stats_.processes++;
-    log_.Info("lazy pages: took process {} (pid {} here)", h.pid, h.host);
+    log_.Info("lazy pages: took process {} (pid {} here)", m.pid, m.host);
     procs_.push_back(std::move(p));
     return {};
   }
@@ -139,9 +152,10 @@ class Server {
   const std::vector<std::unique_ptr<Proc>>& procs() const { return procs_; }
   const LazyStats& stats() const { return stats_; }
 
+  // By pidfd: a pid may be another process's by now.
   void KillAll() {
     for (const auto& p : procs_)
-      if (p->host > 0) ::kill(p->host, SIGKILL);
+      if (p->pidfd) ::syscall(SYS_pidfd_send_signal, p->pidfd.get(), SIGKILL, nullptr, 0);
   }
 
  private:
@@ -165,7 +179,8 @@ class Server {
             auto c = std::make_unique<Proc>();
             c->uffd = UniqueFd(static_cast<int>(m.arg.fork.ufd));
             c->pid = p.pid;
-            c->pending = p.pending;
+            c->no_fork = p.no_fork;
+            c->pending = p.pending.ForChild(*p.no_fork);
             born_.push_back(std::move(c));
             break;
           }
@@ -192,12 +207,12 @@ class Server {
     ::ioctl(p.uffd.get(), UFFDIO_WAKE, &r);
   }
 
-  // Copies the piece in from buf_; what cannot go in yet (an event is
-  // pending: EAGAIN) goes back to pending. A piece is within one dumped
+  // Copies the piece in from buf_; what cannot go in yet (EAGAIN: an event
+  // is pending, or the copy stopped part way) goes back to pending. A piece is within one dumped
   // mapping, but the process may have split that since (mprotect, say),
   // and one copy must stay in one mapping: where a copy finds no mapping
   // for all of it, the rest goes page by page.
-  Copied CopyIn(Proc& p, const Piece& pc) {
+  Result<Copied> CopyIn(Proc& p, const Piece& pc) {
     uint64_t at = pc.start;
     bool by_page = false;
     while (at < pc.end) {
@@ -227,12 +242,15 @@ class Server {
         p.gone = true;
         return Copied::kDone;
       }
+      // Anything else (ENOMEM: the cgroup's memory is full) loses the
+      // page: the process cannot go on.
+      if (err != ENOENT) return MakeError(err, "copy {:#x}-{:#x} into process {}", at, pc.end, p.pid);
       if (!by_page && pc.end - at > kPageBytes) {
         by_page = true;
         continue;
       }
       // Not mapped (or not registered) there any more: an event said so.
-      log_.Debug("lazy pages: {:#x} of {}: {}", at, p.pid, ::strerror(err));
+      log_.Debug("lazy pages: {:#x} of {}: not mapped", at, p.pid);
       Wake(p, at, kPageBytes);
       at += kPageBytes;
     }
@@ -251,14 +269,17 @@ class Server {
         stats_.zero_pages++;
         return true;
       }
-      if (errno == EAGAIN) return false;
-      if (errno == ESRCH) p.gone = true;
+      int err = errno;
+      if (err == EAGAIN) return false;
+      if (err == ESRCH) p.gone = true;
+      if (err != ESRCH && err != EEXIST && err != ENOENT)
+        return MakeError(err, "zero page at {:#x} of process {}", page, p.pid);
       Wake(p, page, kPageBytes);
       return true;
     }
     stats_.faults++;
     CRYO_TRY(Fill(p, *pc));
-    return CopyIn(p, *pc) == Copied::kDone;
+    return CRYO_TRY(CopyIn(p, *pc)) == Copied::kDone;
   }
 
   Result<> Fill(const Proc& p, const Piece& pc) {
@@ -274,7 +295,7 @@ class Server {
       next_ = (next_ + k + 1) % procs_.size();
       Piece pc = *p.pending.TakeFirst(kChunkBytes);
       CRYO_TRY(Fill(p, pc));
-      if (CopyIn(p, pc) == Copied::kRetry) retry_ = true;
+      if (CRYO_TRY(CopyIn(p, pc)) == Copied::kRetry) retry_ = true;
       return {};
     }
     return {};
@@ -299,27 +320,34 @@ Result<LazyStats> ServeLazyPages(int listen_fd, const std::string& images_dir, L
   do conn = UniqueFd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
   while (!conn && errno == EINTR);
   if (!conn) return ErrnoError("lazy pages: accept the restore");
-  bool handed = false;  // the restore has handed over every process
+  // The restore has handed over every process, then the tree runs;
+  // until then it may still fail (and kill the processes).
+  bool handed = false, running = false;
   auto run = [&]() -> Result<> {
     for (;;) {
-      if (handed && server.procs().empty()) return {};
+      if (running && server.procs().empty()) return {};
       std::vector<pollfd> pfds;
-      pfds.push_back({handed ? -1 : conn.get(), POLLIN, 0});
+      pfds.push_back({running ? -1 : conn.get(), POLLIN, 0});
       for (const auto& p : server.procs()) pfds.push_back({p->uffd.get(), POLLIN, 0});
       int n = ::poll(pfds.data(), pfds.size(), server.busy() ? 0 : -1);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoError("lazy pages: poll");
       if (pfds[0].revents) {
-        UniqueFd uffd;
-        lazy::Handover h = CRYO_TRY(lazy::Receive(conn.get(), &uffd));
-        if (h.pid < 0) return MakeError(EPIPE, "lazy pages: the restore failed (it hung up before the tree ran)");
-        if (h.pid == 0) {
+        UniqueFd uffd, pidfd;
+        lazy::Message m = CRYO_TRY(lazy::Receive(conn.get(), &uffd, &pidfd));
+        if (m.kind == 0) return MakeError(EPIPE, "lazy pages: the restore failed (it hung up before the tree ran)");
+        if (m.kind == lazy::kProcess) {
+          if (handed) return MakeError(EPROTO, "lazy pages: a process after the last");
+          CRYO_TRY(server.Take(m, std::move(uffd), std::move(pidfd)));
+          continue;  // the new process is polled from the next round
+        }
+        if (m.kind == lazy::kAllHanded) {
           handed = true;
           char ok = 0;
           if (::send(conn.get(), &ok, 1, MSG_NOSIGNAL) != 1) return ErrnoError("lazy pages: answer the restore");
-        } else {
-          CRYO_TRY(server.Take(h, std::move(uffd)));
-          continue;  // the new process is polled from the next round
+        } else if (m.kind == lazy::kRunning) {
+          if (!handed) return MakeError(EPROTO, "lazy pages: the tree runs before every process was handed over");
+          running = true;
         }
       }
       CRYO_TRY(server.Round(pfds, 1));

@@ -17,7 +17,7 @@ namespace cryo {
 
 struct LazyStats {
   uint64_t processes = 0;
-  uint64_t faults = 0;      // pages asked for by a fault
+  uint64_t faults = 0;      // faults answered with dumped pages
   uint64_t pages = 0;       // pages copied in, faulted or not
   uint64_t zero_pages = 0;  // faults on pages the dump did not hold
 };

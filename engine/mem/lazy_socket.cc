@@ -41,25 +41,27 @@ Result<UniqueFd> Connect(const std::string& dir) {
   return s;
 }
 
-Result<> Send(int sock, const Handover& h, int uffd) {
-  int fds[1] = {uffd};
-  auto r = SendWithFds(sock, &h, sizeof h, uffd >= 0 ? std::span<const int>(fds) : std::span<const int>());
+Result<> Send(int sock, const Message& m, int uffd, int pidfd) {
+  int fds[2] = {uffd, pidfd};
+  auto r = SendWithFds(sock, &m, sizeof m, m.kind == kProcess ? std::span<const int>(fds) : std::span<const int>());
   if (!r) return std::unexpected(r.error().context("send to the lazy-pages daemon"));
   return {};
 }
 
-Result<Handover> Receive(int sock, UniqueFd* uffd) {
-  Handover h;
+Result<Message> Receive(int sock, UniqueFd* uffd, UniqueFd* pidfd) {
+  Message m;
   std::vector<UniqueFd> fds;
-  size_t n = CRYO_TRY_CTX(RecvWithFds(sock, &h, sizeof h, &fds, 1), "receive from the restore");
-  if (n == 0) {
-    h.pid = -1;
-    return h;
-  }
-  if (n != sizeof h || h.magic != kMagic || h.pid < 0 || (h.pid > 0) != (fds.size() == 1))
+  size_t n = CRYO_TRY_CTX(RecvWithFds(sock, &m, sizeof m, &fds, 2), "receive from the restore");
+  if (n == 0) return Message{kMagic, 0, 0, 0};
+  bool process = m.kind == kProcess;
+  if (n != sizeof m || m.magic != kMagic || (m.kind != kProcess && m.kind != kAllHanded && m.kind != kRunning) ||
+      (process && (m.pid <= 0 || m.host <= 0)) || fds.size() != (process ? 2u : 0u))
     return MakeError(EPROTO, "a malformed message from the restore");
-  if (h.pid > 0) *uffd = std::move(fds[0]);
-  return h;
+  if (process) {
+    *uffd = std::move(fds[0]);
+    *pidfd = std::move(fds[1]);
+  }
+  return m;
 }
 
 }  // namespace cryo::lazy

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,20 +76,28 @@ class Remote : public LazySource {
  public:
   explicit Remote(UniqueFd sock) : sock_(std::move(sock)) {}
 
+  // A server may answer with fewer pages than asked (CRIU's stops at the
+  // end of one of its buffers): the rest is asked for again.
   Result<> Get(uint32_t pid, uint64_t vaddr, uint64_t pages, char* dst) override {
-    if (pages > UINT32_MAX) return MakeError(EINVAL, "{} pages in one request", pages);
-    ps::Iov req{ps::kGet, static_cast<uint32_t>(pages), vaddr, ps::DstId(ps::kTypeTask, pid)};
-    CRYO_TRY(Send(&req, sizeof req));
-    ps::Iov rep{};
-    CRYO_TRY(Recv(&rep, sizeof rep));
-    if (rep.nr_pages == 0) {  // nothing there: zeros
-      std::memset(dst, 0, pages * kPageBytes);
-      return {};
+    while (pages > 0) {
+      uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(pages, 1u << 16));
+      ps::Iov req{ps::kGet, n, vaddr, ps::DstId(ps::kTypeTask, pid)};
+      CRYO_TRY(Send(&req, sizeof req));
+      ps::Iov rep{};
+      CRYO_TRY(Recv(&rep, sizeof rep));
+      if (rep.nr_pages == 0) {  // nothing there: zeros
+        std::memset(dst, 0, pages * kPageBytes);
+        return {};
+      }
+      if ((rep.cmd & ((1u << ps::kCmdBits) - 1)) != ps::kGet || rep.nr_pages > n || rep.vaddr != vaddr)
+        return MakeError(EPROTO, "page server: asked for {} pages at {:#x}, got {} at {:#x}", n, vaddr, rep.nr_pages,
+                         rep.vaddr);
+      CRYO_TRY(Recv(dst, uint64_t{rep.nr_pages} * kPageBytes));
+      dst += uint64_t{rep.nr_pages} * kPageBytes;
+      vaddr += uint64_t{rep.nr_pages} * kPageBytes;
+      pages -= rep.nr_pages;
     }
-    if (rep.nr_pages != pages || rep.vaddr != vaddr)
-      return MakeError(EPROTO, "page server: asked for {} pages at {:#x}, got {} at {:#x}", pages, vaddr, rep.nr_pages,
-                       rep.vaddr);
-    return Recv(dst, pages * kPageBytes);
+    return {};
   }
   Result<> Close() override {
     ps::Iov req{ps::kClose, 0, 0, 0};
@@ -134,9 +143,11 @@ Result<LazyTask> ReadLazyTask(int images_dir, uint32_t pid) {
   t.pages_id = head.pages_id();
   // Mapping by mapping: one copy into a process must stay in one mapping.
   std::vector<PageRun> all = EntryRuns(t.pagemap);
-  for (const auto& v : mm.vmas())
-    if (IsLazyVma(v))
-      for (const PageRun& r : Intersect(all, {PageRun{v.start(), v.end()}})) t.pending.push_back(r);
+  for (const auto& v : mm.vmas()) {
+    if (!IsLazyVma(v)) continue;
+    for (const PageRun& r : Intersect(all, {PageRun{v.start(), v.end()}})) t.pending.push_back(r);
+    if (v.madv() & (1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK)) t.no_fork.push_back({v.start(), v.end()});
+  }
   return t;
 }
 

@@ -21,6 +21,9 @@ struct LazyTask {
   uint32_t pages_id = 0;
   std::vector<img::pagemap_entry> pagemap;
   std::vector<PageRun> pending;  // in order, none across two mappings
+  // Lazy mappings a child does not inherit the pages of (MADV_DONTFORK,
+  // MADV_WIPEONFORK), as dumped.
+  std::vector<PageRun> no_fork;
 };
 Result<LazyTask> ReadLazyTask(int images_dir, uint32_t pid);
 

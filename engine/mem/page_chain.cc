@@ -140,7 +140,7 @@ Result<uint64_t> PageChain::Dedup(uint32_t pid, const std::vector<img::pagemap_e
   TaskPages old;
   std::map<std::string, int> file_index;
   for (const Entry& e : own)
-    if (!e.parent) CRYO_TRY(Add(1, pid, e.start, e.end, old, file_index, true));
+    if (!e.parent && !e.remote) CRYO_TRY(Add(1, pid, e.start, e.end, old, file_index, true));  // held here
   std::vector<UniqueFd> fds;
   for (const std::string& f : old.files) fds.push_back(CRYO_TRY(Open(f, O_RDWR)));
   for (const PageSource& s : old.sources)

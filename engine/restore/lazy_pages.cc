@@ -1,6 +1,7 @@
 #include "engine/restore/lazy_pages.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -49,17 +50,30 @@ Result<> LazyRestore::Prepare(RemoteTask& t, const TaskImages& ti) {
     if (!(reg.ioctls & (1ULL << _UFFDIO_COPY)))
       return MakeError(ENOTSUP, "{:#x}-{:#x} of {}: the userfaultfd cannot copy pages in", r.start, r.end, ti.pid());
   }
-  CRYO_TRY(lazy::Send(sock_.get(), {lazy::kMagic, static_cast<int32_t>(ti.pid()), t.tid()}, uffd.get()));
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, t.tid(), 0)));
+  if (!pidfd) return ErrnoError("pidfd_open {}", t.tid());
+  CRYO_TRY(lazy::Send(sock_.get(), {lazy::kMagic, lazy::kProcess, static_cast<int32_t>(ti.pid()), t.tid()},
+                      uffd.get(), pidfd.get()));
+  pidfds_.push_back(std::move(pidfd));
   return {};
 }
 
 Result<> LazyRestore::Finish() {
-  CRYO_TRY(lazy::Send(sock_.get(), {lazy::kMagic, 0, 0}, -1));
+  CRYO_TRY(lazy::Send(sock_.get(), {lazy::kMagic, lazy::kAllHanded, 0, 0}));
   char ok = 1;
   ssize_t n;
   do n = ::recv(sock_.get(), &ok, 1, 0);
   while (n < 0 && errno == EINTR);
   if (n != 1 || ok != 0) return MakeError(EPIPE, "the lazy-pages daemon did not take the processes");
+  return {};
+}
+
+Result<> LazyRestore::Running() {
+  if (auto r = lazy::Send(sock_.get(), {lazy::kMagic, lazy::kRunning, 0, 0}); !r) {
+    // The daemon is gone: the memory cannot be completed.
+    for (const UniqueFd& p : pidfds_) ::syscall(SYS_pidfd_send_signal, p.get(), SIGKILL, nullptr, 0);
+    return std::unexpected(r.error().context("the tree was killed"));
+  }
   return {};
 }
 

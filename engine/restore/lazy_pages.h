@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
@@ -33,10 +34,14 @@ class LazyRestore {
   // Every process handed over, the tree about to run: returns once the
   // daemon has said it holds them all.
   Result<> Finish();
+  // The tree runs: the daemon may now tell the dumping side when it is
+  // done. When the daemon cannot be told, the tree is killed.
+  Result<> Running();
 
  private:
   explicit LazyRestore(UniqueFd sock) : sock_(std::move(sock)) {}
   UniqueFd sock_;
+  std::vector<UniqueFd> pidfds_;  // of the processes handed over
 };
 
 }  // namespace cryo

@@ -1174,6 +1174,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   cg.Commit();
   if (pidns_init) CRYO_TRY(pidns_init->Watch(s.tasks[0].pid()));
+  if (lazy) CRYO_TRY_CTX(lazy->Running(), "lazy pages");
   // The tree runs: nothing a client says now can undo that.
   if (auto r = Announce(notify, "post-resume"); !r) log.Warn("post-resume: {}", r.error().what());
   out.stats.set_restore_time(static_cast<uint32_t>(NowUs() - t0));

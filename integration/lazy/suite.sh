@@ -157,5 +157,30 @@ daemon_dies() {
 }
 run_case daemon-dies daemon_dies
 
+# 4. The restore fails after handing its processes over (a fault injected
+# before the tree runs): it kills them, the daemon fails without telling
+# the dumping side it is done, and the lazy dump lets its tree run on.
+restore_fails() {
+  start || return 1
+  local port; port=$(free_port)
+  lazy_dump "$port" || return 1
+  cp -a "$W/img" "$W/copy"
+  daemon "$W/copy" --page-server --address 127.0.0.1 --port "$port" || return 1
+  if CRYO_FAULT=restore-cgroups "$cryo" restore -D "$W/copy" --lazy-pages --new-pidns -d -o restore.log \
+    >"$W/restore.out" 2>&1; then
+    echo "the restore succeeded with a fault injected"; return 1
+  fi
+  if wait "$DPID"; then echo "the daemon succeeded for a failed restore"; return 1; fi
+  DPID=
+  grep -q "the restore failed" "$W/copy/lazy.log" || { echo "daemon: $(tail -n 1 "$W/copy/lazy.log")"; return 1; }
+  if wait "$SPID"; then echo "the lazy dump succeeded for a failed restore"; return 1; fi
+  SPID=
+  alive "$PID" || { echo "the dumped tree did not survive the failed restore"; return 1; }
+  touch "$W/run/go"
+  wait_file "$W/run/result" || { echo "no verdict"; return 1; }
+  [ "$(head -n1 "$W/run/result")" = PASS ] || { echo "after the failed restore: $(head -n1 "$W/run/result")"; return 1; }
+}
+run_case restore-fails restore_fails
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -53,11 +53,13 @@ r=$(client version --fd 11)
 check version-any-fd 'd["final"]["version"] == [4, 2] and d["final"]["success"] and d["exit"] == 0' "$r"
 
 # mem_track: writes are tracked with PAGEMAP_SCAN + uffd-wp where the
-# kernel has them (it does here: no soft-dirty needed).
-track=False
+# kernel has them (it does here: no soft-dirty needed); lazy_pages where
+# userfaultfd has the non-cooperative events (docs/lazy-pages.md).
+track=False lazy=False
 "$cryo" check --feature mem_dirty_track >/dev/null 2>&1 && track=True
+"$cryo" check --feature uffd-noncoop >/dev/null 2>&1 && lazy=True
 r=$(client features --fd 8)
-check feature-check "d['final']['features'] == {'mem_track': $track, 'lazy_pages': False, 'pidfd_store': False} and d['exit'] == 0" "$r"
+check feature-check "d['final']['features'] == {'mem_track': $track, 'lazy_pages': $lazy, 'pidfd_store': False} and d['exit'] == 0" "$r"
 
 # DUMP with notifications, then RESTORE as the client's child.
 d=$w/cr; mkdir -p "$d/img"
