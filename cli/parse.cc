@@ -442,7 +442,10 @@ std::string UsageText() {
   cryo restore [-D DIR] [-d] [--pidfile FILE] [options]
   cryo check [--feature NAME] [--json]
   cryo show DIR|FILE [--json]      decode images like `crit decode`
-  cryo swrk FD | service [--address PATH] | page-server | lazy-pages
+  cryo page-server -D DIR [--address A] --port P   take a dump's pages (dump --page-server)
+  cryo lazy-pages -D DIR [--page-server --address A --port P]
+                                   fill in a `restore --lazy-pages` (docs/lazy-pages.md)
+  cryo swrk FD | service [--address PATH]
   cryo --version
 
 cryo takes CRIU's options and config files (/etc/criu/default.conf,

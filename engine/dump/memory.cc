@@ -108,28 +108,25 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
 }
 
 Result<ParentCover> ReadParentCover(int parent_dir, pid_t image_pid) {
-  ParentCover cover;
   auto pm = ImageReader::Open(parent_dir, ImageKind::kPagemap, static_cast<uint64_t>(image_pid));
   if (!pm) {
-    if (pm.error().err() == ENOENT) return cover;
+    if (pm.error().err() == ENOENT) return ParentCover{};
     return std::unexpected(pm.error().context("parent images"));
   }
   img::pagemap_head head;
-  if (!CRYO_TRY(pm->Next(head))) return cover;
+  if (!CRYO_TRY(pm->Next(head))) return ParentCover{};
+  // What the parent holds itself or further up; not what stayed with a
+  // lazy dump's page server.
+  std::vector<img::pagemap_entry> held;
   img::pagemap_entry e;
   while (CRYO_TRY(pm->Next(e))) {
-    uint64_t n = PagemapPages(e);
     uint32_t flags = PagemapFlags(e);
-    if (!(flags & (kPePresent | kPeParent)) || (flags & kPeLazy) || n == 0 || e.vaddr() % kPage) continue;
-    PageRun r{e.vaddr(), e.vaddr() + n * kPage};
-    if (!cover.empty() && r.start < cover.back().end)
-      return MakeError(EINVAL, "parent {}: pagemap entries out of order at {:#x}", pm->name(), r.start);
-    if (!cover.empty() && cover.back().end == r.start)
-      cover.back().end = r.end;
-    else
-      cover.push_back(r);
+    if (e.vaddr() % kPage) return MakeError(EINVAL, "parent {}: an entry at {:#x}", pm->name(), e.vaddr());
+    if (!held.empty() && e.vaddr() < held.back().vaddr() + PagemapPages(held.back()) * kPage)
+      return MakeError(EINVAL, "parent {}: pagemap entries out of order at {:#x}", pm->name(), e.vaddr());
+    if ((flags & (kPePresent | kPeParent)) && !(flags & kPeLazy)) held.push_back(e);
   }
-  return cover;
+  return EntryRuns(held);
 }
 
 Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, Log& log, pid_t image_pid,
