@@ -180,6 +180,17 @@ Result<NamespaceGuard> NamespaceGuard::Enter(const img::task_kobj_ids_entry& roo
     bool own = false;
     if (k.id != 0) own = CRYO_TRY(ImageReader::Open(images_dir, k.image, k.id)).present();
     if (!own && !join) continue;
+    // One the user namespace's helper made: its offsets set through the
+    // helper, joined by the root itself (RootTimeNs) rather than by cryo,
+    // whose own clocks would shift.
+    if (k.flag == CLONE_NEWTIME && !join && g.user_ && g.user_->Made(CLONE_NEWTIME) >= 0) {
+      img::timens_entry e;
+      CRYO_TRY(ReadSingleEntryImage(images_dir, ImageKind::kTimens, k.id, e));
+      CRYO_TRY_CTX(ApplyTime(e, g.user_->helper()), "time namespace");
+      g.root_time_ = fmt::format("/proc/{}/ns/time_for_children", g.user_->helper());
+      log.Info("created a time namespace owned by the user namespace");
+      continue;
+    }
     // A time namespace is for children: the one they are born in.
     std::string mine = k.flag == CLONE_NEWTIME ? "time_for_children" : k.name;
     g.saved_.push_back({k.flag, CRYO_TRY(Open(fmt::format("/proc/self/ns/{}", mine), O_RDONLY | O_CLOEXEC))});
@@ -264,12 +275,14 @@ Result<> NamespaceGuard::MakeUser(const img::task_kobj_ids_entry& root_ids, int 
   // The namespaces cryo would make (the loop in Enter, the mount one
   // after it), made in the user namespace so that it owns them. Not the
   // pid namespace: one with no process yet cannot be opened from /proc,
-  // so the root is still born in one cryo makes (owned by cryo's).
+  // so the root is still born in one cryo makes (owned by cryo's). The
+  // time one is joined by the root, not cryo (RootTimeNs).
   auto present = [&](ImageKind kind, uint32_t nsid) -> Result<bool> {
     return nsid != 0 && CRYO_TRY(ImageReader::Open(images_dir, kind, nsid)).present();
   };
   int flags = 0;
   if (!JoinFor(opts, "uts") && CRYO_TRY(present(ImageKind::kUtsns, root_ids.uts_ns_id()))) flags |= CLONE_NEWUTS;
+  if (!JoinFor(opts, "time") && CRYO_TRY(present(ImageKind::kTimens, root_ids.time_ns_id()))) flags |= CLONE_NEWTIME;
   if (!JoinFor(opts, "ipc") && CRYO_TRY(present(ImageKind::kIpcVar, root_ids.ipc_ns_id()))) flags |= CLONE_NEWIPC;
   if (!JoinFor(opts, "net") && CRYO_TRY(present(ImageKind::kNetns, root_ids.net_ns_id()))) {
     img::netns_entry e;

@@ -75,10 +75,11 @@ inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3, kPidId = 4, kTimeI
 // owned by the user namespace, and cryo joins them: cryo itself stays in
 // its own user namespace; the tasks enter the tree's (UserPath) once built
 // enough (engine/restore). The mount namespace is made there too, for
-// mnt::MountTree to enter (MadeMnt). Still owned by cryo's: a pid
-// namespace (one with no process cannot be opened, the root is its first),
-// a time namespace (joining one would shift cryo's own clocks) and the
-// cgroup namespace the root makes.
+// mnt::MountTree to enter (MadeMnt). A time namespace too, which the root
+// joins itself before it has children (RootTimeNs; cryo joining it would
+// shift its own clocks). Still owned by cryo's: a pid namespace (one with
+// no process cannot be opened, the root is its first) and the cgroup
+// namespace the root makes.
 class NamespaceGuard {
  public:
   static Result<NamespaceGuard> Enter(const img::task_kobj_ids_entry& root_ids, int images_dir, const Options& opts,
@@ -99,6 +100,9 @@ class NamespaceGuard {
   Result<> RemoveSegments() const;
   // The mount namespace made owned by it, -1 if none.
   int MadeMnt() const { return user_ ? user_->Made(CLONE_NEWNS) : -1; }
+  // The time namespace made owned by it, for the root to join (a path in
+  // cryo's /proc), "" if none.
+  const std::string& RootTimeNs() const { return root_time_; }
 
  private:
   NamespaceGuard() = default;
@@ -115,6 +119,7 @@ class NamespaceGuard {
   std::string dump_run_;       // the dump's run id (its lock's name)
   std::optional<UserNamespace> user_;  // destroyed after cryo is back in its own
   std::vector<int> shm_removed_;       // SysV segments to remove once attached
+  std::string root_time_;
 };
 
 }  // namespace cryo::ns

@@ -32,11 +32,12 @@ Result<img::timens_entry> DumpTime(pid_t pid) {
   return e;
 }
 
-Result<> ApplyTime(const img::timens_entry& e) {
+Result<> ApplyTime(const img::timens_entry& e, pid_t pid) {
   std::string text = fmt::format("monotonic {} {}\nboottime {} {}\n", static_cast<int64_t>(e.monotonic().tv_sec()),
                                  e.monotonic().tv_nsec(), static_cast<int64_t>(e.boottime().tv_sec()),
                                  e.boottime().tv_nsec());
-  UniqueFd fd = CRYO_TRY(Open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+  UniqueFd fd = CRYO_TRY(Open(pid > 0 ? fmt::format("/proc/{}/timens_offsets", pid) : std::string("/proc/self/timens_offsets"),
+                              O_WRONLY | O_CLOEXEC));
   if (::write(fd.get(), text.data(), text.size()) < 0) return ErrnoError("write timens_offsets");
   return {};
 }

@@ -10,8 +10,9 @@
 namespace cryo::ns {
 
 Result<img::timens_entry> DumpTime(pid_t pid);
-// Sets them for cryo's children's time namespace (made by unshare, none
-// born in it yet: the kernel takes offsets only then).
-Result<> ApplyTime(const img::timens_entry& e);
+// Sets them for the children's time namespace of process `pid` (0:
+// cryo), made by unshare with none born in it yet: the kernel takes
+// offsets only then.
+Result<> ApplyTime(const img::timens_entry& e, pid_t pid = 0);
 
 }  // namespace cryo::ns

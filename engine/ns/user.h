@@ -87,6 +87,7 @@ class UserNamespace {
   int Made(int flag) const;
   // The path a task opens to join the user namespace.
   std::string UserPath() const;
+  pid_t helper() const { return helper_; }
   // cryo's ids of its root (0 when the namespace was joined).
   uid_t root_uid() const { return root_uid_; }
   gid_t root_gid() const { return root_gid_; }

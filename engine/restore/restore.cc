@@ -166,6 +166,14 @@ class Builder {
     }
     return {};
   }
+  // Into the namespace at `path` (cryo's /proc), by the task itself.
+  Result<> JoinNs(const std::string& path, int flag, const char* what) {
+    long fd = CRYO_TRY(Open(path, O_RDONLY | O_CLOEXEC));
+    long r = CRYO_TRY(t_.Syscall(SYS_setns, static_cast<uint64_t>(fd), static_cast<uint64_t>(flag)));
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+    if (r < 0) return MakeError(static_cast<int>(-r), "setns({}) in task {}", what, t_.tid());
+    return {};
+  }
   Result<> EnterUserns(int fd) {
     long r = CRYO_TRY(t_.Syscall(SYS_setns, static_cast<uint64_t>(fd), CLONE_NEWUSER));
     CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
@@ -852,6 +860,10 @@ class Builder {
         add("prctl(PR_CAP_AMBIENT_RAISE)", SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<uint64_t>(cap));
     if (!(c.secbits() & kKeepCaps)) add("prctl(PR_SET_KEEPCAPS)", SYS_prctl, PR_SET_KEEPCAPS, 0);
     if (c.no_new_privs()) add("prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1);
+    // Changed ids make the process undumpable (its /proc files root's, a
+    // ptrace or /proc/PID/ns of it refused to its own user): as dumped again.
+    if (ti_.mm.has_dumpable())
+      add("prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE, static_cast<uint64_t>(ti_.mm.dumpable()));
     std::vector<long> res = CRYO_TRY(RunBatch(b));
     for (auto [i, what] : checked)
       if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, t_.tid());
@@ -1097,6 +1109,10 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     Builder b(t, s, s.tasks[i], tramp, log);
     CRYO_TRY_CTX(b.DropInherited(t.tid(), tramp, cryo_fd.get(), tree_fd ? tree_fd.get() : -1), "clear new task {}",
                  t.tid());
+    // The time namespace the tree's user namespace owns: the root joins
+    // it before it has children, who are born there.
+    if (i == 0 && !namespaces.RootTimeNs().empty())
+      CRYO_TRY_CTX(b.JoinNs(namespaces.RootTimeNs(), CLONE_NEWTIME, "time"), "time namespace");
     uint32_t set = CgSetOf(s.tasks[i].cores[0]);
     if (i > 0) {
       CRYO_TRY_CTX(cg.MoveProcess(t.tid(), set, BornIn(s, i)), "cgroups of {}", t.tid());

@@ -4,36 +4,15 @@
 // names, ids and maps; the namespaces are owned by the user namespace, so
 // root inside may still set the host name.
 #define _GNU_SOURCE
-#include <linux/nsfs.h>
-#include <sys/ioctl.h>
 #include <sys/utsname.h>
 
 #include "prog.h"
 #include "userns.h"
 
-static ino_t ino_of(const char* path) {
-  struct stat st;
-  return stat(path, &st) == 0 ? st.st_ino : 0;
-}
-
-// The user namespace owning /proc/self/ns/KIND is this process's.
-static int owned(const char* kind) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/ns/%s", kind);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  int owner = ioctl(fd, NS_GET_USERNS);
-  close(fd);
-  struct stat st;
-  int ok = owner >= 0 && fstat(owner, &st) == 0 && st.st_ino == ino_of("/proc/self/ns/user");
-  if (owner >= 0) close(owner);
-  return ok;
-}
-
 static void check_shared(const char* who) {
   struct utsname u;
   PROG_CHECK(uname(&u) == 0 && strcmp(u.nodename, "cryo-userns") == 0, "%s: hostname is '%s'", who, u.nodename);
-  PROG_CHECK(owned("uts") && owned("ipc"), "%s: the UTS or IPC namespace is not the user namespace's", who);
+  PROG_CHECK(userns_owns("uts") && userns_owns("ipc"), "%s: the UTS or IPC namespace is not the user namespace's", who);
   char map[256];
   userns_read("/proc/self/uid_map", map, sizeof map);
   PROG_CHECK(strstr(map, "100000") && strstr(map, "65536"), "%s: uid_map is '%s'", who, map);

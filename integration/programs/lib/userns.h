@@ -7,10 +7,12 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +57,25 @@ static inline void userns_enter(void) {
   PROG_CHECK(waitpid(writer, &st, 0) == writer && WIFEXITED(st) && WEXITSTATUS(st) == 0, "write the maps");
   // Still the host's root, unmapped here: become root inside.
   PROG_CHECK(setgroups(0, NULL) == 0 && setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0, "become root inside");
+}
+
+static inline ino_t userns_ino_of(const char* path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+// The user namespace owning /proc/self/ns/KIND is this process's.
+static inline int userns_owns(const char* kind) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/ns/%s", kind);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int owner = ioctl(fd, NS_GET_USERNS);
+  close(fd);
+  struct stat st;
+  int ok = owner >= 0 && fstat(owner, &st) == 0 && st.st_ino == userns_ino_of("/proc/self/ns/user");
+  if (owner >= 0) close(owner);
+  return ok;
 }
 
 // The contents of a small file, or "" (static buffer per call site).
