@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "engine/base/files.h"
 #include "engine/mem/lazy_daemon.h"
 #include "engine/mem/lazy_socket.h"
 #include "engine/mem/page_sink.h"
@@ -24,10 +25,7 @@ Result<int> RunLazyPages(const Options& o, Log& log) {
     source = CRYO_TRY_CTX(LocalLazySource(o.images_dir), "lazy-pages");
   UniqueFd sock = CRYO_TRY_CTX(lazy::Listen(o.WorkDir()), "lazy-pages");
   log.Info("lazy pages: waiting for the restore at {}/{}", o.WorkDir(), lazy::kSocketName);
-  if (o.status_fd >= 0) {
-    UniqueFd status(o.status_fd);
-    if (::write(status.get(), "", 1) != 1) return ErrnoError("lazy-pages: write to --status-fd {}", o.status_fd);
-  }
+  CRYO_TRY_CTX(SignalStatusFd(o.status_fd), "lazy-pages");
   auto served = ServeLazyPages(sock.get(), o.images_dir, *source, log);
   ::unlink((o.WorkDir() + "/" + lazy::kSocketName).c_str());
   CRYO_TRY(std::move(served));

@@ -26,10 +26,7 @@ Result<int> RunPageServer(const Options& o, Log& log) {
       std::printf("port %d\n", l.port);
       std::fflush(stdout);
     }
-    if (o.status_fd >= 0) {
-      UniqueFd status(o.status_fd);
-      if (::write(status.get(), "", 1) != 1) return ErrnoError("page-server: write to --status-fd {}", o.status_fd);
-    }
+    CRYO_TRY_CTX(SignalStatusFd(o.status_fd), "page-server");
     return {};
   };
   if (o.daemon) {

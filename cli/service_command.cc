@@ -39,11 +39,7 @@ Result<int> RunService(const Options& o, Log& log) {
     if (::daemon(1, 0) != 0) return ErrnoError("service: daemon");
   }
   if (!o.pidfile.empty()) CRYO_TRY(WriteFile(o.pidfile, fmt::format("{}", ::getpid()), 0644));
-  if (o.status_fd >= 0) {
-    // --status-fd: one NUL byte once requests are taken, then closed.
-    UniqueFd status(o.status_fd);
-    if (::write(status.get(), "", 1) != 1) return ErrnoError("service: write to --status-fd {}", o.status_fd);
-  }
+  CRYO_TRY_CTX(SignalStatusFd(o.status_fd), "service");  // requests are taken from now on
   log.Info("service listening on {}", addr);
   for (;;) {
     UniqueFd conn(::accept4(sk.get(), nullptr, nullptr, SOCK_CLOEXEC));

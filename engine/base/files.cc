@@ -91,4 +91,11 @@ Result<> WriteFile(const std::string& path, std::string_view data, mode_t mode) 
   return {};
 }
 
+Result<> SignalStatusFd(int fd) {
+  if (fd < 0) return {};
+  UniqueFd status(fd);
+  if (::write(status.get(), "", 1) != 1) return ErrnoError("write to --status-fd {}", fd);
+  return {};
+}
+
 }  // namespace cryo

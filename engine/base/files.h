@@ -14,6 +14,9 @@ namespace cryo {
 
 // Writes all of data, retrying short writes and EINTR.
 Result<> WriteAll(int fd, std::string_view data);
+// CRIU's --status-fd: one NUL byte once ready, then the fd is closed.
+// Nothing for fd < 0.
+Result<> SignalStatusFd(int fd);
 Result<> WriteAll(int fd, std::span<const std::byte> data);
 // Reads exactly n bytes; fewer at EOF is an error naming how many arrived.
 Result<> ReadExact(int fd, void* buf, size_t n);

@@ -486,18 +486,14 @@ Result<> ServeLazyDump(const Options& opts, const SeizedTree& tree, ps::Listener
     if (!t.zombie()) host[static_cast<uint32_t>(pids.Dumped(t.pid))] = t.pid;
   std::map<pid_t, RemoteMemory> mems;
   CRYO_TRY(Announce(notify, "status-ready"));
-  if (opts.status_fd >= 0) {
-    UniqueFd status(opts.status_fd);
-    if (::write(status.get(), "", 1) != 1) return ErrnoError("write to --status-fd {}", opts.status_fd);
-  }
-  auto served = ps::ServeLazy(l.fd.get(), [&](uint32_t pid, uint64_t vaddr, uint64_t pages, char* dst) -> Result<> {
+  CRYO_TRY(SignalStatusFd(opts.status_fd));
+  CRYO_TRY(ps::ServeLazy(l.fd.get(), [&](uint32_t pid, uint64_t vaddr, uint64_t pages, char* dst) -> Result<> {
     auto h = host.find(pid);
     if (h == host.end()) return MakeError(ESRCH, "no process {} in the dump", pid);
     auto m = mems.find(h->second);
     if (m == mems.end()) m = mems.emplace(h->second, CRYO_TRY(RemoteMemory::Open(h->second))).first;
     return m->second.Read(vaddr, pages * kPageBytes, dst, true);
-  }, log);
-  if (!served) return std::unexpected(served.error());
+  }, log));
   return {};
 }
 

@@ -32,7 +32,6 @@ struct TaskPages {
   uint64_t pages = 0;
   // On a lazy restore: the ranges left to the lazy-pages daemon.
   std::vector<PageRun> lazy;
-  uint64_t lazy_pages = 0;
 };
 
 class PageChain {

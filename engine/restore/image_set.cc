@@ -52,7 +52,6 @@ Result<> ReadTask(int d, PageChain& chain, bool lazy, TaskImages& t) {
   std::vector<PageRun> eager = Subtract(all, ranges);
   t.pages = CRYO_TRY(chain.Resolve(pid, head.pages_id(), pagemap, &eager));
   t.pages.lazy = Intersect(all, ranges);
-  for (const PageRun& r : t.pages.lazy) t.pages.lazy_pages += r.pages();
   return {};
 }
 

@@ -47,6 +47,13 @@ start() {
   PID=$(cd "$W/run" && CRYO_PROG_DIR=$W/run "$spawn" -o "$W/out" "$prog")
   wait_file "$W/run/ready" || { echo "never ready: $(cat "$W/run/result" "$W/out" 2>/dev/null)"; return 1; }
 }
+# Lets the program check (whichever copy of it runs), and its verdict.
+verdict() {  # what
+  touch "$W/run/go"
+  wait_file "$W/run/result" || { echo "no verdict"; return 1; }
+  local v; v=$(head -n1 "$W/run/result")
+  [ "$v" = PASS ] || { echo "$1: $v"; return 1; }
+}
 # The daemon, in the background; its status fd says when it listens.
 daemon() {  # images dir, more flags
   local dir=$1
@@ -68,12 +75,8 @@ restore_and_check() {  # images dir, more flags
     return 1
   fi
   RPID=$(cat "$W/rpid")
-  touch "$W/run/go"
-  wait_file "$W/run/result" || { echo "no verdict"; return 1; }
+  verdict "restored" || return 1
   wait_gone "$RPID"
-  local v
-  v=$(head -n1 "$W/run/result")
-  [ "$v" = PASS ] || { echo "$v"; return 1; }
   wait "$DPID" || { echo "the daemon failed: $(tail -n 3 "$dir/lazy.log" | tr '\n' ' ')"; return 1; }
   # The daemon answered faults, and copied the rest behind them.
   local line
@@ -151,9 +154,7 @@ daemon_dies() {
   grep -q "hung up before it had every page" "$W/dump.out" || { echo "unclear error: $(tail -n 2 "$W/dump.out")"; return 1; }
   [ ! -e "$W/img/inventory.img" ] || { echo "the failed dump left an inventory"; return 1; }
   alive "$PID" || { echo "the tree did not survive the failed dump"; return 1; }
-  touch "$W/run/go"
-  wait_file "$W/run/result" || { echo "no verdict"; return 1; }
-  [ "$(head -n1 "$W/run/result")" = PASS ] || { echo "after the failed dump: $(head -n1 "$W/run/result")"; return 1; }
+  verdict "after the failed dump"
 }
 run_case daemon-dies daemon_dies
 
@@ -176,9 +177,7 @@ restore_fails() {
   if wait "$SPID"; then echo "the lazy dump succeeded for a failed restore"; return 1; fi
   SPID=
   alive "$PID" || { echo "the dumped tree did not survive the failed restore"; return 1; }
-  touch "$W/run/go"
-  wait_file "$W/run/result" || { echo "no verdict"; return 1; }
-  [ "$(head -n1 "$W/run/result")" = PASS ] || { echo "after the failed restore: $(head -n1 "$W/run/result")"; return 1; }
+  verdict "after the failed restore"
 }
 run_case restore-fails restore_fails
 
