@@ -27,6 +27,5 @@ Result<int> RunDedup(const Options& o, Log& log);
 // cpuinfo dump|check.
 Result<int> RunCpuinfo(const Options& o, Log& log);
 // Parses and validates, then says the command is not built yet.
-Result<int> RunNotImplemented(const Options& o, Log& log);
 
 }  // namespace cryo
