@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <memory>
 #include <vector>
 
 #include "engine/image/image_reader.h"
@@ -135,7 +136,9 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, L
   UniqueFd pagemap = CRYO_TRY(OpenPagemap(pid));
   RemoteMemory mem = CRYO_TRY(RemoteMemory::Open(pid));
   CRYO_TRY(sink.Open(ImageKind::kPagemap, static_cast<uint64_t>(image_pid > 0 ? image_pid : pid)));
-  std::vector<char> buf(kChunk);
+  // Not zeroed: a small tree member touches a few pages of it, and zeroing
+  // 4 MiB for each process of a large tree cost more than its pages.
+  auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
   for (const img::vma_entry& v : mm.vmas()) {
     // Shared memory has its contents in pagemap-shmem images.
     if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared | kSysvIpc)) continue;
@@ -148,8 +151,8 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, L
     uint64_t batch_bytes = 0;
     auto flush = [&]() -> Result<> {
       if (batch.empty()) return {};
-      CRYO_TRY(mem.ReadRuns(batch, buf.data(), readable));
-      CRYO_TRY(sink.Pages(std::string_view(buf.data(), batch_bytes)));
+      CRYO_TRY(mem.ReadRuns(batch, buf.get(), readable));
+      CRYO_TRY(sink.Pages(std::string_view(buf.get(), batch_bytes)));
       batch.clear();
       batch_bytes = 0;
       return {};
