@@ -22,6 +22,7 @@
 #include "engine/base/steps.h"
 #include "engine/dump/memfd.h"
 #include "engine/dump/mem_track.h"
+#include "engine/dump/page_worker.h"
 #include "engine/mem/page_chain.h"
 #include "engine/mem/page_read.h"
 #include "engine/mem/page_server.h"
@@ -106,6 +107,7 @@ struct TreeDump {
   FdDumper fds;
   img::seccomp_entry seccomp;
   PageSink* sink = nullptr;  // pagemaps and pages: image files, or a page server
+  PageWorker* pages = nullptr;  // the only user of sink and mem until drained
   MemStats mem;
   // Incremental dumps: the tracking (null without), whether to arm it for
   // the next run, the parent images.
@@ -135,17 +137,26 @@ Result<> DumpZombie(TreeDump& d, const TreeTask& t) {
 }
 
 // The task's pages, pointing into the parent images for those unchanged
-// since; then tracking armed for the next run, when asked.
+// since, read and written by the page worker while the tracer goes on;
+// then tracking armed for the next run, when asked (after its pages:
+// arming resets what the scan reads, and it makes remote calls).
 Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm, Log& log) {
-  ParentCover cover;
-  bool relative = d.track && d.track->relative_to_parent();
-  if (relative) cover = CRYO_TRY(ReadParentCover(d.parent_dir, vpid));
-  MemStats ms = CRYO_TRY(DumpPages(pid, mm, *d.sink, log, vpid, relative ? &cover : nullptr, d.opts.lazy_pages));
-  d.mem.pages_lazy += ms.pages_lazy;
-  d.mem.pages_scanned += ms.pages_scanned;
-  d.mem.pages_written += ms.pages_written;
-  d.mem.pages_skipped_parent += ms.pages_skipped_parent;
-  if (d.arm) CRYO_TRY(d.track->Arm(pid, mm));
+  CRYO_TRY(d.pages->Post([&d, pid, vpid, mm, &log]() -> Result<> {
+    ParentCover cover;
+    bool relative = d.track && d.track->relative_to_parent();
+    if (relative) cover = CRYO_TRY(ReadParentCover(d.parent_dir, vpid));
+    MemStats ms = CRYO_TRY_CTX(
+        DumpPages(pid, mm, *d.sink, log, vpid, relative ? &cover : nullptr, d.opts.lazy_pages), "pages of {}", pid);
+    d.mem.pages_lazy += ms.pages_lazy;
+    d.mem.pages_scanned += ms.pages_scanned;
+    d.mem.pages_written += ms.pages_written;
+    d.mem.pages_skipped_parent += ms.pages_skipped_parent;
+    return {};
+  }));
+  if (d.arm) {
+    CRYO_TRY(d.pages->Drain());
+    CRYO_TRY(d.track->Arm(pid, mm));
+  }
   return {};
 }
 
@@ -175,19 +186,19 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     if (SameAs(pid, parent.pid, KCMP_FS)) ids.set_fs_id(pids.fs_id());
   }
 
-  // Per thread: core images.
-  img::core_entry leader;
+  // Per thread: core images, the leader's first.
+  ns::IdMaps id_maps = CRYO_TRY(ns::TaskIdMaps(pid));
   TaskExtras extras;
   CRYO_TRY(FaultPoint("task"));
-  CRYO_TRY_CTX(DumpTaskCore(pid, leader, &extras, log), "dump task {}", pid);
   for (pid_t tid : sp.threads()) {
     img::core_entry core;
     if (tid == pid) {
-      core = leader;
+      CRYO_TRY_CTX(DumpLeaderCore(pid, id_maps, core, &extras, &d.seccomp, log), "dump task {}", pid);
       // A stopped process comes back stopped.
       if (sp.was_stopped()) core.mutable_tc()->set_task_state(3);
+    } else {
+      CRYO_TRY_CTX(DumpThreadCore(pid, tid, id_maps, core, &d.seccomp, log), "dump thread {}", tid);
     }
-    CRYO_TRY_CTX(DumpThreadCore(pid, tid, core, &d.seccomp, log), "dump thread {}", tid);
     core.mutable_thread_core()->set_cg_set(CRYO_TRY(d.cgroups.SetOf(pid, tid)));
     if (tid == pid && core.tc().has_timers())
       for (auto& pt : *core.mutable_tc()->mutable_timers()->mutable_posix())
@@ -197,7 +208,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
 
   // Memory.
   CRYO_TRY(FaultPoint("memory"));
-  ProcStat st = CRYO_TRY(ReadStat(pid));
+  const ProcStat& st = extras.stat;
   img::mm_entry mm;
   mm.set_mm_start_code(st.start_code);
   mm.set_mm_end_code(st.end_code);
@@ -261,6 +272,7 @@ struct Incremental {
   MemTracker* track = nullptr;  // null: no tracking asked or used
   bool arm = false;             // track writes from this dump on
   int parent_dir = -1;
+  const cpu_set_t* page_cpus = nullptr;  // where the page worker runs (null: anywhere)
 };
 
 // The parent images of an incremental dump: opened relative to the images
@@ -318,6 +330,9 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   d.track = inc.track;
   d.arm = inc.arm;
   d.parent_dir = inc.parent_dir;
+  // Declared after d: its jobs use d, so it goes first.
+  PageWorker pages(inc.page_cpus);
+  d.pages = &pages;
   d.fds.SetPidMap(&d.pids);
   d.files.SetView(d.namespaces.View());
   d.fds.SetView(d.namespaces.View());
@@ -353,6 +368,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
       for (pid_t th : t.live->threads()) pe.add_threads(static_cast<uint32_t>(d.pids.Dumped(th)));
     pstree.push_back(std::move(pe));
   }
+  CRYO_TRY(pages.Drain());
   stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));
   stats.set_memwrite_time(0);
   stats.set_pages_scanned(d.mem.pages_scanned);
@@ -534,6 +550,11 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   std::optional<MemTracker> track;
   Incremental inc;
   inc.sink = started.sink.get();
+  cpu_set_t page_cpus;
+  if (started.pin.ok()) {
+    page_cpus = PageWorkerCpus(started.pin.saved(), started.pin.cpu());
+    inc.page_cpus = &page_cpus;
+  }
   if (opts.track_mem || parent.dir) {
     track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, started.relative_to(), log)));
     inc.track = &*track;

@@ -63,19 +63,17 @@ Result<> SeizedProcess::SeizeThread(pid_t tid, bool held) {
 }
 
 Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log, int cpu, const std::set<pid_t>* held) {
+  // The caller has read its stat: not a zombie when it looked.
   if (pid <= 0 || ::kill(pid, 0) != 0) return ErrnoError("pid {}", pid);
-  auto st = ReadStat(pid);
-  if (!st) return MakeError(ESRCH, "pid {}: no such process", pid);
-  if (st->state == 'Z') return MakeError(ESRCH, "pid {} is a zombie", pid);
-  auto threads = ListThreads(pid);
-  if (threads.empty() || threads[0] != pid)
+  std::vector<pid_t> listed = ListThreads(pid);
+  if (listed.empty() || listed[0] != pid)
     return MakeError(ESRCH, "pid {} is not a process (a thread of another?)", pid);
   SeizedProcess sp(pid, log);
   sp.cpu_ = cpu;
   // Threads can appear while we seize: list again until nothing is new.
-  for (;;) {
+  for (;; listed = ListThreads(pid)) {
     bool added = false;
-    for (pid_t tid : ListThreads(pid)) {
+    for (pid_t tid : listed) {
       if (std::find(sp.threads_.begin(), sp.threads_.end(), tid) != sp.threads_.end()) continue;
       if (std::find(sp.gone_.begin(), sp.gone_.end(), tid) != sp.gone_.end()) continue;
       size_t before = sp.threads_.size();

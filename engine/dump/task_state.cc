@@ -154,8 +154,8 @@ void CapWords(const std::string& status, const char* key, google::protobuf::Repe
   out->Add(static_cast<uint32_t>(m >> 32));
 }
 
-Result<> DumpCreds(pid_t pid, pid_t tid, long secbits, long nnp, img::creds_entry* c) {
-  std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
+Result<> DumpCreds(pid_t tid, const std::string& status, const ns::IdMaps& maps, long secbits, long nnp,
+                   img::creds_entry* c) {
   auto uids = Words(CRYO_TRY(StatusField(status, "Uid")));
   auto gids = Words(CRYO_TRY(StatusField(status, "Gid")));
   if (uids.size() != 4 || gids.size() != 4) return MakeError(0, "thread {}: bad Uid/Gid lines", tid);
@@ -163,7 +163,6 @@ Result<> DumpCreds(pid_t pid, pid_t tid, long secbits, long nnp, img::creds_entr
   // In a user namespace of its own the ids are stored as the tree sees
   // them (as CRIU does): the restore sets them from inside. /proc shows
   // them as cryo's.
-  ns::IdMaps maps = CRYO_TRY(ns::TaskIdMaps(pid));
   if (!maps.uid.empty()) {
     for (auto& u : uids) u = ns::ToInside(maps.uid, u);
     for (auto& g : gids) g = ns::ToInside(maps.gid, g);
@@ -223,8 +222,12 @@ Result<> DumpSeccomp(pid_t tid, const std::string& status, img::thread_core_entr
   return {};
 }
 
-Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, img::seccomp_entry* seccomp,
-                        Log& log) {
+namespace {
+
+// What ptrace and /proc show of a thread; its status text is kept for
+// the credentials.
+Result<> ThreadOutside(pid_t pid, pid_t tid, img::core_entry& core, img::seccomp_entry* seccomp,
+                       std::string* status) {
   core.set_mtype(img::core_entry::X86_64);
   auto* ti = core.mutable_thread_info();
   x86::Regs regs = CRYO_TRY(x86::GetRegs(tid));
@@ -254,8 +257,8 @@ Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, img::seccom
   std::string comm = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/comm", pid, tid)));
   if (!comm.empty() && comm.back() == '\n') comm.pop_back();
   tc->set_comm(comm);
-  std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
-  CRYO_TRY(DumpSeccomp(tid, status, tc, seccomp));
+  *status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid)));
+  CRYO_TRY(DumpSeccomp(tid, *status, tc, seccomp));
   CRYO_TRY(PeekSignals(tid, false, tc->mutable_signals_p()));
   if (tc->signals_p().signals_size() == 0) tc->clear_signals_p();
   RseqConfiguration rc{};
@@ -267,46 +270,55 @@ Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, img::seccom
     re->set_signature(rc.signature);
   }
 
-  // What only the thread itself can say.
-  RemoteTask t = CRYO_TRY(RemoteTask::AtCurrentIp(tid));
-  {
-    Scratch s = CRYO_TRY(Scratch::Map(t));
-    // One batch: clear-tid address, parent-death signal, alternate stack,
-    // securebits, no_new_privs.
-    uint64_t d = s.addr();
-    SyscallBatch b;
-    b.Add(SYS_prctl, PR_GET_TID_ADDRESS, d);
-    b.Add(SYS_prctl, PR_GET_PDEATHSIG, d + 8);
-    b.Add(SYS_sigaltstack, 0, d + 16);
-    b.Add(SYS_prctl, PR_GET_SECUREBITS);
-    b.Add(SYS_prctl, PR_GET_NO_NEW_PRIVS);
-    std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "thread state of {}", tid);
-    static constexpr const char* kWhat[] = {"prctl(PR_GET_TID_ADDRESS)", "prctl(PR_GET_PDEATHSIG)", "sigaltstack",
-                                            "prctl(PR_GET_SECUREBITS)", "prctl(PR_GET_NO_NEW_PRIVS)"};
-    for (size_t i = 0; i < res.size(); i++)
-      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in thread {}", kWhat[i], tid);
-    struct {
-      uint64_t tid_addr;
-      int pdeath, pad;
-      stack_t ss;
-    } out{};
-    static_assert(offsetof(decltype(out), ss) == 16);
-    CRYO_TRY(t.Read(d, &out, sizeof out));
-    ti->set_clear_tid_addr(out.tid_addr);
-    tc->set_pdeath_sig(static_cast<uint32_t>(out.pdeath));
-    auto* sas = tc->mutable_sas();
-    sas->set_ss_sp(reinterpret_cast<uint64_t>(out.ss.ss_sp));
-    sas->set_ss_size(out.ss.ss_size);
-    sas->set_ss_flags(static_cast<uint32_t>(out.ss.ss_flags));
-    CRYO_TRY(DumpCreds(pid, tid, res[3], res[4], tc->mutable_creds()));
-  }
-  if (!t.stray_signals().empty())
-    log.Warn("thread {}: {} signal(s) arrived during the dump", tid, t.stray_signals().size());
-  CRYO_TRY(t.Restore());
   return {};
 }
 
-Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&) {
+// What only the thread itself can say, asked through the scratch pages
+// mapped in it.
+Result<> ThreadInside(RemoteTask& t, Scratch& s, pid_t tid, const std::string& status, const ns::IdMaps& maps,
+                      img::core_entry& core) {
+  auto* ti = core.mutable_thread_info();
+  auto* tc = core.mutable_thread_core();
+  // One batch: clear-tid address, parent-death signal, alternate stack,
+  // securebits, no_new_privs.
+  uint64_t d = s.addr();
+  SyscallBatch b;
+  b.Add(SYS_prctl, PR_GET_TID_ADDRESS, d);
+  b.Add(SYS_prctl, PR_GET_PDEATHSIG, d + 8);
+  b.Add(SYS_sigaltstack, 0, d + 16);
+  b.Add(SYS_prctl, PR_GET_SECUREBITS);
+  b.Add(SYS_prctl, PR_GET_NO_NEW_PRIVS);
+  std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "thread state of {}", tid);
+  static constexpr const char* kWhat[] = {"prctl(PR_GET_TID_ADDRESS)", "prctl(PR_GET_PDEATHSIG)", "sigaltstack",
+                                          "prctl(PR_GET_SECUREBITS)", "prctl(PR_GET_NO_NEW_PRIVS)"};
+  for (size_t i = 0; i < res.size(); i++)
+    if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in thread {}", kWhat[i], tid);
+  struct {
+    uint64_t tid_addr;
+    int pdeath, pad;
+    stack_t ss;
+  } out{};
+  static_assert(offsetof(decltype(out), ss) == 16);
+  CRYO_TRY(t.Read(d, &out, sizeof out));
+  ti->set_clear_tid_addr(out.tid_addr);
+  tc->set_pdeath_sig(static_cast<uint32_t>(out.pdeath));
+  auto* sas = tc->mutable_sas();
+  sas->set_ss_sp(reinterpret_cast<uint64_t>(out.ss.ss_sp));
+  sas->set_ss_size(out.ss.ss_size);
+  sas->set_ss_flags(static_cast<uint32_t>(out.ss.ss_flags));
+  CRYO_TRY(DumpCreds(tid, status, maps, res[3], res[4], tc->mutable_creds()));
+  return {};
+}
+
+Result<> Detach(RemoteTask& t, pid_t tid, Log& log) {
+  if (!t.stray_signals().empty())
+    log.Warn("thread {}: {} signal(s) arrived during the dump", tid, t.stray_signals().size());
+  return t.Restore();
+}
+
+// What ptrace and /proc show of the process (its umask: from the
+// leader's status, read for its thread).
+Result<> TaskOutside(pid_t pid, img::core_entry& core, TaskExtras* extras) {
   auto* tc = core.mutable_tc();
   ProcStat st = CRYO_TRY(ReadStat(pid));
   tc->set_task_state(1);
@@ -324,81 +336,112 @@ Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log&
   tc->set_oom_score_adj(std::atoi(oom.c_str()));
   if (auto lu = ReadFile(fmt::format("/proc/{}/loginuid", pid)))
     tc->set_loginuid(static_cast<uint32_t>(std::strtoul(lu->c_str(), nullptr, 10)));
-  std::string status = CRYO_TRY(ReadFile(fmt::format("/proc/{}/status", pid)));
-  extras->umask = static_cast<uint32_t>(std::strtoul(StatusField(status, "Umask").value_or("22").c_str(), nullptr, 8));
+  extras->stat = st;
+  return {};
+}
 
+// What only the process itself can say (process-wide), through the
+// scratch pages mapped in its leader.
+Result<> TaskInside(RemoteTask& t, Scratch& s, pid_t pid, img::core_entry& core, TaskExtras* extras) {
+  auto* tc = core.mutable_tc();
+  // One batch: sigactions, rlimits (asked by the task itself: prlimit on
+  // another uid's process needs CAP_SYS_RESOURCE, which root lacks here),
+  // itimers, subreaper, brk, dumpable.
+  constexpr uint64_t kSa = 0, kRl = 64 * sizeof(KernelSigaction), kIt = kRl + RLIM_NLIMITS * sizeof(rlimit64),
+                     kSub = kIt + 3 * sizeof(itimerval), kEnd = kSub + 8;
+  static_assert(kEnd <= kDataSize);
+  uint64_t d = s.addr();
+  SyscallBatch b;
+  std::vector<std::pair<int, size_t>> sa_calls;
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sa_calls.push_back({sig, b.Add(SYS_rt_sigaction, static_cast<uint64_t>(sig), 0,
+                                   d + kSa + (sig - 1) * sizeof(KernelSigaction), 8)});
+  }
+  size_t rl0 = b.size();
+  for (int r = 0; r < RLIM_NLIMITS; r++)
+    b.Add(SYS_prlimit64, 0, static_cast<uint64_t>(r), 0, d + kRl + r * sizeof(rlimit64));
+  size_t it0 = b.size();
+  for (int w = 0; w < 3; w++) b.Add(SYS_getitimer, static_cast<uint64_t>(w), d + kIt + w * sizeof(itimerval));
+  size_t sub = b.Add(SYS_prctl, PR_GET_CHILD_SUBREAPER, d + kSub);
+  size_t brk = b.Add(SYS_brk, 0);
+  size_t dumpable = b.Add(SYS_prctl, PR_GET_DUMPABLE);
+  std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "task state of {}", pid);
+  auto check = [&](size_t i, const char* what) -> Result<long> {
+    if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, pid);
+    return res[i];
+  };
+  std::vector<char> data(kEnd);
+  CRYO_TRY(t.Read(d, data.data(), data.size()));
+  for (auto [sig, i] : sa_calls) {
+    CRYO_TRY(check(i, "rt_sigaction"));
+    KernelSigaction ka{};
+    std::memcpy(&ka, data.data() + kSa + (sig - 1) * sizeof ka, sizeof ka);
+    auto* sa = tc->add_sigactions();
+    sa->set_sigaction(ka.handler);
+    sa->set_flags(ka.flags);
+    sa->set_restorer(ka.restorer);
+    sa->set_mask(ka.mask);
+  }
+  auto* rl = tc->mutable_rlimits();
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    CRYO_TRY(check(rl0 + r, "prlimit64"));
+    rlimit64 lim{};
+    std::memcpy(&lim, data.data() + kRl + r * sizeof lim, sizeof lim);
+    auto* e = rl->add_rlimits();
+    e->set_cur(lim.rlim_cur);
+    e->set_max(lim.rlim_max);
+  }
+  auto* timers = tc->mutable_timers();
+  img::itimer_entry* which[] = {timers->mutable_real(), timers->mutable_virt(), timers->mutable_prof()};
+  for (int w = 0; w < 3; w++) {
+    CRYO_TRY(check(it0 + w, "getitimer"));
+    itimerval iv{};
+    std::memcpy(&iv, data.data() + kIt + w * sizeof iv, sizeof iv);
+    which[w]->set_isec(static_cast<uint64_t>(iv.it_interval.tv_sec));
+    which[w]->set_iusec(static_cast<uint64_t>(iv.it_interval.tv_usec));
+    which[w]->set_vsec(static_cast<uint64_t>(iv.it_value.tv_sec));
+    which[w]->set_vusec(static_cast<uint64_t>(iv.it_value.tv_usec));
+  }
+  CRYO_TRY(check(sub, "prctl(PR_GET_CHILD_SUBREAPER)"));
+  int subreaper = 0;
+  std::memcpy(&subreaper, data.data() + kSub, sizeof subreaper);
+  tc->set_child_subreaper(subreaper != 0);
+  extras->brk = static_cast<uint64_t>(CRYO_TRY(check(brk, "brk")));
+  extras->dumpable = static_cast<int>(CRYO_TRY(check(dumpable, "prctl(PR_GET_DUMPABLE)")));
+  CRYO_TRY(DumpPosixTimers(pid, t, s.addr(), timers));
+  return {};
+}
+
+}  // namespace
+
+Result<> DumpLeaderCore(pid_t pid, const ns::IdMaps& maps, img::core_entry& core, TaskExtras* extras,
+                        img::seccomp_entry* seccomp, Log& log) {
+  CRYO_TRY(TaskOutside(pid, core, extras));
+  std::string status;
+  CRYO_TRY(ThreadOutside(pid, pid, core, seccomp, &status));
+  extras->umask =
+      static_cast<uint32_t>(std::strtoul(StatusField(status, "Umask").value_or("22").c_str(), nullptr, 8));
+  // One scratch mapping for both.
   RemoteTask t = CRYO_TRY(RemoteTask::AtCurrentIp(pid));
   {
     Scratch s = CRYO_TRY(Scratch::Map(t));
-    // One batch: sigactions, rlimits (asked by the task itself: prlimit on
-    // another uid's process needs CAP_SYS_RESOURCE, which root lacks here),
-    // itimers, subreaper, brk, dumpable.
-    constexpr uint64_t kSa = 0, kRl = 64 * sizeof(KernelSigaction), kIt = kRl + RLIM_NLIMITS * sizeof(rlimit64),
-                       kSub = kIt + 3 * sizeof(itimerval), kEnd = kSub + 8;
-    static_assert(kEnd <= kDataSize);
-    uint64_t d = s.addr();
-    SyscallBatch b;
-    std::vector<std::pair<int, size_t>> sa_calls;
-    for (int sig = 1; sig <= 64; sig++) {
-      if (sig == SIGKILL || sig == SIGSTOP) continue;
-      sa_calls.push_back({sig, b.Add(SYS_rt_sigaction, static_cast<uint64_t>(sig), 0,
-                                     d + kSa + (sig - 1) * sizeof(KernelSigaction), 8)});
-    }
-    size_t rl0 = b.size();
-    for (int r = 0; r < RLIM_NLIMITS; r++)
-      b.Add(SYS_prlimit64, 0, static_cast<uint64_t>(r), 0, d + kRl + r * sizeof(rlimit64));
-    size_t it0 = b.size();
-    for (int w = 0; w < 3; w++) b.Add(SYS_getitimer, static_cast<uint64_t>(w), d + kIt + w * sizeof(itimerval));
-    size_t sub = b.Add(SYS_prctl, PR_GET_CHILD_SUBREAPER, d + kSub);
-    size_t brk = b.Add(SYS_brk, 0);
-    size_t dumpable = b.Add(SYS_prctl, PR_GET_DUMPABLE);
-    std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "task state of {}", pid);
-    auto check = [&](size_t i, const char* what) -> Result<long> {
-      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, pid);
-      return res[i];
-    };
-    std::vector<char> data(kEnd);
-    CRYO_TRY(t.Read(d, data.data(), data.size()));
-    for (auto [sig, i] : sa_calls) {
-      CRYO_TRY(check(i, "rt_sigaction"));
-      KernelSigaction ka{};
-      std::memcpy(&ka, data.data() + kSa + (sig - 1) * sizeof ka, sizeof ka);
-      auto* sa = tc->add_sigactions();
-      sa->set_sigaction(ka.handler);
-      sa->set_flags(ka.flags);
-      sa->set_restorer(ka.restorer);
-      sa->set_mask(ka.mask);
-    }
-    auto* rl = tc->mutable_rlimits();
-    for (int r = 0; r < RLIM_NLIMITS; r++) {
-      CRYO_TRY(check(rl0 + r, "prlimit64"));
-      rlimit64 lim{};
-      std::memcpy(&lim, data.data() + kRl + r * sizeof lim, sizeof lim);
-      auto* e = rl->add_rlimits();
-      e->set_cur(lim.rlim_cur);
-      e->set_max(lim.rlim_max);
-    }
-    auto* timers = tc->mutable_timers();
-    img::itimer_entry* which[] = {timers->mutable_real(), timers->mutable_virt(), timers->mutable_prof()};
-    for (int w = 0; w < 3; w++) {
-      CRYO_TRY(check(it0 + w, "getitimer"));
-      itimerval iv{};
-      std::memcpy(&iv, data.data() + kIt + w * sizeof iv, sizeof iv);
-      which[w]->set_isec(static_cast<uint64_t>(iv.it_interval.tv_sec));
-      which[w]->set_iusec(static_cast<uint64_t>(iv.it_interval.tv_usec));
-      which[w]->set_vsec(static_cast<uint64_t>(iv.it_value.tv_sec));
-      which[w]->set_vusec(static_cast<uint64_t>(iv.it_value.tv_usec));
-    }
-    CRYO_TRY(check(sub, "prctl(PR_GET_CHILD_SUBREAPER)"));
-    int subreaper = 0;
-    std::memcpy(&subreaper, data.data() + kSub, sizeof subreaper);
-    tc->set_child_subreaper(subreaper != 0);
-    extras->brk = static_cast<uint64_t>(CRYO_TRY(check(brk, "brk")));
-    extras->dumpable = static_cast<int>(CRYO_TRY(check(dumpable, "prctl(PR_GET_DUMPABLE)")));
-    CRYO_TRY(DumpPosixTimers(pid, t, s.addr(), timers));
+    CRYO_TRY(TaskInside(t, s, pid, core, extras));
+    CRYO_TRY(ThreadInside(t, s, pid, status, maps, core));
   }
-  CRYO_TRY(t.Restore());
-  return {};
+  return Detach(t, pid, log);
+}
+
+Result<> DumpThreadCore(pid_t pid, pid_t tid, const ns::IdMaps& maps, img::core_entry& core,
+                        img::seccomp_entry* seccomp, Log& log) {
+  std::string status;
+  CRYO_TRY(ThreadOutside(pid, tid, core, seccomp, &status));
+  RemoteTask t = CRYO_TRY(RemoteTask::AtCurrentIp(tid));
+  {
+    Scratch s = CRYO_TRY(Scratch::Map(t));
+    CRYO_TRY(ThreadInside(t, s, tid, status, maps, core));
+  }
+  return Detach(t, tid, log);
 }
 
 }  // namespace cryo

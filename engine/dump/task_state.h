@@ -8,6 +8,8 @@
 #include "engine/base/result.h"
 #include "engine/image/proto/core.pb.h"
 #include "engine/image/proto/security.pb.h"
+#include "engine/ns/user.h"
+#include "engine/proc/proc.h"
 
 namespace cryo {
 
@@ -16,13 +18,17 @@ struct TaskExtras {
   uint32_t umask = 022;  // fs-PID.img
   uint64_t brk = 0;      // mm-PID.img
   int dumpable = 1;
+  ProcStat stat;         // its mm fields: mm-PID.img
 };
 
-// Fills core.tc (process-wide state) from the leader.
-Result<> DumpTaskCore(pid_t pid, img::core_entry& core, TaskExtras* extras, Log& log);
-// Fills registers and per-thread state of one thread; its seccomp filters
-// are appended to `seccomp`.
-Result<> DumpThreadCore(pid_t pid, pid_t tid, img::core_entry& core, img::seccomp_entry* seccomp,
-                        Log& log);
+// Fills the leader's core: core.tc (process-wide state) and its thread's
+// registers and state, through one scratch mapping in it. `maps`: the
+// id maps of the process's user namespace (ns::TaskIdMaps). Seccomp
+// filters are appended to `seccomp`.
+Result<> DumpLeaderCore(pid_t pid, const ns::IdMaps& maps, img::core_entry& core, TaskExtras* extras,
+                        img::seccomp_entry* seccomp, Log& log);
+// Fills registers and per-thread state of one other thread.
+Result<> DumpThreadCore(pid_t pid, pid_t tid, const ns::IdMaps& maps, img::core_entry& core,
+                        img::seccomp_entry* seccomp, Log& log);
 
 }  // namespace cryo

@@ -41,6 +41,7 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
   d.own_ipc_ = d.ipc_ != NsInode(0, "ipc");
   d.own_net_ = d.net_ != NsInode(0, "net");
   d.user_ = NsInode(root, "user");
+  d.cgroup_ = NsInode(root, "cgroup");
   if (d.user_ != 0 && d.user_ != NsInode(0, "user")) d.user_maps_ = CRYO_TRY(DumpUser(root));
   std::string want = fmt::format("net[{}]:", d.net_);
   for (const auto& e : opts.external)
@@ -49,16 +50,17 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
 }
 
 Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const {
+  UniqueFd dir = CRYO_TRY(Open(fmt::format("/proc/{}/ns", pid), O_PATH | O_DIRECTORY | O_CLOEXEC));
   // Every task in the root's user namespace (cryo's, or a child of it).
-  if (NsInode(pid, "user") != user_)
+  if (NsInodeAt(dir.get(), "user") != user_)
     return MakeError(ENOTSUP, "pid {} is in another user namespace than the root {}: not supported", pid, root_);
   struct Kind {
     const char* name;
     uint64_t root;
   };
   for (const Kind& k : {Kind{"pid", pid_}, Kind{"mnt", mnt_}, Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_},
-                        Kind{"time", time_}, Kind{"cgroup", NsInode(root_, "cgroup")}})
-    if (NsInode(pid, k.name) != k.root)
+                        Kind{"time", time_}, Kind{"cgroup", cgroup_}})
+    if (NsInodeAt(dir.get(), k.name) != k.root)
       return MakeError(ENOTSUP, "pid {} is in another {} namespace than the root {}: not supported", pid, k.name, root_);
   ids.set_uts_ns_id(kUtsId);
   ids.set_ipc_ns_id(kIpcId);

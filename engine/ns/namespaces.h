@@ -50,7 +50,7 @@ class NamespaceDumper {
 
  private:
   pid_t root_ = 0;
-  uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0, time_ = 0, mnt_ = 0, user_ = 0;  // the root's namespaces' inodes
+  uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0, time_ = 0, mnt_ = 0, user_ = 0, cgroup_ = 0;  // the root's namespaces' inodes
   bool own_pid_ = false, own_uts_ = false, own_ipc_ = false, own_net_ = false, own_time_ = false;
   std::optional<mnt::MountDumper> mounts_;  // the root's own mount namespace
   std::optional<img::userns_entry> user_maps_;  // the root's own user namespace

@@ -19,6 +19,11 @@ uint64_t NsInode(pid_t pid, const char* kind) {
   return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
+uint64_t NsInodeAt(int ns_dir, const char* kind) {
+  struct stat st;
+  return ::fstatat(ns_dir, kind, &st, 0) == 0 ? st.st_ino : 0;
+}
+
 long ReadFileProbe(char* out, size_t cap, const char* path) {
   int fd = ::open(path, O_RDONLY);
   if (fd < 0) return -errno;

@@ -22,5 +22,7 @@ long ReadFileProbe(char* out, size_t cap, const char* path);
 
 // The inode of `pid`'s namespace of kind `kind` ("uts", "net", ...); 0 if none.
 uint64_t NsInode(pid_t pid, const char* kind);
+// The same through a process's open /proc/PID/ns directory.
+uint64_t NsInodeAt(int ns_dir, const char* kind);
 
 }  // namespace cryo::ns
