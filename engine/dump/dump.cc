@@ -22,7 +22,7 @@
 #include "engine/base/steps.h"
 #include "engine/dump/memfd.h"
 #include "engine/dump/mem_track.h"
-#include "engine/dump/page_worker.h"
+#include "engine/dump/image_worker.h"
 #include "engine/mem/page_chain.h"
 #include "engine/mem/page_read.h"
 #include "engine/mem/page_server.h"
@@ -107,7 +107,7 @@ struct TreeDump {
   FdDumper fds;
   img::seccomp_entry seccomp;
   PageSink* sink = nullptr;  // pagemaps and pages: image files, or a page server
-  PageWorker* pages = nullptr;  // the only user of sink and mem until drained
+  ImageWorker* worker = nullptr;  // the only user of sink and mem until drained
   MemStats mem;
   // Incremental dumps: the tracking (null without), whether to arm it for
   // the next run, the parent images.
@@ -136,12 +136,18 @@ Result<> DumpZombie(TreeDump& d, const TreeTask& t) {
   return {};
 }
 
+// A per-process image, written by the worker (a copy of `m` goes with it).
+template <typename M>
+Result<> WriteLater(TreeDump& d, ImageKind kind, uint64_t id, const M& m) {
+  return d.worker->Post([dir = d.dir, kind, id, m]() { return WriteSingleEntryImage(dir, kind, id, m); });
+}
+
 // The task's pages, pointing into the parent images for those unchanged
 // since, read and written by the page worker while the tracer goes on;
 // then tracking armed for the next run, when asked (after its pages:
 // arming resets what the scan reads, and it makes remote calls).
 Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm, Log& log) {
-  CRYO_TRY(d.pages->Post([&d, pid, vpid, mm, &log]() -> Result<> {
+  CRYO_TRY(d.worker->Post([&d, pid, vpid, mm, &log]() -> Result<> {
     ParentCover cover;
     bool relative = d.track && d.track->relative_to_parent();
     if (relative) cover = CRYO_TRY(ReadParentCover(d.parent_dir, vpid));
@@ -154,7 +160,7 @@ Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm,
     return {};
   }));
   if (d.arm) {
-    CRYO_TRY(d.pages->Drain());
+    CRYO_TRY(d.worker->Drain());
     CRYO_TRY(d.track->Arm(pid, mm));
   }
   return {};
@@ -203,7 +209,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     if (tid == pid && core.tc().has_timers())
       for (auto& pt : *core.mutable_tc()->mutable_timers()->mutable_posix())
         if (pt.notify_thread_id() != 0) pt.set_notify_thread_id(d.pids.Dumped(pt.notify_thread_id()));
-    CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kCore, static_cast<uint64_t>(d.pids.Dumped(tid)), core));
+    CRYO_TRY(WriteLater(d, ImageKind::kCore, static_cast<uint64_t>(d.pids.Dumped(tid)), core));
   }
 
   // Memory.
@@ -251,7 +257,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
       CRYO_TRY(d.memfds.AnonShared(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start(), v.end()), v.shmid()));
   }
   CRYO_TRY(DumpMemory(d, pid, vpid, mm, log));
-  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kMm, static_cast<uint64_t>(vpid), mm));
+  CRYO_TRY(WriteLater(d, ImageKind::kMm, static_cast<uint64_t>(vpid), mm));
 
   // Files, cwd and root.
   CRYO_TRY(FaultPoint("files"));
@@ -260,8 +266,8 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   fs.set_cwd_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
   fs.set_root_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));
   fs.set_umask(extras.umask);
-  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kFs, static_cast<uint64_t>(vpid), fs));
-  CRYO_TRY(WriteSingleEntryImage(d.dir, ImageKind::kIds, static_cast<uint64_t>(vpid), ids));
+  CRYO_TRY(WriteLater(d, ImageKind::kFs, static_cast<uint64_t>(vpid), fs));
+  CRYO_TRY(WriteLater(d, ImageKind::kIds, static_cast<uint64_t>(vpid), ids));
   d.ids.push_back(ids);
   return {};
 }
@@ -272,7 +278,7 @@ struct Incremental {
   MemTracker* track = nullptr;  // null: no tracking asked or used
   bool arm = false;             // track writes from this dump on
   int parent_dir = -1;
-  const cpu_set_t* page_cpus = nullptr;  // where the page worker runs (null: anywhere)
+  const cpu_set_t* worker_cpus = nullptr;  // where the image worker runs (null: anywhere)
 };
 
 // The parent images of an incremental dump: opened relative to the images
@@ -331,9 +337,23 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   d.arm = inc.arm;
   d.parent_dir = inc.parent_dir;
   // Declared after d: its jobs use d, so it goes first.
-  PageWorker pages(inc.page_cpus);
-  d.pages = &pages;
+  ImageWorker worker(inc.worker_cpus);
+  d.worker = &worker;
   d.fds.SetPidMap(&d.pids);
+  // SIGIO owners in the tree: its threads, processes and groups.
+  std::map<pid_t, pid_t> owner_tids, owner_groups;
+  for (const auto& t : tasks) {
+    if (t.zombie()) continue;
+    for (pid_t tid : t.live->threads()) owner_tids[tid] = d.pids.Dumped(tid);
+    owner_groups[t.pgid] = d.pids.Pgid(t);
+  }
+  d.fds.SetOwners(
+      [tids = std::move(owner_tids), groups = std::move(owner_groups)](int type, pid_t pid) -> pid_t {
+        const auto& where = type == F_OWNER_PGRP ? groups : tids;
+        auto it = where.find(pid);
+        return it == where.end() ? 0 : it->second;
+      },
+      &log);
   d.files.SetView(d.namespaces.View());
   d.fds.SetView(d.namespaces.View());
   d.fds.SetMounts(d.namespaces.MountIds());
@@ -368,7 +388,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
       for (pid_t th : t.live->threads()) pe.add_threads(static_cast<uint32_t>(d.pids.Dumped(th)));
     pstree.push_back(std::move(pe));
   }
-  CRYO_TRY(pages.Drain());
+  CRYO_TRY(worker.Drain());
   stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));
   stats.set_memwrite_time(0);
   stats.set_pages_scanned(d.mem.pages_scanned);
@@ -550,10 +570,10 @@ Result<img::dump_stats_entry> Dump(const Options& opts, const KernelFeatures&, L
   std::optional<MemTracker> track;
   Incremental inc;
   inc.sink = started.sink.get();
-  cpu_set_t page_cpus;
+  cpu_set_t worker_cpus;
   if (started.pin.ok()) {
-    page_cpus = PageWorkerCpus(started.pin.saved(), started.pin.cpu());
-    inc.page_cpus = &page_cpus;
+    worker_cpus = ImageWorkerCpus(started.pin.saved(), started.pin.cpu());
+    inc.worker_cpus = &worker_cpus;
   }
   if (opts.track_mem || parent.dir) {
     track.emplace(CRYO_TRY(MemTracker::Begin(opts.pid, started.relative_to(), log)));

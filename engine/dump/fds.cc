@@ -12,6 +12,7 @@
 #include "engine/base/files.h"
 #include "engine/dump/event_files.h"
 #include "engine/dump/file_locks.h"
+#include "engine/dump/file_owner.h"
 #include "engine/dump/pipe.h"
 #include "engine/dump/tun_file.h"
 #include "engine/image/image_writer.h"
@@ -302,8 +303,33 @@ Result<uint32_t> FdDumper::InFlight(int ours) {
   return id;
 }
 
+Result<> FdDumper::DumpOwner(int pidfd, pid_t pid, int fd, uint32_t id) {
+  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0)));
+  if (!ours) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
+  img::fown_entry f = CRYO_TRY_CTX(ReadFileOwner(ours.get()), "owner of pid {} fd {}", pid, fd);
+  if (f.pid() == 0 && f.signum() == 0) return {};
+  if (f.pid() != 0) {
+    pid_t dumped = owner_of_ ? owner_of_(static_cast<int>(f.pid_type()), static_cast<pid_t>(f.pid())) : 0;
+    if (dumped == 0) {
+      // Gone, or outside: after a restore that pid may be anybody's.
+      if (log_)
+        log_->Warn("pid {} fd {}: its SIGIO owner {} is not in the tree: the owner is not kept", pid, fd, f.pid());
+      f.set_pid(0);
+      f.set_pid_type(0);
+      f.set_uid(0);
+      f.set_euid(0);
+    } else {
+      f.set_pid(static_cast<uint32_t>(dumped));
+    }
+  }
+  files_.SetOwner(id, f);
+  return {};
+}
+
 Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
   ImageWriter w(dir_, ImageKind::kFdinfo, files_id);
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return ErrnoError("pidfd_open {}", pid);
   for (int fd : ListFds(pid)) {
     std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
     std::string link = CRYO_TRY(ReadLink(proc));
@@ -323,6 +349,8 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
     } else {
       id = CRYO_TRY(DumpFile(pid, fd, link, st, flags, fi.pos, fi.mnt_id, &type));
       files_.Remember(pid, fd, st, id, type);
+      // An O_PATH fd has no owner (and pidfd_getfd does not give one).
+      if (!(flags & O_PATH)) CRYO_TRY(DumpOwner(pidfd.get(), pid, fd, id));
     }
     if (fdinfo.find("\nlock:") != std::string::npos) {
       if (!opts_.file_locks)

@@ -7,9 +7,11 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <set>
 #include <vector>
 
+#include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/dump/file_table.h"
 #include "engine/dump/inet_socket.h"
@@ -43,6 +45,14 @@ class FdDumper {
     ptys_.SetPidMap(pids);
   }
 
+  // Owners for SIGIO: `of(type, pid)` gives the pid the images name the
+  // owner by (F_OWNER_TID, _PID, _PGRP as cryo sees it), 0 when it is not
+  // in the tree; such an owner is dropped, with a warning in `log`.
+  void SetOwners(std::function<pid_t(int type, pid_t pid)> of, Log* log) {
+    owner_of_ = std::move(of);
+    log_ = log;
+  }
+
   // Looks through the tree's fds for pty masters first.
   Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids, opts_.orphan_pts_master); }
   // Writes fdinfo-<files_id>.img for the fd table of `pid`.
@@ -57,6 +67,8 @@ class FdDumper {
   Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
                             uint32_t flags, uint64_t pos, int mnt_id, img::fd_types* type);
   Result<> PipeData(uint32_t ino, const std::string& proc, bool fifo);
+  // The owner of a new file description for SIGIO (file_owner.h).
+  Result<> DumpOwner(int pidfd, pid_t pid, int fd, uint32_t id);
   // A file in flight on a unix socket, received by a peek as fd `ours`.
   Result<uint32_t> InFlight(int ours);
 
@@ -67,6 +79,8 @@ class FdDumper {
   UnixSockets unix_;
   InetSockets inet_;
   const PidMap* pids_ = nullptr;
+  std::function<pid_t(int, pid_t)> owner_of_;
+  Log* log_ = nullptr;
   Ptys ptys_;
   TunFileWhere tun_where_;
   std::vector<img::remap_file_path_entry> remaps_;

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine/dump/file_owner.h"
 #include "engine/image/image_writer.h"
 
 namespace cryo {
@@ -73,8 +74,26 @@ void FileTable::Remember(pid_t pid, int fd, const struct stat& st, uint32_t id, 
 }
 
 Result<> FileTable::Write(int dir) const {
+  std::map<uint32_t, img::fown_entry> owners = owners_;
+  for (const auto& e : entries_) {
+    auto it = owners.find(e.id());
+    if (e.type() != img::FIFO || !e.has_fifo() || it == owners.end()) continue;
+    owners[e.fifo().regf_id()] = it->second;
+    owners.erase(e.id());
+  }
   ImageWriter w(dir, ImageKind::kFiles);
-  for (const auto& e : entries_) CRYO_TRY(w.Write(e));
+  for (const auto& e : entries_) {
+    auto it = owners.find(e.id());
+    if (it == owners.end()) {
+      CRYO_TRY(w.Write(e));
+      continue;
+    }
+    img::file_entry owned = e;
+    if (!SetEntryOwner(owned, it->second))
+      return MakeError(ENOTSUP, "file {} ({}) has an owner for SIGIO ({}), which its kind cannot record", e.id(),
+                       img::fd_types_Name(e.type()), it->second.pid());
+    CRYO_TRY(w.Write(owned));
+  }
   return w.Close();
 }
 

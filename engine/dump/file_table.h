@@ -38,6 +38,9 @@ class FileTable {
   std::optional<uint32_t> Known(pid_t pid, int fd, const struct stat& st) const;
   void Remember(pid_t pid, int fd, const struct stat& st, uint32_t id, img::fd_types type);
   img::fd_types TypeOf(uint32_t id) const { return types_.at(id); }
+  // The file's owner for SIGIO (file_owner.h), put in its entry when the
+  // table is written (a FIFO's goes to its path's entry, as CRIU has it).
+  void SetOwner(uint32_t id, img::fown_entry f) { owners_[id] = std::move(f); }
 
   Result<> Write(int dir) const;
 
@@ -53,6 +56,7 @@ class FileTable {
   std::string view_;
   std::map<std::pair<dev_t, ino_t>, std::vector<Holder>> by_inode_;
   std::map<uint32_t, img::fd_types> types_;
+  std::map<uint32_t, img::fown_entry> owners_;
 };
 
 }  // namespace cryo

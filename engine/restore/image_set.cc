@@ -10,6 +10,7 @@
 #include "engine/image/image_reader.h"
 #include "engine/mem/pagemap_flags.h"
 #include "engine/ns/mqueue.h"
+#include "engine/restore/file_owner.h"
 
 namespace cryo {
 namespace {
@@ -128,6 +129,8 @@ Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
     bool tun_of_reg = fe.type() == img::TUNF && s.kinds.count(fe.id()) && s.kinds[fe.id()] == img::REG;
     if (s.kinds.count(fe.id()) && !tun_of_reg) return MakeError(0, "files.img: file {} is listed twice", fe.id());
     s.kinds[fe.id()] = fe.type();
+    if (auto owner = EntryOwner(fe)) s.owners[fe.id()] = *owner;
+    if (auto async = EntryAsyncFlags(fe)) s.async_flags[fe.id()] = *async;
     if (fe.type() == img::MEMFD && fe.has_memfd()) {
       s.memfd_files[fe.id()] = fe.memfd();
     } else if (fe.type() == img::REG && fe.has_reg()) {
@@ -156,6 +159,9 @@ Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
   for (const auto& [id, f] : s.fifos) {
     if (!f.has_regf_id() || !s.files.count(f.regf_id()))
       return MakeError(0, "files.img: FIFO {} has no path (regf {})", id, f.regf_id());
+    // A FIFO's owner is its path's.
+    if (auto o = s.owners.find(f.regf_id()); o != s.owners.end()) s.owners[id] = o->second;
+    if (auto a = s.async_flags.find(f.regf_id()); a != s.async_flags.end()) s.async_flags[id] = a->second;
   }
   for (const auto& q : CRYO_TRY(ns::ReadMqueues(d)))
     for (uint32_t id : q.file_ids()) {

@@ -53,6 +53,8 @@ struct ImageSet {
   std::vector<TaskImages> tasks;  // pstree order: root first, parents before children
   std::map<uint32_t, img::reg_file_entry> files;  // by id
   std::map<uint32_t, img::fd_types> kinds;        // every file id of files.img
+  std::map<uint32_t, img::fown_entry> owners;     // file id -> its SIGIO owner or signal, when it has one
+  std::map<uint32_t, uint32_t> async_flags;       // file id -> its status flags, when they have O_ASYNC
   std::map<uint32_t, int> tables_using;           // file id -> fd tables holding it
   img::seccomp_entry seccomp;  // empty when no thread had filters
   std::map<uint32_t, uint32_t> ghosts;  // file id -> ghost-file id (unlinked files)

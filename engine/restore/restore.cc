@@ -42,6 +42,7 @@
 #include "engine/base/files.h"
 #include "engine/base/steps.h"
 #include "engine/proc/proc.h"
+#include "engine/restore/file_owner.h"
 #include "engine/restore/fork_tree.h"
 #include "engine/restore/ghosts.h"
 #include "engine/restore/shared_memory.h"
@@ -562,6 +563,22 @@ class Builder {
     return {};
   }
 
+  // O_ASYNC files: turned off and on again by the first task that holds
+  // each, so the kernel's SIGIO names the fd it has there (cryo turned
+  // O_ASYNC on through fds of its own).
+  Result<> ArmAsync(std::set<uint32_t>& done) {
+    SyscallBatch b;
+    for (const auto& fi : ti_.fds) {
+      auto f = s_.async_flags.find(fi.id());
+      if (f == s_.async_flags.end() || !done.insert(fi.id()).second) continue;
+      uint64_t keep = f->second & (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME);
+      b.Add(SYS_fcntl, fi.fd(), F_SETFL, keep);
+      b.Add(SYS_fcntl, fi.fd(), F_SETFL, keep | O_ASYNC);
+    }
+    if (b.size() == 0) return {};
+    return CheckAll(CRYO_TRY(RunBatch(b)), "fcntl(F_SETFL) for O_ASYNC");
+  }
+
   // An epoll's registrations, made once, by the first task that holds it,
   // with that task's fd numbers (epoll keys them by file and fd).
   Result<> EpollTargets(std::set<uint32_t>& done) {
@@ -917,6 +934,7 @@ struct Common {
   const Memfds& memfds;
   const SharedFiles& shared;
   std::set<uint32_t>& epolls_done;
+  std::set<uint32_t>& async_done;  // O_ASYNC files turned on again by a task
   const CpuPin& pin;
   cgroups::CgroupRestorer& cgroups;
   int cryo_fd;
@@ -991,6 +1009,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   if (c.tree_fd >= 0 && c.last_of_table.at(ti.ids.files_id()) == pid)
     CRYO_TRY(t.Check("close the tree's root", SYS_close, static_cast<uint64_t>(c.tree_fd)));
   CRYO_TRY_CTX(b.EpollTargets(c.epolls_done), "epoll");
+  CRYO_TRY_CTX(b.ArmAsync(c.async_done), "signal-driven I/O");
   CRYO_TRY_CTX(b.Locks(pid), "file locks");
   // Into the tree's user namespace: after its files (taking cryo's fds
   // through the pidfd needs cryo's privileges over cryo), before its
@@ -1156,14 +1175,16 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     pid_t h = tree.HostOf(s, dumped);
     return h != 0 ? h : (new_pidns ? 0 : dumped);
   }));
-  std::set<uint32_t> epolls_done;
-  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, pin, cg, cryo_fd.get(), tree,
+  std::set<uint32_t> epolls_done, async_done;
+  Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, async_done, pin, cg, cryo_fd.get(), tree,
            tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;
     CRYO_TRY_CTX(Build(c, ti, tree.leader(i), out.stats), "restore {}", ti.pid());
   }
+  // Owners for SIGIO may be any task or thread: set once all exist.
+  CRYO_TRY_CTX(RestoreOwners(s, tree, log), "file owners");
   CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
   CRYO_TRY_CTX(namespaces.RemoveSegments(), "SysV shared memory");
   CRYO_TRY(FaultPoint("restore-cgroups"));

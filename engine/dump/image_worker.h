@@ -1,7 +1,8 @@
-// The pages of a tree are read and written on a thread of their own, on
-// another CPU, while cryo's tracer thread goes on with the next process:
-// reading pages (process_vm_readv) and writing them needs no ptrace, the
-// rest of a process's dump does, and only the tracer thread may ptrace.
+// The pages of a tree are read and written, and its per-process images
+// written, on a thread of their own, on another CPU, while cryo's tracer
+// thread goes on with the next process: reading pages (process_vm_readv)
+// and writing files needs no ptrace, the rest of a process's dump does,
+// and only the tracer thread may ptrace.
 //
 // Jobs run one at a time in the order posted, so a page sink sees its
 // pagemaps in order. A task's memory must not change while its job is
@@ -21,15 +22,15 @@
 
 namespace cryo {
 
-class PageWorker {
+class ImageWorker {
  public:
   using Job = std::function<Result<>()>;
   // `cpus`: where the thread runs (null: where the caller may).
-  explicit PageWorker(const cpu_set_t* cpus);
+  explicit ImageWorker(const cpu_set_t* cpus);
   // Jobs not yet started are dropped; the one running finishes first.
-  ~PageWorker();
-  PageWorker(const PageWorker&) = delete;
-  PageWorker& operator=(const PageWorker&) = delete;
+  ~ImageWorker();
+  ImageWorker(const ImageWorker&) = delete;
+  ImageWorker& operator=(const ImageWorker&) = delete;
 
   // Queues a job; the first error of a job before it, if there was one
   // (nothing more runs after an error).
@@ -51,6 +52,6 @@ class PageWorker {
 
 // The CPUs for a page worker beside a tracer pinned to `pinned` (-1: none)
 // out of `allowed`: the others, or all of them on a machine of one CPU.
-cpu_set_t PageWorkerCpus(const cpu_set_t& allowed, int pinned);
+cpu_set_t ImageWorkerCpus(const cpu_set_t& allowed, int pinned);
 
 }  // namespace cryo

@@ -1,4 +1,4 @@
-#include "engine/dump/page_worker.h"
+#include "engine/dump/image_worker.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,8 +12,8 @@
 namespace cryo {
 namespace {
 
-TEST(PageWorker, RunsJobsInOrderOnAnotherThread) {
-  PageWorker w(nullptr);
+TEST(ImageWorker, RunsJobsInOrderOnAnotherThread) {
+  ImageWorker w(nullptr);
   std::vector<int> order;  // touched by the worker only until Drain
   pid_t caller = static_cast<pid_t>(::syscall(SYS_gettid));
   std::atomic<bool> other_thread{true};
@@ -29,8 +29,8 @@ TEST(PageWorker, RunsJobsInOrderOnAnotherThread) {
   EXPECT_TRUE(other_thread);
 }
 
-TEST(PageWorker, StopsAtTheFirstErrorAndReportsIt) {
-  PageWorker w(nullptr);
+TEST(ImageWorker, StopsAtTheFirstErrorAndReportsIt) {
+  ImageWorker w(nullptr);
   std::atomic<int> ran{0};
   ASSERT_TRUE(w.Post([&]() -> Result<> { ran++; return {}; }));
   ASSERT_TRUE(w.Post([&]() -> Result<> { ran++; return MakeError(EIO, "job two"); }));
@@ -47,12 +47,12 @@ TEST(PageWorker, StopsAtTheFirstErrorAndReportsIt) {
   EXPECT_EQ(ran.load(), 2);
 }
 
-TEST(PageWorker, DestroyedWithJobsQueuedDropsThem) {
+TEST(ImageWorker, DestroyedWithJobsQueuedDropsThem) {
   std::atomic<int> ran{0};
   std::atomic<bool> started{false}, release{false};
   std::thread releaser;
   {
-    PageWorker w(nullptr);
+    ImageWorker w(nullptr);
     ASSERT_TRUE(w.Post([&]() -> Result<> {
       started = true;
       while (!release) ::usleep(1000);
@@ -71,20 +71,20 @@ TEST(PageWorker, DestroyedWithJobsQueuedDropsThem) {
   EXPECT_EQ(ran.load(), 1);
 }
 
-TEST(PageWorker, CpusLeaveThePinnedOneOut) {
+TEST(ImageWorker, CpusLeaveThePinnedOneOut) {
   cpu_set_t all;
   CPU_ZERO(&all);
   CPU_SET(0, &all);
   CPU_SET(1, &all);
-  cpu_set_t c = PageWorkerCpus(all, 0);
+  cpu_set_t c = ImageWorkerCpus(all, 0);
   EXPECT_FALSE(CPU_ISSET(0, &c));
   EXPECT_TRUE(CPU_ISSET(1, &c));
   cpu_set_t one;
   CPU_ZERO(&one);
   CPU_SET(3, &one);
-  c = PageWorkerCpus(one, 3);
+  c = ImageWorkerCpus(one, 3);
   EXPECT_TRUE(CPU_ISSET(3, &c));
-  c = PageWorkerCpus(all, -1);
+  c = ImageWorkerCpus(all, -1);
   EXPECT_EQ(CPU_COUNT(&c), 2);
 }
 

@@ -1,14 +1,14 @@
-#include "engine/dump/page_worker.h"
+#include "engine/dump/image_worker.h"
 
 #include <pthread.h>
 
 namespace cryo {
 
-PageWorker::PageWorker(const cpu_set_t* cpus) : thread_([this] { Run(); }) {
+ImageWorker::ImageWorker(const cpu_set_t* cpus) : thread_([this] { Run(); }) {
   if (cpus) (void)::pthread_setaffinity_np(thread_.native_handle(), sizeof *cpus, cpus);
 }
 
-PageWorker::~PageWorker() {
+ImageWorker::~ImageWorker() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
@@ -18,7 +18,7 @@ PageWorker::~PageWorker() {
   thread_.join();
 }
 
-Result<> PageWorker::Post(Job job) {
+Result<> ImageWorker::Post(Job job) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!first_error_) return first_error_;
@@ -28,13 +28,13 @@ Result<> PageWorker::Post(Job job) {
   return {};
 }
 
-Result<> PageWorker::Drain() {
+Result<> ImageWorker::Drain() {
   std::unique_lock<std::mutex> l(mu_);
   idle_.wait(l, [this] { return (jobs_.empty() && !running_) || !first_error_; });
   return first_error_;
 }
 
-void PageWorker::Run() {
+void ImageWorker::Run() {
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
     wake_.wait(l, [this] { return stop_ || !jobs_.empty(); });
@@ -54,7 +54,7 @@ void PageWorker::Run() {
   }
 }
 
-cpu_set_t PageWorkerCpus(const cpu_set_t& allowed, int pinned) {
+cpu_set_t ImageWorkerCpus(const cpu_set_t& allowed, int pinned) {
   cpu_set_t others = allowed;
   if (pinned >= 0 && pinned < CPU_SETSIZE) CPU_CLR(pinned, &others);
   return CPU_COUNT(&others) > 0 ? others : allowed;
