@@ -100,7 +100,7 @@ veth_restore() {
   local before; before=$(listing /run/netns/"$ns")
   "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
   wait_gone "$pid"
-  for f in netns-3 netdev-3; do /usr/bin/crit decode -i "$d/img/$f.img" >/dev/null 2>&1 || echo "crit cannot decode $f.img"; done
+  crit_decode_all "$d/img"
   for f in ifaddr-3 route-3 route6-3 rule-3 iptables-3 nftables-3; do [ -s "$d/img/$f.img" ] || echo "no $f.img"; done
   # The tree's namespace goes with the tree (migration); its twin is made.
   ip netns del "$ns"; wait_no_link cnh$tag

@@ -93,6 +93,7 @@ cycle() {
   grep -q '^PASS' "$d/run/result-server" || echo "server: $(cat "$d/run/result-server")"
   grep -q '^PASS' "$d/run/result-client" || echo "client: $(cat "$d/run/result-client")"
   grep -q "connection(s)\|locked" "$d/img/dump.log" || echo "the dump took no network lock"
+  crit_decode_all "$d/img"
   [ -n "$(in_ns "$cli" nft list tables 2>/dev/null | grep cryo-lock)" ] && echo "a lock is left in the client's namespace"
   if [ "$how" = shared ] && in_ns "$srv" nft list tables | grep -q cryo-lock; then echo "a lock is left in the server's namespace"; fi
   wait_gone "$rpid"
