@@ -136,6 +136,22 @@ Result<> DumpZombie(TreeDump& d, const TreeTask& t) {
   return {};
 }
 
+// SIGIO owners in the tree (FdDumper::SetOwners): its threads and
+// processes by tid, its groups by pgid, as cryo sees them.
+std::function<pid_t(int, pid_t)> TreeOwners(const std::vector<TreeTask>& tasks, const PidMap& pids) {
+  std::map<pid_t, pid_t> tids, groups;
+  for (const auto& t : tasks) {
+    if (t.zombie()) continue;
+    for (pid_t tid : t.live->threads()) tids[tid] = pids.Dumped(tid);
+    groups[t.pgid] = pids.Pgid(t);
+  }
+  return [tids = std::move(tids), groups = std::move(groups)](int type, pid_t pid) -> pid_t {
+    const auto& where = type == F_OWNER_PGRP ? groups : tids;
+    auto it = where.find(pid);
+    return it == where.end() ? 0 : it->second;
+  };
+}
+
 // A per-process image, written by the worker (a copy of `m` goes with it).
 template <typename M>
 Result<> WriteLater(TreeDump& d, ImageKind kind, uint64_t id, const M& m) {
@@ -143,7 +159,7 @@ Result<> WriteLater(TreeDump& d, ImageKind kind, uint64_t id, const M& m) {
 }
 
 // The task's pages, pointing into the parent images for those unchanged
-// since, read and written by the page worker while the tracer goes on;
+// since, read and written by the image worker while the tracer goes on;
 // then tracking armed for the next run, when asked (after its pages:
 // arming resets what the scan reads, and it makes remote calls).
 Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm, Log& log) {
@@ -340,20 +356,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   ImageWorker worker(inc.worker_cpus);
   d.worker = &worker;
   d.fds.SetPidMap(&d.pids);
-  // SIGIO owners in the tree: its threads, processes and groups.
-  std::map<pid_t, pid_t> owner_tids, owner_groups;
-  for (const auto& t : tasks) {
-    if (t.zombie()) continue;
-    for (pid_t tid : t.live->threads()) owner_tids[tid] = d.pids.Dumped(tid);
-    owner_groups[t.pgid] = d.pids.Pgid(t);
-  }
-  d.fds.SetOwners(
-      [tids = std::move(owner_tids), groups = std::move(owner_groups)](int type, pid_t pid) -> pid_t {
-        const auto& where = type == F_OWNER_PGRP ? groups : tids;
-        auto it = where.find(pid);
-        return it == where.end() ? 0 : it->second;
-      },
-      &log);
+  d.fds.SetOwners(TreeOwners(tasks, d.pids), &log);
   d.files.SetView(d.namespaces.View());
   d.fds.SetView(d.namespaces.View());
   d.fds.SetMounts(d.namespaces.MountIds());

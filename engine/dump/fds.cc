@@ -304,8 +304,7 @@ Result<uint32_t> FdDumper::InFlight(int ours) {
 }
 
 Result<> FdDumper::DumpOwner(int pidfd, pid_t pid, int fd, uint32_t id) {
-  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0)));
-  if (!ours) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
+  UniqueFd ours = CRYO_TRY(TakeFdFrom(pidfd, pid, fd));
   img::fown_entry f = CRYO_TRY_CTX(ReadFileOwner(ours.get()), "owner of pid {} fd {}", pid, fd);
   if (f.pid() == 0 && f.signum() == 0) return {};
   if (f.pid() != 0) {
@@ -328,8 +327,7 @@ Result<> FdDumper::DumpOwner(int pidfd, pid_t pid, int fd, uint32_t id) {
 
 Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
   ImageWriter w(dir_, ImageKind::kFdinfo, files_id);
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) return ErrnoError("pidfd_open {}", pid);
+  UniqueFd pidfd = CRYO_TRY(OpenPidfd(pid));
   for (int fd : ListFds(pid)) {
     std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
     std::string link = CRYO_TRY(ReadLink(proc));
@@ -349,7 +347,7 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
     } else {
       id = CRYO_TRY(DumpFile(pid, fd, link, st, flags, fi.pos, fi.mnt_id, &type));
       files_.Remember(pid, fd, st, id, type);
-      // An O_PATH fd has no owner (and pidfd_getfd does not give one).
+      // An O_PATH fd has no owner (and cannot be taken).
       if (!(flags & O_PATH)) CRYO_TRY(DumpOwner(pidfd.get(), pid, fd, id));
     }
     if (fdinfo.find("\nlock:") != std::string::npos) {

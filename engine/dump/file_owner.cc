@@ -2,8 +2,7 @@
 
 #include <fcntl.h>
 
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
+#include "engine/image/file_parts.h"
 
 namespace cryo {
 
@@ -33,18 +32,13 @@ Result<img::fown_entry> ReadFileOwner(int fd) {
 }
 
 bool SetEntryOwner(img::file_entry& e, const img::fown_entry& f) {
-  const auto* refl = e.GetReflection();
-  const auto* desc = e.GetDescriptor();
   bool set = false;
-  for (int i = 0; i < desc->field_count(); i++) {
-    const auto* field = desc->field(i);
-    if (field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE || !refl->HasField(e, field)) continue;
-    google::protobuf::Message* part = refl->MutableMessage(&e, field);
-    const auto* fown = part->GetDescriptor()->FindFieldByName("fown");
-    if (fown == nullptr || fown->message_type() != img::fown_entry::descriptor()) continue;
-    part->GetReflection()->MutableMessage(part, fown)->CopyFrom(f);
+  ForPartsWith(e, "fown", [&](google::protobuf::Message& part, const google::protobuf::FieldDescriptor* fown) {
+    if (fown->message_type() != img::fown_entry::descriptor()) return false;
+    part.GetReflection()->MutableMessage(&part, fown)->CopyFrom(f);
     set = true;
-  }
+    return false;  // every part that records one
+  });
   return set;
 }
 

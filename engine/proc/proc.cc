@@ -210,12 +210,21 @@ Result<FdInfo> ParseFdInfo(std::string_view text) {
   return fi;
 }
 
-Result<UniqueFd> TakeTaskFd(pid_t pid, int fd) {
+Result<UniqueFd> OpenPidfd(pid_t pid) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (pidfd.get() < 0) return ErrnoError("pidfd_open {}", pid);
-  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  return pidfd;
+}
+
+Result<UniqueFd> TakeFdFrom(int pidfd, pid_t pid, int fd) {
+  UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0)));
   if (ours.get() < 0) return ErrnoError("pidfd_getfd {} fd {}", pid, fd);
   return ours;
+}
+
+Result<UniqueFd> TakeTaskFd(pid_t pid, int fd) {
+  UniqueFd pidfd = CRYO_TRY(OpenPidfd(pid));
+  return TakeFdFrom(pidfd.get(), pid, fd);
 }
 
 }  // namespace cryo

@@ -58,6 +58,10 @@ Result<std::string> ReadLink(const std::string& path);
 // The very open file description behind fd `fd` of `pid`, as an fd of the
 // caller's (pidfd_getfd; the caller must be allowed to ptrace `pid`).
 Result<UniqueFd> TakeTaskFd(pid_t pid, int fd);
+// The same through a pidfd of `pid` the caller holds (several fds of one
+// process, one pidfd_open). An O_PATH fd cannot be taken.
+Result<UniqueFd> OpenPidfd(pid_t pid);
+Result<UniqueFd> TakeFdFrom(int pidfd, pid_t pid, int fd);
 
 // /proc/PID/fdinfo/FD: pos and flags (octal).
 struct FdInfo {

@@ -1,34 +1,14 @@
 #include "engine/restore/file_owner.h"
 
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <set>
 
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
+#include "engine/image/file_parts.h"
+#include "engine/proc/proc.h"
 
 namespace cryo {
-
-namespace {
-
-// Calls fn(part, field) for each part of `e` that is set and has a field
-// called `name`, until fn returns true.
-template <typename Fn>
-void ForPartsWith(const img::file_entry& e, const char* name, Fn fn) {
-  const auto* refl = e.GetReflection();
-  const auto* desc = e.GetDescriptor();
-  for (int i = 0; i < desc->field_count(); i++) {
-    const auto* field = desc->field(i);
-    if (field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE || !refl->HasField(e, field)) continue;
-    const google::protobuf::Message& part = refl->GetMessage(e, field);
-    const auto* named = part.GetDescriptor()->FindFieldByName(name);
-    if (named != nullptr && fn(part, named)) return;
-  }
-}
-
-}  // namespace
 
 std::optional<img::fown_entry> EntryOwner(const img::file_entry& e) {
   std::optional<img::fown_entry> out;
@@ -107,12 +87,8 @@ Result<> RestoreOwners(const ImageSet& s, const RestoredTree& tree, Log& log) {
       pid_t host = HostOwner(s, tree, o->second);
       if (o->second.pid() != 0 && host == 0)
         log.Warn("file {}: its SIGIO owner {} is no task of the tree: not set", fi.id(), o->second.pid());
-      if (!pidfd) {
-        pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, tree.host(i), 0)));
-        if (!pidfd) return ErrnoError("pidfd_open {}", tree.host(i));
-      }
-      UniqueFd ours(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fi.fd(), 0)));
-      if (!ours) return ErrnoError("pid {} fd {}", t.pid(), fi.fd());
+      if (!pidfd) pidfd = CRYO_TRY(OpenPidfd(tree.host(i)));
+      UniqueFd ours = CRYO_TRY(TakeFdFrom(pidfd.get(), t.pid(), fi.fd()));
       CRYO_TRY_CTX(SetFileOwner(ours.get(), o->second, host), "owner of pid {} fd {}", t.pid(), fi.fd());
     }
   }
