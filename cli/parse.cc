@@ -51,14 +51,17 @@ const Spec kSpecs[] = {
          o.log_level++;
          return {};
        }
-       // -vvv arrives as the value "vv"; -v4 as "4".
-       if (std::all_of(v->begin(), v->end(), [](char c) { return c == 'v'; })) {
+       // As CRIU's getopt sees it: -vvv arrives as the value "vv"; -v4 as
+       // "4"; anything else is read as atoi would ("-verbosity=0" is -v with
+       // the value "erbosity=0", level 0).
+       if (v->front() == 'v') {
          o.log_level += 1 + static_cast<int>(v->size());
-         return {};
+       } else {
+         int level = 0;
+         std::from_chars(v->data(), v->data() + v->size(), level);
+         o.log_level = level;
        }
-       o.log_level = CRYO_TRY(Number<int>(*v, "verbosity"));
-       if (o.log_level < 0 || o.log_level > 4)
-         return MakeError(EINVAL, "-v: level '{}' is not 0 to 4", *v);
+       o.log_level = std::clamp(o.log_level, 0, 4);
        return {};
      }},
     {"log-pid", 0, Arg::kNone, true, FLAG(log_pid)},

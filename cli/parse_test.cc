@@ -36,7 +36,13 @@ TEST(Parse, VerbosityForms) {
   EXPECT_EQ(Parse({"check", "-v"}).value().log_level, 3);
   EXPECT_EQ(Parse({"check", "-vv"}).value().log_level, 4);
   EXPECT_EQ(Parse({"check", "-v0"}).value().log_level, 0);
-  EXPECT_FALSE(Parse({"check", "-v9"}));
+  // CRIU reads any other attached value as atoi does; levels past 4 mean 4.
+  EXPECT_EQ(Parse({"check", "-v9"}).value().log_level, 4);
+  EXPECT_EQ(Parse({"check", "-verbosity=0", "--feature", "x"}).value().log_level, 0);
+  EXPECT_EQ(Parse({"check", "-vx"}).value().log_level, 0);
+  EXPECT_EQ(Parse({"check", "-v3x"}).value().log_level, 3);
+  EXPECT_EQ(Parse({"check", "--verbosity=1"}).value().log_level, 1);
+  EXPECT_EQ(Parse({"check", "-vvv"}).value().log_level, 4);
 }
 
 TEST(Parse, NegationTurnsBooleansOff) {

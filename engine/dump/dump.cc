@@ -401,7 +401,10 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   if (d.seccomp.seccomp_filters_size() > 0)
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kSeccomp, 0, d.seccomp));
   CRYO_TRY(d.fds.Finish());
-  CRYO_TRY(d.memfds.Write(dir, *d.sink));
+  MemfdTable::Counts sh = CRYO_TRY(d.memfds.Write(dir, *d.sink));
+  stats.set_shpages_scanned(sh.scanned);
+  stats.set_shpages_skipped_parent(0);
+  stats.set_shpages_written(sh.written);
   // A page server is done once every pagemap is sent.
   CRYO_TRY(d.sink->Finish(false));
   CRYO_TRY(d.files.Write(dir));
@@ -689,6 +692,10 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
     st.set_pages_skipped_parent(mem.pages_skipped_parent);
     st.set_pages_written(mem.pages_written);
     st.set_pages_lazy(0);
+    // A pre-dump takes no shared memory: the dump takes it whole.
+    st.set_shpages_scanned(0);
+    st.set_shpages_skipped_parent(0);
+    st.set_shpages_written(0);
     img::inventory_entry inv;
     inv.set_img_version(2);
     inv.set_fdinfo_per_id(true);

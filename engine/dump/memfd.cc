@@ -54,14 +54,16 @@ Result<> MemfdTable::AnonShared(const std::string& open_path, uint64_t shmid) {
   return {};
 }
 
-Result<> MemfdTable::Write(int dir, PageSink& sink) {
+Result<MemfdTable::Counts> MemfdTable::Write(int dir, PageSink& sink) {
   ImageWriter inodes(dir, ImageKind::kMemfdInode);
+  Counts counts;
   for (auto& [ino, in] : by_ino_) {
     if (!in.anon) CRYO_TRY(inodes.Write(in.entry));
     // The data regions (holes stay holes), whole pages.
     UniqueFd fd = CRYO_TRY(Open(in.open_path, O_RDONLY));
     CRYO_TRY(sink.Open(ImageKind::kShmemPagemap, in.entry.shmid()));
     off_t size = static_cast<off_t>(in.entry.size());
+    counts.scanned += static_cast<uint64_t>((size + 4095) / 4096);
     off_t at = 0;
     std::vector<char> buf(1 << 20);
     while (at < size) {
@@ -77,6 +79,7 @@ Result<> MemfdTable::Write(int dir, PageSink& sink) {
       e.set_nr_pages_64(static_cast<uint64_t>((end - start) / 4096));
       e.set_flags(1u << 2);
       CRYO_TRY(sink.Entry(e));
+      counts.written += e.nr_pages_64();
       for (off_t o = start; o < end;) {
         size_t n = static_cast<size_t>(std::min<off_t>(end - o, static_cast<off_t>(buf.size())));
         ssize_t r = ::pread(fd.get(), buf.data(), n, o);
@@ -89,7 +92,8 @@ Result<> MemfdTable::Write(int dir, PageSink& sink) {
     }
     CRYO_TRY(sink.Close());
   }
-  return inodes.Close();
+  CRYO_TRY(inodes.Close());
+  return counts;
 }
 
 }  // namespace cryo

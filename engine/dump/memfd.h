@@ -22,8 +22,13 @@ class MemfdTable {
   // The shmem object behind a MAP_SHARED|MAP_ANONYMOUS mapping (its inode
   // is the vma's shmid): contents only, no memfd.img entry.
   Result<> AnonShared(const std::string& open_path, uint64_t shmid);
+  // Pages of shared memory looked at and written, for stats-dump's shpages_*.
+  struct Counts {
+    uint64_t scanned = 0;
+    uint64_t written = 0;
+  };
   // Writes memfd.img, and each inode's contents to `sink`.
-  Result<> Write(int dir, PageSink& sink);
+  Result<Counts> Write(int dir, PageSink& sink);
 
  private:
   struct Inode_ {
