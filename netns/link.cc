@@ -129,11 +129,45 @@ bool VethPeerFor(const Options& opts, const std::string& in, std::string* out, s
 
 namespace {
 
-std::string MacvlanLowerFor(const Options& opts, const std::string& in) {
-  std::string want = fmt::format("macvlan[{}]:", in);
+// The value of --external KIND[IN]:VALUE, "" when not given.
+std::string ExternalFor(const Options& opts, std::string_view kind, const std::string& in) {
+  std::string want = fmt::format("{}[{}]:", kind, in);
   for (const auto& e : opts.external)
     if (e.starts_with(want)) return e.substr(want.size());
   return "";
+}
+
+// A veth made beforehand in the host's namespace (--external
+// netdev[IN]:ORIG), moved into the namespace under its dumped name and
+// index, as CRIU does.
+Result<> MoveVeth(Rtnl& host, const img::net_device_entry& e, const std::string& orig, int self_netns) {
+  std::vector<std::string> msgs;
+  uint32_t index = 0;
+  for (const Link& l : CRYO_TRY(Links(host, msgs)))
+    if (l.name == orig) index = static_cast<uint32_t>(l.ifi->ifi_index);
+  if (!index) return MakeError(ENODEV, "veth {}: --external netdev[{}]:{} names no device here", e.name(), e.name(), orig);
+  for (bool keep : {true, false}) {
+    NlBuilder b(RTM_NEWLINK, 0);
+    auto* ifi = b.Header<ifinfomsg>();
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = static_cast<int>(index);
+    b.PutU32(IFLA_NET_NS_FD, static_cast<uint32_t>(self_netns));
+    b.PutStr(IFLA_IFNAME, e.name());
+    if (e.mtu()) b.PutU32(IFLA_MTU, e.mtu());
+    if (keep) b.PutU32(IFLA_NEW_IFINDEX, e.ifindex());
+    auto r = host.Talk(b.Take());
+    if (r) return {};
+    if (keep && (r.error().err() == EBUSY || r.error().err() == EEXIST)) continue;
+    return std::unexpected(r.error().context(fmt::format("move veth {} in as {}", orig, e.name())));
+  }
+  return {};
+}
+
+Result<> DeleteLink(Rtnl& rt, const std::string& name) {
+  NlBuilder b(RTM_DELLINK, 0);
+  b.Header<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  b.PutStr(IFLA_IFNAME, name);
+  return rt.Talk(b.Take());
 }
 
 Result<uint32_t> IndexOf(Rtnl& rt, const std::string& name) {
@@ -193,9 +227,8 @@ Result<> SetMasterUp(Rtnl& rt, uint32_t index, uint32_t master, bool up) {
   return rt.Talk(b.Take());
 }
 
-}  // namespace
-
-Result<LinkMap> RestoreLinks(Rtnl& rt, const std::vector<img::net_device_entry>& devs, const LinkEnv& env) {
+Result<LinkMap> RestoreLinksMaking(Rtnl& rt, const std::vector<img::net_device_entry>& devs, const LinkEnv& env,
+                                   std::vector<std::string>& outer) {
   const Options& opts = *env.opts;
   Log& log = *env.log;
   std::optional<Rtnl> host;
@@ -225,13 +258,20 @@ Result<LinkMap> RestoreLinks(Rtnl& rt, const std::vector<img::net_device_entry>&
       case img::VETH: {
         const img::net_device_entry* inner = nullptr;
         std::string out, bridge;
+        if (std::string orig = ExternalFor(opts, "netdev", e.name()); !orig.empty()) {
+          CRYO_TRY(MoveVeth(*CRYO_TRY(host_rtnl()), e, orig, env.self_netns));
+          log.Info("veth {}: moved in from {}", e.name(), orig);
+          break;
+        }
         if (e.has_peer_nsid()) {
           for (const auto& p : devs)
             if (p.ifindex() == e.peer_ifindex() && p.type() == img::VETH) inner = &p;
           if (!inner) return MakeError(EINVAL, "veth {}: its peer {} is not in the image", e.name(), e.peer_ifindex());
         } else if (!VethPeerFor(opts, e.name(), &out, &bridge)) {
-          return MakeError(ENOENT, "veth {} had its peer outside the namespace: restore with --external veth[{}]:NAME[@BRIDGE]",
-                           e.name(), e.name());
+          return MakeError(ENOENT,
+                           "veth {} had its peer outside the namespace: restore with --external veth[{}]:NAME[@BRIDGE] "
+                           "or --external netdev[{}]:EXISTING",
+                           e.name(), e.name(), e.name());
         }
         CRYO_TRY(Create(rt, e, [&](NlBuilder& b) -> Result<> {
           nlattr* li = b.Nest(IFLA_LINKINFO);
@@ -257,12 +297,13 @@ Result<LinkMap> RestoreLinks(Rtnl& rt, const std::vector<img::net_device_entry>&
           return {};
         }));
         if (inner) made.insert(inner->ifindex());
+        if (!inner) outer.push_back(out);
         if (!bridge.empty()) bridged.push_back({out, bridge});
         log.Info("veth {}: peer {}{}{}", e.name(), inner ? inner->name() : out, bridge.empty() ? "" : " on ", bridge);
         break;
       }
       case img::MACVLAN: {
-        std::string lower = MacvlanLowerFor(opts, e.name());
+        std::string lower = ExternalFor(opts, "macvlan", e.name());
         if (lower.empty())
           return MakeError(ENOENT, "macvlan {}: restore with --external macvlan[{}]:DEVICE (its lower device)", e.name(),
                            e.name());
@@ -333,6 +374,22 @@ Result<LinkMap> RestoreLinks(Rtnl& rt, const std::vector<img::net_device_entry>&
     CRYO_TRY_CTX(SetMasterUp(*h, out, br, true), "attach {} to bridge {}", b.out, b.bridge);
   }
   return map;
+}
+
+}  // namespace
+
+Result<LinkMap> RestoreLinks(Rtnl& rt, const std::vector<img::net_device_entry>& devs, const LinkEnv& env) {
+  std::vector<std::string> outer;  // veth ends made in the host's namespace
+  auto r = RestoreLinksMaking(rt, devs, env, outer);
+  if (!r && !outer.empty()) {
+    // A failed restore leaves no veth behind on the host (the namespace's
+    // own devices go with it).
+    auto in = NetnsSwitch::Enter(env.host_netns);
+    auto host = Rtnl::Open();
+    if (in && host)
+      for (const auto& name : outer) (void)DeleteLink(*host, name);
+  }
+  return r;
 }
 
 Result<LinkMap> MapLinks(Rtnl& rt, const std::vector<img::net_device_entry>& devs, Log& log) {

@@ -48,6 +48,9 @@ struct LinkEnv {
 
 // Restores every device into the (new) namespace `rt` talks to, in
 // stages: created, configured (MTU, address, master, sysctls), then up.
+// A veth dumped with its peer on the host comes back with a new peer
+// (--external veth[IN]:OUT[@BR]) or as a veth made beforehand and moved in
+// (--external netdev[IN]:ORIG). On failure, the host ends made are deleted.
 Result<LinkMap> RestoreLinks(Rtnl& rt, const std::vector<img::net_device_entry>& devs, const LinkEnv& env);
 // An existing namespace (--join-ns, an external one): nothing is made;
 // the dumped devices found there by name (lo, a veth a CNI plugin made)

@@ -23,7 +23,7 @@ cleanup() {
   # Cases run in subshells: the namespaces they make are kept in a file.
   while read -r n; do ip netns del "$n" 2>/dev/null; done <"$w/nss" 2>/dev/null
   ip netns del "$probe" 2>/dev/null
-  for l in "$br" cnp$tag cnh$tag cnr$tag cnj$tag cnx$tag; do ip link del "$l" 2>/dev/null; done
+  for l in "$br" cnp$tag cnh$tag cnr$tag cnj$tag cnx$tag cnm$tag cnf$tag; do ip link del "$l" 2>/dev/null; done
   rm -rf "$w"; return 0
 }
 trap cleanup EXIT
@@ -117,6 +117,37 @@ veth_restore() {
   verdict
 }
 run veth-restore veth_restore
+
+# CRIU's --external netdev[IN]:ORIG: a veth made beforehand on the host is
+# moved into the restored namespace as IN, with IN's index. Before that,
+# restores that fail (a device that is not there, a bridge that is not
+# there) leave no veth behind on the host.
+netdev_move() {
+  local ns=cryo-nt3-$tag
+  mkns "$ns" cnh$tag && configure "$ns" || { echo "setup failed"; return; }
+  start_in /run/netns/"$ns" "$w/netdev" || return
+  local before; before=$(listing /run/netns/"$ns")
+  "$cryo" dump -t "$pid" -D "$d/img" -o dump.log -v4 >"$d/dump.out" 2>&1 || { echo "dump: $(cat "$d/dump.out")"; return; }
+  wait_gone "$pid"
+  ip netns del "$ns"; wait_no_link cnh$tag
+  if "$cryo" restore -D "$d/img" -d -o r1.log --external "netdev[eth0]:cnnone$tag" >"$d/r1.out" 2>&1; then
+    echo "restored with a netdev that does not exist"
+  else grep -q "cnnone$tag" "$d/r1.out" || echo "unclear error: $(cat "$d/r1.out")"; fi
+  if "$cryo" restore -D "$d/img" -d -o r2.log --external "veth[eth0]:cnf$tag@nobr$tag" >"$d/r2.out" 2>&1; then
+    echo "restored onto a bridge that does not exist"
+  fi
+  ip link show cnf$tag >/dev/null 2>&1 && echo "a failed restore left veth cnf$tag behind"
+  ip link add cnx$tag type veth peer name cnm$tag && ip link set cnx$tag master "$br" up || { echo "no veth to move"; return; }
+  "$cryo" restore -D "$d/img" -d -o restore.log -v4 --pidfile "$d/rpid" --external "netdev[eth0]:cnm$tag" >"$d/r.out" 2>&1 ||
+    { echo "restore: $(cat "$d/r.out")"; return; }
+  pid=$(cat "$d/rpid"); track "$pid"
+  ip link show cnm$tag >/dev/null 2>&1 && echo "cnm$tag is still on the host"
+  local after; after=$(listing /proc/"$pid"/ns/net)
+  [ "$before" = "$after" ] || diff <(echo "$before") <(echo "$after") | head -n 8
+  [ "$(probe_tcp 10.201.0.2)" = refused ] || echo "the restored tree does not answer on the bridge"
+  verdict
+}
+run netdev-move netdev_move
 
 # --leave-running with an action script that probes at post-dump: while
 # the tree is frozen its namespace answers nothing, not even a reset;
