@@ -371,6 +371,9 @@ class Builder {
       } else if ((maps.size() + 65) * sizeof(x86::BatchEntry) > kRoom) {
         CRYO_TRY(flush());
       }
+      if (log_.enabled(LogLevel::kDebug))
+        log_.Debug("pid {}: vma {:#x}-{:#x} prot {:#x} flags {:#x} status {:#x} pgoff {:#x}{}{}", t_.tid(), v.start(),
+                   v.end(), v.prot(), v.flags(), v.status(), v.pgoff(), path.empty() ? "" : " from ", path);
       maps.push_back(m);
     }
     return flush();
@@ -504,10 +507,13 @@ class Builder {
       if (auto it = first_fd.find(fi.id()); it != first_fd.end()) {
         // Another fd of the same open file: share it, offset and all.
         CRYO_TRY(t_.Check("dup3", SYS_dup3, it->second, fi.fd(), cloexec ? O_CLOEXEC : 0));
+        log_.Debug("pid {}: fd {} <- fd {} (file {})", t_.tid(), fi.fd(), it->second, fi.id());
         continue;
       }
       if (int held = shared_ ? shared_->FdOf(fi.id()) : -1; held >= 0) {
         CRYO_TRY_CTX(Install(held, fi.fd(), cloexec), "fd {} ({})", fi.fd(), img::fd_types_Name(fi.type()));
+        log_.Debug("pid {}: fd {} <- file {} ({}), made by cryo as its fd {}", t_.tid(), fi.fd(), fi.id(),
+                   img::fd_types_Name(fi.type()), held);
         first_fd[fi.id()] = fi.fd();
         continue;
       }
@@ -535,6 +541,8 @@ class Builder {
         CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
       }
       if (!(flags & O_PATH) && pos != 0) CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), pos, SEEK_SET));
+      log_.Debug("pid {}: fd {} <- file {} ({}) {} flags {:#o} at {}", t_.tid(), fi.fd(), fi.id(),
+                 img::fd_types_Name(fi.type()), path, flags, pos);
       first_fd[fi.id()] = fi.fd();
     }
     const auto* cwd = CRYO_TRY(s_.File(ti_.fs.cwd_id()));
@@ -993,17 +1001,22 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   pid_t pid = ti.pid(), host = t.tid();
   uint64_t tramp = c.tramp;
   Builder b(t, c.s, ti, tramp, c.log, &c.ghosts, &c.memfds, &c.shared);
+  c.log.Info("restore pid {} (here {}): {} threads, {} vmas, {} fds", pid, host, ti.cores.size(), ti.mm.vmas_size(),
+             ti.fds.size());
   b.set_cryo_fd(c.cryo_fd);
   b.set_tree_fd(c.tree_fd);
   if (c.userns_fd >= 0) CRYO_TRY_CTX(b.TakeUserns(c.userns, c.userns_fd), "user namespace");
   CRYO_TRY(FaultPoint("restore-memory"));
   CRYO_TRY_CTX(b.MapVdso(host), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
-  st.set_pages_restored(st.pages_restored() + CRYO_TRY_CTX(b.LoadPages(), "load pages"));
+  uint64_t pages = CRYO_TRY_CTX(b.LoadPages(), "load pages");
+  st.set_pages_restored(st.pages_restored() + pages);
+  c.log.Info("pid {}: memory mapped, {} pages read", pid, pages);
   if (c.lazy) CRYO_TRY_CTX(c.lazy->Prepare(t, ti), "lazy pages");
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
+  c.log.Info("pid {}: files, cwd and root in place", pid);
   if (ti.owns_files) CRYO_TRY(t.Check("close cryo's pidfd", SYS_close, static_cast<uint64_t>(c.cryo_fd)));
   // The tree's root fd serves every task of the table (mappings, cwd).
   if (c.tree_fd >= 0 && c.last_of_table.at(ti.ids.files_id()) == pid)
@@ -1023,6 +1036,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
     pid_t tid = static_cast<pid_t>(ti.task.threads(static_cast<int>(i)));
     threads.push_back(CRYO_TRY_CTX(CreateThread(t, b, tid, tramp), "create thread {}", tid));
     pid_t htid = threads.back().tid();
+    c.log.Info("pid {}: thread {} made (here {})", pid, tid, htid);
     c.tree.NoteThread(tid, htid);
     CRYO_TRY(c.cgroups.MoveThread(htid, CgSetOf(ti.cores[i]), CgSetOf(ti.cores[0])));
     if (ptrace(PTRACE_SETSIGMASK, htid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
@@ -1055,6 +1069,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
     task.set_saved_regs(regs);
     CRYO_TRY(task.Restore());
   }
+  c.log.Info("pid {}: built, registers set", pid);
   return {};
 }
 
@@ -1072,6 +1087,8 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
       id != 0 && CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kMountpoints, id)).present())
     mounts = CRYO_TRY_CTX(mnt::MountTree::Enter(s.dir.get(), id, opts, log, namespaces.MadeMnt()), "mount namespace");
   mnt::TreeRoot where = mounts ? mounts->root() : mnt::TreeRoot();
+  log.Info("{} processes to restore from {}; namespaces entered{}", s.tasks.size(), opts.images_dir,
+           mounts ? ", mount tree built" : "");
   // The tasks are born on cryo's CPU and stay there while it builds them.
   CpuPin pin;
   Restored out;
@@ -1159,6 +1176,9 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
                                   tree_fd ? tree_fd.get() : -1));
   if (pidns_init) CRYO_TRY(pidns_init->Leave());
   out.pid = tree.host(0);
+  if (log.enabled(LogLevel::kInfo))
+    for (size_t i = 0; i < s.tasks.size(); i++)
+      log.Info("forked pid {} (here {}){}", s.tasks[i].pid(), tree.host(i), s.tasks[i].zombie ? ", a zombie" : "");
   CRYO_TRY(Announce(notify, "setup-namespaces", out.pid));
   CRYO_TRY(Announce(notify, "post-setup-namespaces"));
   // The console's master, for the runtime to hand on (runc: its console
@@ -1187,6 +1207,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY_CTX(RestoreOwners(s, tree, log), "file owners");
   CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");
   CRYO_TRY_CTX(namespaces.RemoveSegments(), "SysV shared memory");
+  log.Info("every process built; cgroup properties and the network next");
   CRYO_TRY(FaultPoint("restore-cgroups"));
   CRYO_TRY_CTX(cg.ApplyProperties(), "cgroup properties");
   // Frozen cgroups freeze with their tasks still held: they stay frozen.
@@ -1209,6 +1230,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY_CTX(shared.ResumeConnections(), "TCP connections");
   if (lazy) CRYO_TRY_CTX(lazy->Finish(), "lazy pages");
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
+  log.Info("the tree runs");
   cg.Commit();
   if (pidns_init) CRYO_TRY(pidns_init->Watch(s.tasks[0].pid()));
   if (lazy) CRYO_TRY_CTX(lazy->Running(), "lazy pages");
