@@ -543,18 +543,20 @@ class Builder {
     // Root, cwd and umask in one batch, the paths past its table.
     if (root->name().size() + cwd->name().size() + 4096 + 64 > kTrampSize - kPage)
       return MakeError(ENAMETOOLONG, "cwd {} / root {}", cwd->name(), root->name());
+    // Both paths are as cryo sees them (from its root): the cwd first,
+    // then the root, which leaves the cwd where it is.
     uint64_t at = scratch_ + 4096;
     SyscallBatch b;
     std::vector<std::string> what;
+    CRYO_TRY(t_.Write(at, cwd->name().c_str(), cwd->name().size() + 1));
+    b.Add(SYS_chdir, at);
+    what.push_back("chdir to cwd " + cwd->name());
+    at += (cwd->name().size() + 16) & ~size_t{15};
     if (root->name() != "/") {
       CRYO_TRY(t_.Write(at, root->name().c_str(), root->name().size() + 1));
       b.Add(SYS_chroot, at);
       what.push_back("chroot " + root->name());
-      at += (root->name().size() + 16) & ~size_t{15};
     }
-    CRYO_TRY(t_.Write(at, cwd->name().c_str(), cwd->name().size() + 1));
-    b.Add(SYS_chdir, at);
-    what.push_back("chdir to cwd " + cwd->name());
     b.Add(SYS_umask, ti_.fs.umask());  // returns the old mask
     what.push_back("umask");
     std::vector<long> res = CRYO_TRY(RunBatch(b));
