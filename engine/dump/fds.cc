@@ -193,7 +193,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t id = files_.NextId();
     img::file_entry fe = pidfd ? CRYO_TRY_CTX(PidfdEntry(id, flags, st.st_ino, info), "pid {} fd {}", pid, fd)
                                : CRYO_TRY_CTX(parse(id, flags, info), "pid {} fd {} ({})", pid, fd, link);
-    if (pidfd && pids_ && pids_->own_ns()) {
+    if (pidfd && pids_ && pids_->own_ns() && fe.pidfd().nspid() != -1) {
       // The process it refers to, by its pid in the tree's namespace.
       pid_t target = pids_->Dumped(fe.pidfd().nspid());
       if (target == 0)
