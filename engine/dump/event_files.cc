@@ -149,8 +149,10 @@ Result<img::file_entry> PidfdEntry(uint32_t id, uint32_t flags, uint64_t ino, st
   e->set_ino(ino);
   e->set_flags(flags);
   std::string_view pid = FdInfoValue(fdinfo, "Pid");
-  if (pid == "-1" || pid.empty()) return MakeError(ENOTSUP, "a pidfd of a process that has exited: not supported yet");
-  e->set_nspid(static_cast<int32_t>(CRYO_TRY(Number(pid, 10, "Pid"))));
+  if (pid.empty()) return MakeError(EINVAL, "fdinfo: pidfd without Pid");
+  // A process that has exited is -1, as CRIU writes it: the pidfds of one
+  // such process are told apart from another's by their inode.
+  e->set_nspid(pid == "-1" ? -1 : static_cast<int32_t>(CRYO_TRY(Number(pid, 10, "Pid"))));
   NoOwner(e->mutable_fown());
   return fe;
 }

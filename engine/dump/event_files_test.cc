@@ -65,14 +65,16 @@ TEST(SignalfdEntry, MaskIsHex) {
   EXPECT_EQ((e->sgfd().sigmask)(), 0xa00u);  // parenthesized: <signal.h> has a sigmask() macro
 }
 
-TEST(PidfdEntry, RefusesAPidfdOfAnExitedProcess) {
+TEST(PidfdEntry, AnExitedProcessIsMinusOne) {
   auto e = PidfdEntry(1, 02, 99, "Pid:\t1234\nNSpid:\t1234\n");
   ASSERT_TRUE(e) << e.error().what();
   EXPECT_EQ(e->pidfd().nspid(), 1234);
   EXPECT_EQ(e->pidfd().ino(), 99u);
-  auto gone = PidfdEntry(1, 02, 99, "Pid:\t-1\nNSpid:\t-1\n");
-  ASSERT_FALSE(gone);
-  EXPECT_EQ(gone.error().err(), ENOTSUP);
+  auto gone = PidfdEntry(1, 02, 98, "Pid:\t-1\nNSpid:\t-1\n");
+  ASSERT_TRUE(gone) << gone.error().what();
+  EXPECT_EQ(gone->pidfd().nspid(), -1);
+  EXPECT_EQ(gone->pidfd().ino(), 98u);
+  EXPECT_FALSE(PidfdEntry(1, 02, 99, "NSpid:\t7\n"));
 }
 
 }  // namespace

@@ -26,18 +26,38 @@ namespace {
 
 constexpr std::string_view kDeleted = " (deleted)";
 
-// An open file that was unlinked: its contents go to ghost-file-ID.img and
-// remap-fpath.img says the file is to be found there (CRIU's ghost files).
-Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const Options& opts,
-                   int dir, img::remap_file_path_entry* remap) {
-  if (static_cast<uint64_t>(st.st_size) > opts.ghost_limit)
-    return MakeError(EFBIG, "pid {} fd {}: unlinked file of {} bytes is over the ghost limit ({} bytes, --ghost-limit)",
-                     pid, fd, st.st_size, opts.ghost_limit);
-  UniqueFd f = CRYO_TRY(Open(fmt::format("/proc/{}/fd/{}", pid, fd), O_RDONLY));
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  size_t got = CRYO_TRY(ReadFull(f.get(), data.data(), data.size()));
-  data.resize(got);
+// What an unlinked symlink held open (O_PATH|O_NOFOLLOW) points to: the
+// magic link leads to the symlink itself, not through it.
+Result<std::string> LinkTarget(const std::string& proc) {
+  UniqueFd f = CRYO_TRY(Open(proc, O_PATH));
+  char buf[4096];
+  ssize_t n = ::readlinkat(f.get(), "", buf, sizeof buf);
+  if (n < 0) return ErrnoError("read the target of {}", proc);
+  if (static_cast<size_t>(n) == sizeof buf) return MakeError(ENAMETOOLONG, "the target of {}", proc);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// An open file that was unlinked: ghost-file-ID.img keeps what it takes to
+// make it again (a regular file's contents, a symlink's target, a FIFO's
+// mode), and remap-fpath.img says the file is to be found there (CRIU's
+// ghost files).
+Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const Options& opts, int dir) {
+  std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
   img::ghost_file_entry g;
+  std::string data;
+  if (S_ISREG(st.st_mode)) {
+    if (static_cast<uint64_t>(st.st_size) > opts.ghost_limit)
+      return MakeError(EFBIG, "pid {} fd {}: unlinked file of {} bytes is over the ghost limit ({} bytes, --ghost-limit)",
+                       pid, fd, st.st_size, opts.ghost_limit);
+    UniqueFd f = CRYO_TRY(Open(proc, O_RDONLY));
+    data.resize(static_cast<size_t>(st.st_size));
+    size_t got = CRYO_TRY(ReadFull(f.get(), data.data(), data.size()));
+    data.resize(got);
+    g.set_chunks(false);
+    g.set_size(data.size());
+  } else if (S_ISLNK(st.st_mode)) {
+    g.set_symlnk_target(CRYO_TRY_CTX(LinkTarget(proc), "pid {} fd {}", pid, fd));
+  }
   g.set_uid(st.st_uid);
   g.set_gid(st.st_gid);
   g.set_mode(st.st_mode);
@@ -47,16 +67,10 @@ Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const 
   g.mutable_atim()->set_tv_usec(static_cast<uint64_t>(st.st_atim.tv_nsec / 1000));
   g.mutable_mtim()->set_tv_sec(static_cast<uint64_t>(st.st_mtim.tv_sec));
   g.mutable_mtim()->set_tv_usec(static_cast<uint64_t>(st.st_mtim.tv_nsec / 1000));
-  g.set_chunks(false);
-  g.set_size(data.size());
   ImageWriter w(dir, ImageKind::kGhostFile, id);
   CRYO_TRY(w.Write(g));
-  CRYO_TRY(w.WriteRaw(std::string_view(data)));
-  CRYO_TRY(w.Close());
-  remap->set_orig_id(id);
-  remap->set_remap_id(id);
-  remap->set_remap_type(img::GHOST);
-  return {};
+  if (!data.empty()) CRYO_TRY(w.WriteRaw(std::string_view(data)));
+  return w.Close();
 }
 
 // Two fds of one process on the same inode.
@@ -119,7 +133,8 @@ Result<> FdDumper::PipeData(uint32_t ino, const std::string& proc, bool fifo) {
 Result<> FdDumper::Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st, int mnt_id) const {
   if (view_.empty()) return {};
   struct stat there;
-  bool found = ::stat((view_ + path).c_str(), &there) == 0;
+  std::string at = view_ + path;
+  bool found = (S_ISLNK(st.st_mode) ? ::lstat(at.c_str(), &there) : ::stat(at.c_str(), &there)) == 0;
   if (found && there.st_dev == st.st_dev && there.st_ino == st.st_ino) return {};
   if (mounts_.count(mnt_id) && (!found || there.st_dev != st.st_dev)) return {};
   return MakeError(ENOTSUP,
@@ -193,7 +208,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t id = files_.NextId();
     img::file_entry fe = pidfd ? CRYO_TRY_CTX(PidfdEntry(id, flags, st.st_ino, info), "pid {} fd {}", pid, fd)
                                : CRYO_TRY_CTX(parse(id, flags, info), "pid {} fd {} ({})", pid, fd, link);
-    if (pidfd && pids_ && pids_->own_ns()) {
+    if (pidfd && pids_ && pids_->own_ns() && fe.pidfd().nspid() != -1) {
       // The process it refers to, by its pid in the tree's namespace.
       pid_t target = pids_->Dumped(fe.pidfd().nspid());
       if (target == 0)
@@ -205,12 +220,14 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     return id;
   }
   if (S_ISFIFO(st.st_mode) && link.starts_with("/")) {
-    if (link.ends_with(kDeleted))
-      return MakeError(ENOTSUP, "pid {} fd {}: FIFO {} was unlinked: not supported", pid, fd, link);
-    CRYO_TRY(Reachable(pid, fd, link, st, -1));
+    // An unlinked FIFO is made again as a ghost, opened, and unlinked.
+    bool unlinked = st.st_nlink == 0 && link.ends_with(kDeleted);
+    if (unlinked) link.resize(link.size() - kDeleted.size());
+    if (!unlinked) CRYO_TRY(Reachable(pid, fd, link, st, -1));
     *type = img::FIFO;
     CRYO_TRY_CTX(PipeData(ino, proc, true), "pid {} fd {}", pid, fd);
     uint32_t regf = files_.AddReg(link, flags, 0, st);
+    if (unlinked) CRYO_TRY(Ghost(pid, fd, regf, st));
     uint32_t id = files_.NextId();
     img::file_entry fe;
     fe.set_type(img::FIFO);
@@ -240,9 +257,12 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t inode = CRYO_TRY(memfds_.Inode(proc, link));
     return files_.AddMemfd(inode, flags, pos);
   }
-  bool ghost = S_ISREG(st.st_mode) && st.st_nlink == 0 && link.ends_with(kDeleted) && link.starts_with("/");
+  // A symlink is held open with O_PATH|O_NOFOLLOW, and reopened so.
+  bool ghost = (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && st.st_nlink == 0 && link.ends_with(kDeleted) &&
+               link.starts_with("/");
   if (ghost) link.resize(link.size() - kDeleted.size());
-  bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
+  bool by_path = link.starts_with("/") &&
+                 (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISLNK(st.st_mode));
   if (!by_path || (!ghost && link.ends_with(kDeleted))) {
     std::string kind = link.starts_with("socket:[")      ? SocketKind(pid, fd)
                        : link.starts_with("anon_inode:") ? link.substr(11)
@@ -279,12 +299,21 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
   *type = img::REG;
   uint32_t id = files_.AddReg(link, flags, pos, st, mounts_.count(mnt_id) ? mnt_id : -1);
-  if (ghost) {
-    img::remap_file_path_entry remap;
-    CRYO_TRY(DumpGhost(pid, fd, id, st, opts_, dir_, &remap));
-    remaps_.push_back(remap);
-  }
+  if (ghost) CRYO_TRY(Ghost(pid, fd, id, st));
   return id;
+}
+
+// Every open of one unlinked inode names the same ghost (the first one's
+// id): restored, they are opens of one file again.
+Result<> FdDumper::Ghost(pid_t pid, int fd, uint32_t id, const struct stat& st) {
+  auto [it, fresh] = ghosts_.try_emplace({st.st_dev, st.st_ino}, id);
+  if (fresh) CRYO_TRY(DumpGhost(pid, fd, id, st, opts_, dir_));
+  img::remap_file_path_entry remap;
+  remap.set_orig_id(id);
+  remap.set_remap_id(it->second);
+  remap.set_remap_type(img::GHOST);
+  remaps_.push_back(remap);
+  return {};
 }
 
 Result<uint32_t> FdDumper::InFlight(int ours) {

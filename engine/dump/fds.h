@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -67,6 +68,8 @@ class FdDumper {
   Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
                             uint32_t flags, uint64_t pos, int mnt_id, img::fd_types* type);
   Result<> PipeData(uint32_t ino, const std::string& proc, bool fifo);
+  // File `id` is an unlinked inode: its ghost, written once per inode.
+  Result<> Ghost(pid_t pid, int fd, uint32_t id, const struct stat& st);
   // The owner of a new file description for SIGIO (file_owner.h).
   Result<> DumpOwner(int pidfd, pid_t pid, int fd, uint32_t id);
   // A file in flight on a unix socket, received by a peek as fd `ours`.
@@ -84,6 +87,7 @@ class FdDumper {
   Ptys ptys_;
   TunFileWhere tun_where_;
   std::vector<img::remap_file_path_entry> remaps_;
+  std::map<std::pair<dev_t, ino_t>, uint32_t> ghosts_;  // inode -> its ghost's id
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
   std::string view_;  // where cryo reaches the tree's paths

@@ -28,14 +28,22 @@ Result<std::vector<img::file_lock_entry>> ParseFdLocks(std::string_view fdinfo, 
       e.set_flag(kLockFlock);
     } else if (cls == "OFDLCK") {
       e.set_flag(kLockOfd);
+    } else if (cls == "LEASE") {
+      e.set_flag(kLockLease);
     } else {
       return MakeError(ENOTSUP, "pid {} fd {}: a {} lock is not supported", pid, fd, cls);
     }
-    if (mode != "ADVISORY") return MakeError(ENOTSUP, "pid {} fd {}: a {} lock is not supported", pid, fd, mode);
+    bool lease = e.flag() == kLockLease;
+    // A lease is ACTIVE, or BREAKING (shown with the type it breaks to).
+    bool breaking = lease && mode == "BREAKING";
+    if (lease ? mode != "ACTIVE" && !breaking : mode != "ADVISORY")
+      return MakeError(ENOTSUP, "pid {} fd {}: a {} {} lock is not supported", pid, fd, mode, cls);
     if (type == "READ") {
       e.set_type(F_RDLCK);
     } else if (type == "WRITE") {
       e.set_type(F_WRLCK);
+    } else if (type == "UNLCK" && breaking) {
+      e.set_type(F_UNLCK);
     } else {
       return MakeError(ENOTSUP, "pid {} fd {}: a {} lock is not supported", pid, fd, type);
     }
@@ -48,6 +56,7 @@ Result<std::vector<img::file_lock_entry>> ParseFdLocks(std::string_view fdinfo, 
       return MakeError(EINVAL, "fdinfo: bad lock line '{}'", line);
     // A POSIX lock is its owner's: other processes see it through their fds too.
     if (e.flag() == kLockPosix && who != pid) continue;
+    if (breaking) e.set_type(e.type() | kLeaseBreaking);
     e.set_pid(pid);
     e.set_fd(fd);
     e.set_start(s);

@@ -32,8 +32,24 @@ TEST(ParseFdLocks, ReadsEachKind) {
   }
 }
 
+TEST(ParseFdLocks, ReadsLeasesAndTheTypeABreakingOneGoesTo) {
+  auto locks = ParseFdLocks(
+      "lock:\t1: LEASE  ACTIVE    READ  1234 00:2e:1182 0 EOF\n"
+      "lock:\t2: LEASE  BREAKING  UNLCK 77 00:2e:1182 0 EOF\n"
+      "lock:\t3: LEASE  BREAKING  READ  77 00:2e:1182 0 EOF\n",
+      1234, 3);
+  ASSERT_TRUE(locks) << locks.error().what();
+  ASSERT_EQ(locks->size(), 3u);  // whoever set it: the description's
+  EXPECT_EQ((*locks)[0].flag(), kLockLease);
+  EXPECT_EQ((*locks)[0].type(), static_cast<uint32_t>(F_RDLCK));
+  EXPECT_EQ((*locks)[1].type(), F_UNLCK | kLeaseBreaking);
+  EXPECT_EQ((*locks)[2].type(), F_RDLCK | kLeaseBreaking);
+  EXPECT_EQ((*locks)[2].pid(), 1234);
+}
+
 TEST(ParseFdLocks, RefusesWhatItCannotRestore) {
-  EXPECT_FALSE(ParseFdLocks("lock:\t1: LEASE  ACTIVE    READ 1234 00:2e:1182 0 EOF\n", 1234, 3));
+  EXPECT_FALSE(ParseFdLocks("lock:\t1: LEASE  BREAKER   READ 1234 00:2e:1182 0 EOF\n", 1234, 3));
+  EXPECT_FALSE(ParseFdLocks("lock:\t1: LEASE  ACTIVE    UNLCK 1234 00:2e:1182 0 EOF\n", 1234, 3));
   EXPECT_FALSE(ParseFdLocks("lock:\t1: POSIX  MANDATORY WRITE 1234 00:2e:1182 0 EOF\n", 1234, 3));
   EXPECT_FALSE(ParseFdLocks("lock:\t1: POSIX\n", 1234, 3));
 }

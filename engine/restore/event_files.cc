@@ -1,6 +1,7 @@
 #include "engine/restore/event_files.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -15,8 +16,10 @@
 // Before <signal.h>: it defines a sigmask() macro that the generated
 // signalfd_entry::sigmask() accessor would trip on.
 #include "engine/image/proto/event.pb.h"
+#include "engine/base/files.h"
 #include "engine/base/linux_compat.h"
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 
 
 namespace cryo {
@@ -41,7 +44,7 @@ Result<UniqueFd> Eventfd(const img::eventfd_file_entry& e) {
 }
 
 Result<UniqueFd> Signalfd(const img::signalfd_entry& e) {
-  uint64_t mask = e.sigmask();
+  uint64_t mask = (e.sigmask)();
   UniqueFd fd(static_cast<int>(::syscall(SYS_signalfd4, -1, &mask, sizeof mask, SFD_CLOEXEC)));
   if (fd.get() < 0) return ErrnoError("signalfd {}", e.id());
   return Status(std::move(fd), e.flags(), e.id());
@@ -157,16 +160,65 @@ Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, 
   return {};
 }
 
+namespace {
+
+// Pidfds of processes that had exited at dump time: a child of cryo that
+// exits at once stands for each such process, one per inode, so pidfds of
+// the same process share an inode again and those of two do not. Each is
+// opened while the child is a zombie, then the child is reaped. The child
+// is born in the tree's pid namespace (`pidns`, entered by this thread
+// for its children only): a pidfd of a process above it would refuse
+// signals with EINVAL, not ESRCH.
+Result<> DeadPidfds(const std::vector<std::pair<uint32_t, const img::pidfd_entry*>>& same, int pidns,
+                    std::map<uint32_t, UniqueFd>& out) {
+  UniqueFd mine = CRYO_TRY(Open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
+  if (::setns(pidns, CLONE_NEWPID) != 0) return ErrnoError("enter the tree's pid namespace");
+  pid_t child = ::fork();
+  int fork_errno = errno;
+  if (child == 0) ::_exit(0);
+  if (::setns(mine.get(), CLONE_NEWPID) != 0) return ErrnoError("back to cryo's pid namespace");
+  if (child < 0) return MakeError(fork_errno, "fork a stand-in for an exited process");
+  Result<> r;
+  for (const auto& [id, p] : same) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+    if (fd.get() < 0) {
+      r = ErrnoError("pidfd {} of an exited process", id);
+      break;
+    }
+    auto st = Status(std::move(fd), p->flags(), id);
+    if (!st) {
+      r = std::unexpected(st.error());
+      break;
+    }
+    out[id] = std::move(*st);
+  }
+  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return r;
+}
+
+}  // namespace
+
 Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out,
                       const std::function<pid_t(pid_t)>& host_of) {
+  std::map<uint64_t, std::vector<std::pair<uint32_t, const img::pidfd_entry*>>> dead;
   for (const auto& [id, fe] : s.event_files) {
     if (fe.type() != img::PIDFD) continue;
     const auto& p = fe.pidfd();
+    if (p.nspid() == -1) {
+      dead[p.ino()].emplace_back(id, &p);
+      continue;
+    }
     UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, host_of(p.nspid()), 0)));
     if (fd.get() < 0) return ErrnoError("pidfd {} of pid {}", id, p.nspid());
     auto st = Status(std::move(fd), p.flags(), id);
     out[id] = CRYO_TRY(std::move(st));
   }
+  if (dead.empty()) return {};
+  pid_t root = s.tasks.empty() ? 0 : host_of(s.tasks[0].pid());
+  if (root <= 0) return MakeError(ESRCH, "pidfds of exited processes: the tree's root is not there");
+  UniqueFd pidns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/pid", root), O_RDONLY | O_CLOEXEC));
+  for (const auto& [ino, same] : dead) CRYO_TRY_CTX(DeadPidfds(same, pidns.get(), out), "pidfd inode {}", ino);
   return {};
 }
 

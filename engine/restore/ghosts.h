@@ -28,11 +28,14 @@ class Ghosts {
   // Where file `file_id` was recreated, or null if it is not a ghost.
   const std::string* PathOf(uint32_t file_id) const {
     auto it = paths_.find(file_id);
-    return it == paths_.end() ? nullptr : &it->second;
+    if (it != paths_.end()) return &it->second;
+    it = others_.find(file_id);
+    return it == others_.end() ? nullptr : &it->second;
   }
 
  private:
-  std::map<uint32_t, std::string> paths_;
+  std::map<uint32_t, std::string> paths_;   // the files made (unlinked at the end)
+  std::map<uint32_t, std::string> others_;  // more opens of one of them
   mnt::TreeRoot root_;
 };
 

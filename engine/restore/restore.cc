@@ -551,18 +551,20 @@ class Builder {
     // Root, cwd and umask in one batch, the paths past its table.
     if (root->name().size() + cwd->name().size() + 4096 + 64 > kTrampSize - kPage)
       return MakeError(ENAMETOOLONG, "cwd {} / root {}", cwd->name(), root->name());
+    // Both paths are as cryo sees them (from its root): the cwd first,
+    // then the root, which leaves the cwd where it is.
     uint64_t at = scratch_ + 4096;
     SyscallBatch b;
     std::vector<std::string> what;
+    CRYO_TRY(t_.Write(at, cwd->name().c_str(), cwd->name().size() + 1));
+    b.Add(SYS_chdir, at);
+    what.push_back("chdir to cwd " + cwd->name());
+    at += (cwd->name().size() + 16) & ~size_t{15};
     if (root->name() != "/") {
       CRYO_TRY(t_.Write(at, root->name().c_str(), root->name().size() + 1));
       b.Add(SYS_chroot, at);
       what.push_back("chroot " + root->name());
-      at += (root->name().size() + 16) & ~size_t{15};
     }
-    CRYO_TRY(t_.Write(at, cwd->name().c_str(), cwd->name().size() + 1));
-    b.Add(SYS_chdir, at);
-    what.push_back("chdir to cwd " + cwd->name());
     b.Add(SYS_umask, ti_.fs.umask());  // returns the old mask
     what.push_back("umask");
     std::vector<long> res = CRYO_TRY(RunBatch(b));
@@ -605,12 +607,51 @@ class Builder {
     return {};
   }
 
+  // A lease, set again by the task on its fd (which makes the task the
+  // file's owner, as at dump time). One that was being broken is set as
+  // the fd's access allows, then broken again by an open of cryo's that
+  // conflicts with it (the kernel starts the break and says EWOULDBLOCK),
+  // the file's owner cleared meanwhile so that no SIGIO goes out: the
+  // owner comes back with the other owners.
+  Result<> Lease(const img::file_lock_entry& l) {
+    constexpr uint32_t kBreaking = 4;
+    uint64_t fd = static_cast<uint64_t>(l.fd());
+    uint32_t target = l.type() & ~kBreaking;
+    if (!(l.type() & kBreaking)) {
+      CRYO_TRY_CTX(t_.Check("fcntl", SYS_fcntl, fd, F_SETLEASE, target), "lease on fd {}", l.fd());
+      return {};
+    }
+    const img::fdinfo_entry* fi = nullptr;
+    for (const auto& f : ti_.fds)
+      if (f.fd() == static_cast<uint32_t>(l.fd())) fi = &f;
+    if (!fi || fi->type() != img::REG) return MakeError(EINVAL, "lease on fd {}: not a regular file", l.fd());
+    uint32_t mode = CRYO_TRY(s_.File(fi->id()))->flags() & O_ACCMODE;
+    uint32_t before = mode == O_RDONLY ? F_RDLCK : F_WRLCK;
+    if (target == F_WRLCK || (target == F_RDLCK && before == F_RDLCK))
+      return MakeError(EINVAL, "lease on fd {}: cannot break to type {}", l.fd(), target);
+    CRYO_TRY_CTX(t_.Check("fcntl", SYS_fcntl, fd, F_SETLEASE, before), "lease on fd {}", l.fd());
+    CRYO_TRY_CTX(t_.Check("fcntl", SYS_fcntl, fd, F_SETOWN, 0), "owner of fd {}", l.fd());
+    int breaker = target == F_UNLCK ? O_WRONLY : O_RDONLY;
+    std::string path = fmt::format("/proc/{}/fd/{}", t_.tid(), l.fd());
+    int other = ::open(path.c_str(), breaker | O_NONBLOCK | O_CLOEXEC);
+    if (other >= 0) {
+      ::close(other);
+      return MakeError(EINVAL, "lease on fd {}: an open of {} did not break it", l.fd(), path);
+    }
+    if (errno != EWOULDBLOCK) return ErrnoError("break the lease on fd {}", l.fd());
+    return {};
+  }
+
   // File locks, taken again by the task that held them, on its fd.
   Result<> Locks(pid_t pid) {
-    constexpr uint32_t kPosix = 1, kFlock = 2, kOfd = 1024;
+    constexpr uint32_t kPosix = 1, kFlock = 2, kOfd = 1024, kLease = 8;
     for (const auto& l : s_.locks) {
       if (l.pid() != pid) continue;
       uint64_t fd = static_cast<uint64_t>(l.fd());
+      if (l.flag() == kLease) {
+        CRYO_TRY(Lease(l));
+        continue;
+      }
       if (l.flag() == kFlock) {
         uint64_t op = (l.type() == F_WRLCK ? LOCK_EX : LOCK_SH) | LOCK_NB;
         CRYO_TRY_CTX(t_.Check("flock", SYS_flock, fd, op), "lock fd {}", l.fd());
