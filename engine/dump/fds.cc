@@ -10,6 +10,7 @@
 
 
 #include "engine/base/files.h"
+#include "engine/dump/epoll_targets.h"
 #include "engine/dump/event_files.h"
 #include "engine/dump/file_locks.h"
 #include "engine/dump/file_owner.h"
@@ -215,6 +216,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
         return MakeError(ENOTSUP, "pid {} fd {}: a pidfd of a process outside the tree's pid namespace", pid, fd);
       fe.mutable_pidfd()->set_nspid(target);
     }
+    if (fe.type() == img::EVENTPOLL && pid != ::getpid()) CRYO_TRY(ResolveEpollTargets(pid, fd, fe.mutable_epfd()));
     *type = fe.type();
     files_.Add(std::move(fe));
     return id;
