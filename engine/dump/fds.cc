@@ -102,6 +102,7 @@ std::string SocketKind(pid_t pid, int fd) {
 
 void FdDumper::SetNetnsOf(pid_t pid) {
   unix_.SetNetnsOf(pid);
+  netlink_.SetNetnsOf(pid);
   struct stat st;
   if (::stat(fmt::format("/proc/{}/ns/net", pid).c_str(), &st) == 0) inet_.SetNetns(st.st_ino);
   struct stat mine;
@@ -175,6 +176,14 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
       *type = img::INETSK;
       uint32_t id = files_.NextId();
       files_.Add(CRYO_TRY(inet_.Dump(pid, fd, std::move(sk), id, ino, flags)));
+      return id;
+    }
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(sk.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_NETLINK) {
+      *type = img::NETLINKSK;
+      uint32_t id = files_.NextId();
+      files_.Add(CRYO_TRY(netlink_.Dump(pid, fd, sk.get(), id, ino, flags)));
       return id;
     }
   }

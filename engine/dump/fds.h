@@ -17,6 +17,7 @@
 #include "engine/dump/file_table.h"
 #include "engine/dump/inet_socket.h"
 #include "engine/dump/memfd.h"
+#include "engine/dump/netlink_socket.h"
 #include "engine/dump/pty.h"
 #include "engine/dump/tun_file.h"
 #include "engine/dump/pid_map.h"
@@ -81,6 +82,7 @@ class FdDumper {
   MemfdTable& memfds_;
   UnixSockets unix_;
   InetSockets inet_;
+  NetlinkSockets netlink_;
   const PidMap* pids_ = nullptr;
   std::function<pid_t(int, pid_t)> owner_of_;
   Log* log_ = nullptr;

@@ -3,9 +3,12 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/icmp.h>
+#include <netinet/icmp6.h>
 #include <linux/sockios.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,6 +19,7 @@
 #include <span>
 
 #include "engine/dump/file_table.h"
+#include "engine/dump/inet_diag.h"
 #include "engine/dump/socket_opts.h"
 #include "engine/dump/tcp_stream.h"
 #include "engine/image/image_writer.h"
@@ -23,6 +27,8 @@
 
 namespace cryo {
 namespace {
+
+constexpr int kIpv6Hdrincl = 36;  // IPV6_HDRINCL of linux/in6.h
 
 Result<int> GetInt(int sk, int level, int name) {
   int v = 0;
@@ -81,26 +87,43 @@ bool Connected(int state) {
          state == TCP_LAST_ACK || state == TCP_CLOSING;
 }
 
+Result<> ReadRawOpts(int sk, int family, int proto, img::ip_opts_raw_entry* raw) {
+  if (family == AF_INET) {
+    if (CRYO_TRY(GetInt(sk, SOL_IP, IP_HDRINCL))) raw->set_hdrincl(true);
+    if (CRYO_TRY(GetInt(sk, SOL_IP, IP_NODEFRAG))) raw->set_nodefrag(true);
+  } else if (CRYO_TRY(GetInt(sk, SOL_IPV6, kIpv6Hdrincl))) {
+    raw->set_hdrincl(true);
+  }
+  // The ICMP type filter: one word for ICMP, eight for ICMPv6.
+  if (family == AF_INET && proto == IPPROTO_ICMP) {
+    icmp_filter f{};
+    socklen_t l = sizeof f;
+    if (::getsockopt(sk, SOL_RAW, ICMP_FILTER, &f, &l) != 0) return ErrnoError("getsockopt ICMP_FILTER");
+    if (f.data != 0) raw->add_icmpv_filter(f.data);
+  }
+  if (family == AF_INET6 && proto == IPPROTO_ICMPV6) {
+    icmp6_filter f{};
+    socklen_t l = sizeof f;
+    if (::getsockopt(sk, SOL_ICMPV6, ICMP6_FILTER, &f, &l) != 0) return ErrnoError("getsockopt ICMPV6_FILTER");
+    for (uint32_t w : f.icmp6_filt) raw->add_icmpv_filter(w);
+  }
+  return {};
+}
+
 Result<> ReadIpOpts(int sk, int family, int type, int proto, img::inet_sk_entry* e) {
   auto* ip = e->mutable_ip_opts();
   if (family == AF_INET) {
     if (CRYO_TRY(GetInt(sk, SOL_IP, IP_FREEBIND))) ip->set_freebind(true);
     if (CRYO_TRY(GetInt(sk, SOL_IP, IP_PKTINFO))) ip->set_pktinfo(true);
     if (int tos = CRYO_TRY(GetInt(sk, SOL_IP, IP_TOS)); tos != 0) ip->set_tos(static_cast<uint32_t>(tos));
+    // As CRIU: the TTL it reports, the namespace's default when unset.
+    if (int ttl = CRYO_TRY(GetInt(sk, SOL_IP, IP_TTL)); ttl != 0) ip->set_ttl(static_cast<uint32_t>(ttl));
   } else {
     if (CRYO_TRY(GetInt(sk, SOL_IPV6, IPV6_FREEBIND))) ip->set_freebind(true);
     if (CRYO_TRY(GetInt(sk, SOL_IPV6, IPV6_RECVPKTINFO))) ip->set_pktinfo(true);
     if (type != SOCK_RAW) e->set_v6only(CRYO_TRY(GetInt(sk, SOL_IPV6, IPV6_V6ONLY)) != 0);
   }
-  if (type == SOCK_RAW) {
-    auto* raw = ip->mutable_raw();
-    if (family == AF_INET && CRYO_TRY(GetInt(sk, SOL_IP, IP_HDRINCL))) raw->set_hdrincl(true);
-    if (family == AF_INET && proto == IPPROTO_ICMP) {
-      icmp_filter f{};
-      socklen_t l = sizeof f;
-      if (::getsockopt(sk, SOL_RAW, ICMP_FILTER, &f, &l) == 0 && f.data != 0) raw->add_icmpv_filter(f.data);
-    }
-  }
+  if (type == SOCK_RAW) CRYO_TRY(ReadRawOpts(sk, family, proto, ip->mutable_raw()));
   return {};
 }
 
@@ -177,6 +200,15 @@ int InetSockets::Family(int sk) {
   return d == AF_INET || d == AF_INET6 ? d : 0;
 }
 
+Result<const InetDiag*> InetSockets::Diag(pid_t pid, int family, int proto, uint32_t ino) {
+  auto key = std::make_pair(family, proto);
+  auto it = diag_.find(key);
+  if (it == diag_.end())
+    it = diag_.emplace(key, CRYO_TRY_CTX(ListInetSockets(pid, family, proto), "pid {}: inet sockets", pid)).first;
+  auto d = it->second.find(ino);
+  return d == it->second.end() ? nullptr : &d->second;
+}
+
 Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32_t id, uint32_t ino,
                                           uint32_t flags) {
   int family = Family(sk.get());
@@ -231,10 +263,44 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
   NoOwner(e->mutable_fown());
   CRYO_TRY_CTX(ReadSocketOpts(sk.get(), e->mutable_opts(), true), "pid {} fd {}", pid, fd);
   CRYO_TRY_CTX(ReadIpOpts(sk.get(), family, type, proto, e), "pid {} fd {}", pid, fd);
+  bool udp = type == SOCK_DGRAM && (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE);
+  if (udp) {
+    // Corked data would be lost, and the image has no place for the cork.
+    if (CRYO_TRY(GetInt(sk.get(), proto, UDP_CORK)))
+      return MakeError(ENOTSUP, "pid {} fd {}: UDP socket {} is corked (UDP_CORK): not supported", pid, fd,
+                       Printable(self));
+    const InetDiag* d = CRYO_TRY(Diag(pid, family, proto, ino));
+    if (d && d->shutdown) e->set_shutdown(static_cast<img::sk_shutdown>(d->shutdown & 3));
+    return fe;
+  }
   if (!tcp) return fe;
   CRYO_TRY_CTX(ReadTcpOpts(sk.get(), e), "pid {} fd {}", pid, fd);
 
-  if (state == TCP_CLOSE) return fe;
+  if (state == TCP_CLOSE) {
+    // A socket whose connection ended: shut down both ways. If it still
+    // holds its port (sock_diag lists it: bound by the program, or
+    // accepted on its listener's), it keeps that and the peer, as CRIU
+    // has them; if it let the port go, it comes back unbound.
+    const InetDiag* d = CRYO_TRY(Diag(pid, family, proto, ino));
+    pollfd p{sk.get(), POLLRDHUP, 0};
+    bool ended = ::poll(&p, 1, 0) > 0 && (p.revents & POLLRDHUP);
+    if (d) {
+      if (d->shutdown) e->set_shutdown(static_cast<img::sk_shutdown>(d->shutdown & 3));
+      if (d->dst_port != 0) {
+        for (size_t i = 0; i + 4 <= d->dst.size(); i += 4) {
+          uint32_t w;
+          std::memcpy(&w, d->dst.data() + i, 4);
+          e->add_dst_addr(w);
+        }
+        e->set_dst_port(d->dst_port);
+      }
+    } else if (ended) {
+      e->set_shutdown(img::BOTH);
+      e->clear_src_addr();
+      e->set_src_port(0);
+    }
+    return fe;
+  }
   if (state == TCP_LISTEN) {
     // TCP_INFO of a listener: tcpi_sacked is its backlog, tcpi_unacked
     // the connections waiting to be accepted.
@@ -251,13 +317,9 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
     return MakeError(ENOTSUP, "pid {} fd {}: TCP socket {} in state {}: not supported", pid, fd,
                      has_peer ? conn : Printable(self), StateName(state));
   if (opts_.tcp_close) {
-    // --tcp-close: the connection is not kept; the socket comes back
-    // closed, and unbound (its port may be its listener's).
-    e->set_state(TCP_CLOSE);
-    e->clear_dst_addr();
-    e->set_dst_port(0);
-    e->clear_src_addr();
-    e->set_src_port(0);
+    // --tcp-close: the connection is not kept (no tcp-stream image); the
+    // entry says what it was, and the restore (told by the inventory)
+    // makes it a closed socket, shut down both ways.
     return fe;
   }
   if (!opts_.tcp_established)

@@ -8,12 +8,15 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/base/log.h"
 #include "engine/base/result.h"
 #include "engine/base/unique_fd.h"
+#include "engine/dump/inet_diag.h"
 #include "engine/image/proto/files.pb.h"
 #include "engine/options/options.h"
 
@@ -72,8 +75,13 @@ class InetSockets {
   Result<img::file_entry> Dump(pid_t pid, int fd, UniqueFd sk, uint32_t id, uint32_t ino, uint32_t flags);
 
  private:
+  // What sock_diag says of socket `ino` (listed once per family and
+  // protocol), nullptr when it does not list it.
+  Result<const InetDiag*> Diag(pid_t pid, int family, int proto, uint32_t ino);
+
   const Options& opts_;
   int dir_;
+  std::map<std::pair<int, int>, std::map<uint32_t, InetDiag>> diag_;
   uint64_t netns_ = 0;
   RepairedConnections* repaired_ = nullptr;
 };

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "engine/base/unique_fd.h"
+#include "engine/dump/sock_diag.h"
 
 namespace cryo {
 
@@ -60,36 +61,8 @@ Result<UnixDiag> ParseUnixDiag(const void* data, size_t len) {
   return d;
 }
 
-namespace {
-
-// A sock_diag socket in `pid`'s network namespace: made there by cryo,
-// which goes in for that one call and comes straight back.
-Result<UniqueFd> DiagSocket(pid_t pid) {
-  UniqueFd theirs, ours;
-  if (pid > 0) {
-    struct stat a, b;
-    std::string path = fmt::format("/proc/{}/ns/net", pid);
-    if (::stat(path.c_str(), &a) == 0 && ::stat("/proc/self/ns/net", &b) == 0 && a.st_ino != b.st_ino) {
-      theirs = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      ours = UniqueFd(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-      if (!theirs || !ours) return ErrnoError("network namespace of {}", pid);
-      if (::setns(theirs.get(), CLONE_NEWNET) != 0) return ErrnoError("join the network namespace of {}", pid);
-    }
-  }
-  UniqueFd nl(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-  int err = errno;
-  if (ours && ::setns(ours.get(), CLONE_NEWNET) != 0) return ErrnoError("back to cryo's network namespace");
-  if (!nl) {
-    errno = err;
-    return ErrnoError("netlink sock_diag socket");
-  }
-  return nl;
-}
-
-}  // namespace
-
 Result<std::map<uint32_t, UnixDiag>> ListUnixSockets(pid_t netns_of) {
-  UniqueFd nl = CRYO_TRY(DiagSocket(netns_of));
+  UniqueFd nl = CRYO_TRY(SockDiagSocket(netns_of));
   struct {
     nlmsghdr h;
     unix_diag_req r;
@@ -102,28 +75,14 @@ Result<std::map<uint32_t, UnixDiag>> ListUnixSockets(pid_t netns_of) {
   req.r.udiag_states = ~0U;
   req.r.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN;
   // UNIX_DIAG_SHUTDOWN comes with every reply.
-  if (::send(nl.get(), &req, sizeof req, 0) != static_cast<ssize_t>(sizeof req)) return ErrnoError("send sock_diag request");
   std::map<uint32_t, UnixDiag> out;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    ssize_t n = ::recv(nl.get(), buf.data(), buf.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("read sock_diag reply");
-    }
-    if (n == 0) return MakeError(EIO, "sock_diag: reply ended early");
-    auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
-    int left = static_cast<int>(n);
-    for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_type == NLMSG_DONE) return out;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        return MakeError(-e->error, "sock_diag: unix sockets");
-      }
-      UnixDiag d = CRYO_TRY(ParseUnixDiag(NLMSG_DATA(h), h->nlmsg_len - NLMSG_LENGTH(0)));
-      out[d.ino] = std::move(d);
-    }
-  }
+  CRYO_TRY(SockDiagDump(nl.get(), std::string_view(reinterpret_cast<const char*>(&req), sizeof req), "unix sockets",
+                        [&](const void* data, size_t len) -> Result<> {
+                          UnixDiag d = CRYO_TRY(ParseUnixDiag(data, len));
+                          out[d.ino] = std::move(d);
+                          return {};
+                        }));
+  return out;
 }
 
 }  // namespace cryo

@@ -14,7 +14,9 @@
 namespace cryo {
 
 // Adds one fd per inet socket file id to `out`; connections are held in
-// `conns` until they may leave repair mode.
-Result<> CreateInetSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, TcpConnections& conns);
+// `conns` until they may leave repair mode, or, with `tcp_close`, come
+// back closed.
+Result<> CreateInetSockets(const ImageSet& s, bool tcp_close, std::map<uint32_t, UniqueFd>& out,
+                          TcpConnections& conns);
 
 }  // namespace cryo

@@ -1162,6 +1162,8 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   Ghosts ghosts;
   Memfds memfds;
   SharedFiles shared;
+  // --tcp-close at the dump or now: connections come back closed.
+  shared.SetTcpClose(opts.tcp_close || s.inventory.tcp_close());
   auto make_files = [&](pid_t root) -> Result<> {
     if (mounts) CRYO_TRY_CTX(mounts->Finish(root), "mount namespace");
     CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");

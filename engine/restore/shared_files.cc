@@ -12,6 +12,7 @@
 #include "engine/restore/pty.h"
 #include "engine/restore/tun_file.h"
 #include "engine/restore/inet_socket.h"
+#include "engine/restore/netlink_socket.h"
 #include "engine/restore/unix_socket.h"
 
 namespace cryo {
@@ -187,7 +188,8 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");
   CRYO_TRY_CTX(CreatePtys(s, fds_, root, orphan_masters_, premade_pty), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
-  CRYO_TRY_CTX(CreateInetSockets(s, fds_, tcp_), "IP sockets");
+  CRYO_TRY_CTX(CreateInetSockets(s, tcp_close_, fds_, tcp_), "IP sockets");
+  CRYO_TRY_CTX(CreateNetlinkSockets(s, fds_), "netlink sockets");
   CRYO_TRY_CTX(CreateTunFiles(s, fds_), "tun files");
   return {};
 }

@@ -42,6 +42,9 @@ class SharedFiles {
                   const Hidden& hidden = {});
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
+  // Connections of the dump come back closed, shut down both ways
+  // (--tcp-close), not rebuilt.
+  void SetTcpClose(bool on) { tcp_close_ = on; }
   // TCP connections leave repair mode: every socket of the tree exists.
   Result<> ResumeConnections() { return tcp_.Resume(); }
   bool HasConnections() const { return !tcp_.empty(); }
@@ -66,6 +69,7 @@ class SharedFiles {
   std::set<uint32_t> inherited_;        // file ids --inherit-fd gave
   std::vector<UniqueFd> orphan_masters_;
   TcpConnections tcp_;
+  bool tcp_close_ = false;
 };
 
 }  // namespace cryo
