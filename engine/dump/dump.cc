@@ -43,6 +43,7 @@
 #include "engine/ns/mqueue.h"
 #include "engine/ns/namespaces.h"
 #include "engine/proc/proc.h"
+#include "engine/proc/sessions.h"
 
 namespace cryo {
 namespace {
@@ -50,33 +51,44 @@ namespace {
 bool SameAs(pid_t a, pid_t b, int what) { return ::syscall(SYS_kcmp, a, b, what, 0, 0) == 0; }
 
 // Sessions and groups restore can rebuild: a task leads its session,
-// inherits its parent's, or is in a session whose leader is gone (restore
-// recreates the leader as a helper that exits again: every such member
-// must then have the same parent, and its own fd table and fs); its group
-// is its own, one a task of the tree leads in the same session, the
-// root's, or one whose leader is gone (a helper again).
+// inherits its parent's, was born in it under parents that called setsid
+// later, is an orphan of a session whose leader descends from its parent
+// (engine/proc/sessions.h), or is in a session whose leader is gone
+// (restore recreates the leader as a helper that exits again: every such
+// member must then have the same parent, and its own fd table and fs);
+// its group is its own, one a task of the tree leads in the same session,
+// the root's, or one whose leader is gone (a helper again).
 Result<> CheckSessions(const std::vector<TreeTask>& tasks) {
   std::set<pid_t> pids;
   std::map<pid_t, pid_t> leader_sid;  // group leader pid -> its session
+  std::vector<SessionTask> st;
   for (const auto& t : tasks) {
     pids.insert(t.pid);
     if (t.pgid == t.pid) leader_sid[t.pid] = t.sid;
+    st.push_back({t.pid, t.sid, t.parent});
   }
+  SessionPlan plan = CRYO_TRY(PlanSessions(st));
   std::map<pid_t, pid_t> lost_session_parent;  // session without a leader -> its members' parent
   std::map<pid_t, pid_t> lost_group_sid;       // group without a leader -> its session
   for (size_t i = 1; i < tasks.size(); i++) {
     const auto& t = tasks[i];
     const auto& parent = tasks[static_cast<size_t>(t.parent)];
     if (t.sid != t.pid && t.sid != parent.sid) {
-      if (pids.count(t.sid) || t.sid == tasks[0].sid)
-        return MakeError(ENOTSUP, "pid {} is in session {}, whose leader is not its ancestor in the tree: not supported",
-                         t.pid, t.sid);
-      auto [it, fresh] = lost_session_parent.emplace(t.sid, parent.pid);
-      if (!fresh && it->second != parent.pid)
-        return MakeError(ENOTSUP, "session {} (its leader is gone) has members under parents {} and {}: not supported",
-                         t.sid, it->second, parent.pid);
-      if (!t.zombie() && (SameAs(t.pid, parent.pid, KCMP_FILES) || SameAs(t.pid, parent.pid, KCMP_FS)))
-        return MakeError(ENOTSUP, "pid {} shares files or fs with its parent but not its session: not supported", t.pid);
+      if (plan.via[i] >= 0) {
+        if (!t.zombie() && (SameAs(t.pid, parent.pid, KCMP_FILES) || SameAs(t.pid, parent.pid, KCMP_FS)))
+          return MakeError(ENOTSUP, "pid {} (an orphan of session {}) shares files or fs with its parent: not supported",
+                           t.pid, t.sid);
+      } else if (!pids.count(t.sid) && !plan.early[i]) {
+        if (t.sid == tasks[0].sid)
+          return MakeError(ENOTSUP, "pid {} is in session {}, whose leader is outside the tree, but not its parent's: not supported",
+                           t.pid, t.sid);
+        auto [it, fresh] = lost_session_parent.emplace(t.sid, parent.pid);
+        if (!fresh && it->second != parent.pid)
+          return MakeError(ENOTSUP, "session {} (its leader is gone) has members under parents {} and {}: not supported",
+                           t.sid, it->second, parent.pid);
+        if (!t.zombie() && (SameAs(t.pid, parent.pid, KCMP_FILES) || SameAs(t.pid, parent.pid, KCMP_FS)))
+          return MakeError(ENOTSUP, "pid {} shares files or fs with its parent but not its session: not supported", t.pid);
+      }
     }
     if (t.pgid == t.pid || t.pgid == tasks[0].pgid) continue;
     if (auto it = leader_sid.find(t.pgid); it != leader_sid.end()) {

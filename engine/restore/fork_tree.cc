@@ -16,6 +16,7 @@
 #include <set>
 
 #include "engine/proc/proc.h"
+#include "engine/proc/sessions.h"
 #include "engine/restore/clone_pid.h"
 
 namespace cryo {
@@ -178,47 +179,65 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   };
   uint32_t root_pgid = s.tasks[0].task.pgid();
 
-  // Parents before children (pstree order): each new task leads its
-  // session at once if it did, so its children are born into it.
-  for (size_t i = 0; i < s.tasks.size(); i++) {
+  std::vector<SessionTask> st;
+  for (const auto& t : s.tasks) st.push_back({static_cast<pid_t>(t.task.pid()), static_cast<pid_t>(t.task.sid()), t.parent});
+  SessionPlan plan = CRYO_TRY(PlanSessions(st));
+  std::vector<bool> led(s.tasks.size(), false);  // setsid done
+  // Task i leads its session (and takes its terminal).
+  auto lead = [&](size_t i) -> Result<> {
+    uint32_t pid = s.tasks[i].task.pid();
+    led[i] = true;
+    CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", pid);
+    for (const auto& [id, info] : s.tty_infos)
+      if (info.sid() == pid) {
+        CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), 0, tree_fd), "terminal of {}", pid);
+        break;
+      }
+    return {};
+  };
+
+  // Parents before children (the plan's order): each new task leads its
+  // session at once if it did, so its children are born into it; unless
+  // it first makes children born in the session it was born in.
+  for (size_t i : plan.order) {
     const TaskImages& t = s.tasks[i];
     uint32_t sid = t.task.sid(), pgid = t.task.pgid(), pid = t.task.pid();
     if (i > 0) {
       size_t pi = static_cast<size_t>(t.parent);
       const TaskImages& parent = s.tasks[pi];
-      RemoteTask* creator = &*tree.leaders_[pi];
-      uint64_t flags = 0;
-      if (!t.zombie && t.ids.files_id() == parent.ids.files_id()) flags |= CLONE_FILES;
-      if (!t.zombie && t.ids.fs_id() == parent.ids.fs_id()) flags |= CLONE_FS;
-      if (sid != pid && sid != parent.task.sid() && !tree_pids.count(sid)) {
-        // Born into the lost session from its helper, as the parent's child.
-        auto h = helpers.find(sid);
-        if (h == helpers.end()) {
-          RemoteTask* ht = CRYO_TRY(make_helper(pi, sid));
-          CRYO_TRY_CTX(ht->Check("setsid", SYS_setsid), "session helper {}", sid);
-          h = helpers.find(sid);
+      if (s.tasks[pi].task.sid() == parent.task.pid() && !led[pi] && !plan.early[i]) CRYO_TRY(lead(pi));
+      if (plan.via[i] >= 0) {
+        size_t l = static_cast<size_t>(plan.via[i]);
+        if (!led[l]) CRYO_TRY(lead(l));
+        CRYO_TRY(tree.CreateOrphan(s, i, l, tramp, scratch));
+      } else {
+        RemoteTask* creator = &*tree.leaders_[pi];
+        uint64_t flags = 0;
+        if (!t.zombie && t.ids.files_id() == parent.ids.files_id()) flags |= CLONE_FILES;
+        if (!t.zombie && t.ids.fs_id() == parent.ids.fs_id()) flags |= CLONE_FS;
+        if (sid != pid && sid != parent.task.sid() && !tree_pids.count(sid)) {
+          // Born into the lost session from its helper, as the parent's child.
+          auto h = helpers.find(sid);
+          if (h == helpers.end()) {
+            RemoteTask* ht = CRYO_TRY(make_helper(pi, sid));
+            CRYO_TRY_CTX(ht->Check("setsid", SYS_setsid), "session helper {}", sid);
+            h = helpers.find(sid);
+          }
+          if (h->second.reaper != pi)
+            return MakeError(ENOTSUP, "session {}: members under different parents", sid);
+          creator = &*h->second.rt;
+          flags = CLONE_PARENT;
         }
-        if (h->second.reaper != pi)
-          return MakeError(ENOTSUP, "session {}: members under different parents", sid);
-        creator = &*h->second.rt;
-        flags = CLONE_PARENT;
+        pid_t host = CRYO_TRY_CTX(CloneChild(*creator, scratch, t.pid(), flags), "create process {}", t.pid());
+        tree.created_.push_back(host);
+        tree.host_[i] = host;
+        tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(host, tramp)));
+        // Until it is built: cryo's death, or its parent's, ends it.
+        CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
       }
-      pid_t host = CRYO_TRY_CTX(CloneChild(*creator, scratch, t.pid(), flags), "create process {}", t.pid());
-      tree.created_.push_back(host);
-      tree.host_[i] = host;
-      tree.leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(host, tramp)));
-      // Until it is built: cryo's death, or its parent's, ends it.
-      CRYO_TRY(tree.leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
       if (placed) CRYO_TRY(placed(i, *tree.leaders_[i]));
     }
-    if (sid == pid) {
-      CRYO_TRY_CTX(tree.leaders_[i]->Check("setsid", SYS_setsid), "session of {}", t.pid());
-      for (const auto& [id, info] : s.tty_infos)
-        if (info.sid() == pid) {
-          CRYO_TRY_CTX(TakeTerminal(*tree.leaders_[i], scratch, info.pty().index(), 0, tree_fd), "terminal of {}", pid);
-          break;
-        }
-    }
+    if (sid == pid && !plan.late[i]) CRYO_TRY(lead(i));
     // A lost group: its helper is born in this task's session.
     bool lost_group = pgid != pid && pgid != root_pgid && !tree_pids.count(pgid) && !helpers.count(pgid);
     if (i > 0 && lost_group) {
@@ -226,6 +245,8 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
       CRYO_TRY_CTX(ht->Check("setpgid", SYS_setpgid, 0, 0), "group helper {}", pgid);
     }
   }
+  for (size_t i = 0; i < s.tasks.size(); i++)
+    if (plan.late[i] && !led[i]) CRYO_TRY(lead(i));
   // Groups: their leaders first, then the members join.
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const auto& t = s.tasks[i].task;
@@ -267,6 +288,47 @@ Result<RestoredTree> RestoredTree::Fork(const ImageSet& s, uint64_t tramp, uint6
   }
   if (s.tasks.size() > 1) log.Info("created {} processes under {}", s.tasks.size(), root);
   return tree;
+}
+
+// Orphan i was reparented to its parent, an ancestor of its session's
+// leader `l`, when the processes between them exited: a helper, a child
+// of the leader (so in its session), creates it and exits, and the orphan
+// goes to its parent again, made a child subreaper meanwhile so that no
+// process between takes it (the dumped subreapers are set later).
+Result<> RestoredTree::CreateOrphan(const ImageSet& s, size_t i, size_t l, uint64_t tramp, uint64_t scratch) {
+  const TaskImages& t = s.tasks[i];
+  size_t pi = static_cast<size_t>(t.parent);
+  RemoteTask& leader = *leaders_[l];
+  RemoteTask& parent = *leaders_[pi];
+  std::set<pid_t> used;
+  for (const auto& x : s.tasks)
+    for (uint32_t tid : x.task.threads()) used.insert(static_cast<pid_t>(tid));
+  // A pid for the helper that the tree does not use and that is free.
+  pid_t hp = 0, hhost = 0;
+  for (pid_t cand = 2, tries = 0; cand < 32768 && !hp; cand++) {
+    if (used.count(cand)) continue;
+    Result<pid_t> r = CloneChild(leader, scratch, cand, 0);
+    if (!r && r.error().err() == EEXIST && ++tries < 64) continue;
+    hhost = CRYO_TRY_CTX(std::move(r), "helper for orphan {}", t.pid());
+    hp = cand;
+  }
+  if (!hp) return MakeError(EAGAIN, "no pid for the helper of orphan {}", t.pid());
+  created_.push_back(hhost);
+  RemoteTask h = CRYO_TRY(RemoteTask::AtTrampoline(hhost, tramp));
+  pid_t host = CRYO_TRY_CTX(CloneChild(h, scratch, t.pid(), 0), "create process {}", t.pid());
+  created_.push_back(host);
+  host_[i] = host;
+  leaders_[i].emplace(CRYO_TRY(RemoteTask::AtTrampoline(host, tramp)));
+  CRYO_TRY(parent.Check("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, PR_SET_CHILD_SUBREAPER, 1));
+  CRYO_TRY_CTX(Die(h, 0, tramp, hp), "helper {} of orphan {}", hp, t.pid());
+  long r = CRYO_TRY(leader.Syscall(SYS_wait4, hp, 0, __WALL, 0));
+  if (r != hp) return MakeError(r < 0 ? static_cast<int>(-r) : ECHILD, "reap helper {}", hp);
+  CRYO_TRY(parent.Check("prctl(PR_SET_CHILD_SUBREAPER)", SYS_prctl, PR_SET_CHILD_SUBREAPER, 0));
+  long ppid = CRYO_TRY(leaders_[i]->Check("getppid", SYS_getppid));
+  if (ppid != static_cast<long>(s.tasks[pi].pid()))
+    return MakeError(EINVAL, "orphan {} went to {}, not {}", t.pid(), ppid, s.tasks[pi].pid());
+  CRYO_TRY(leaders_[i]->Check("prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
+  return {};
 }
 
 void RestoredTree::KillAll() {

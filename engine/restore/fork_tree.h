@@ -60,6 +60,7 @@ class RestoredTree {
  private:
   RestoredTree() = default;
   void KillAll();
+  Result<> CreateOrphan(const ImageSet& s, size_t i, size_t leader, uint64_t tramp, uint64_t scratch);
 
   std::vector<std::optional<RemoteTask>> leaders_;  // by task index
   std::vector<pid_t> created_;                      // in creation order, cryo's pids
