@@ -32,6 +32,7 @@ Result<uint32_t> MemfdTable::Inode(const std::string& open_path, const std::stri
   e.set_name(MemfdName(link));
   e.set_uid(st.st_uid);
   e.set_gid(st.st_gid);
+  e.set_mode(st.st_mode);
   e.set_size(static_cast<uint64_t>(st.st_size));
   e.set_shmid(static_cast<uint32_t>(st.st_ino));
   e.set_seals(seals < 0 ? 0 : static_cast<uint32_t>(seals));

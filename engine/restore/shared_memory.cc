@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@ Result<> Memfds::Create(const ImageSet& s) {
     if (::ftruncate(fd, static_cast<off_t>(e.size())) != 0) return ErrnoError("size memfd {}", e.name());
     CRYO_TRY_CTX(Fill(s, fd, e.shmid(), e.size()), "memfd {}", e.name());
     if (::fchown(fd, e.uid(), e.gid()) != 0) return ErrnoError("chown memfd {}", e.name());
+    // After the owner: chown clears set-id bits.
+    if (e.has_mode() && ::fchmod(fd, e.mode() & 07777) != 0) return ErrnoError("chmod memfd {}", e.name());
   }
   std::map<uint64_t, uint64_t> sizes;  // shmid -> size
   for (const auto& t : s.tasks)
@@ -49,6 +52,17 @@ Result<std::string> Memfds::PathOf(uint32_t inode_id) const {
   auto it = fds_.find(inode_id);
   if (it == fds_.end()) return MakeError(0, "no memfd inode {}", inode_id);
   return fmt::format("/proc/{}/fd/{}", ::getpid(), it->second.get());
+}
+
+int Memfds::FdOf(uint32_t inode_id) const {
+  auto it = fds_.find(inode_id);
+  return it == fds_.end() ? -1 : it->second.get();
+}
+
+int Memfds::TakeForWriter(uint32_t inode_id) {
+  int fd = FdOf(inode_id);
+  if (fd < 0 || !writer_taken_.insert(inode_id).second) return -1;
+  return fd;
 }
 
 Result<std::string> Memfds::AnonPathOf(uint64_t shmid) const {
