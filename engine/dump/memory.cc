@@ -109,6 +109,13 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
       if (v.pgoff != 0 || v.end - v.start != whole)
         return MakeError(ENOTSUP, "pid {}: SysV shared memory {} is mapped in part at {:#x}-{:#x}: not supported", pid,
                          v.ino, v.start, v.end);
+    } else if (!v.shared && v.path == "/dev/zero" && v.deleted) {
+      // A shared anonymous object (its map_files link reopened) mapped
+      // privately: a file mapping of it, the object kept as a memfd is
+      // (CRIU's VMA_AREA_MEMFD); its shared mappings name the same inode.
+      status |= kMemfd | kFilePrivate;
+      e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
+      e->set_fdflags(CRYO_TRY(MappedFileMode(pid, v)));
     } else if (v.path.starts_with("/memfd:")) {
       status |= kMemfd | (v.shared ? kFileShared : kFilePrivate);
       e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));

@@ -21,9 +21,25 @@ constexpr uint32_t kAnonShared = 1u << 8;  // VMA_ANON_SHARED
 }  // namespace
 
 Result<> Memfds::Create(const ImageSet& s) {
+  std::map<uint64_t, uint64_t> sizes;  // shmid -> size
+  for (const auto& t : s.tasks)
+    for (const auto& v : t.mm.vmas())
+      if (v.status() & kAnonShared) sizes[v.shmid()] = std::max(sizes[v.shmid()], v.pgoff() + v.end() - v.start());
   for (const auto& [inode_id, e] : s.memfd_inodes) {
-    int fd = static_cast<int>(::syscall(SYS_memfd_create, e.name().c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (fd < 0) return ErrnoError("memfd_create {}", e.name());
+    int fd;
+    if (auto shared = sizes.find(e.shmid()); shared != sizes.end()) {
+      // A shared anonymous object some mapping took privately (through
+      // its /proc link): made as one again, under its own name.
+      UniqueFd obj = CRYO_TRY_CTX(AnonObject(std::max(shared->second, e.size())), "shared memory {}", e.shmid());
+      UniqueFd again(::fcntl(obj.get(), F_DUPFD_CLOEXEC, 0));
+      if (!again) return ErrnoError("dup shared memory {}", e.shmid());
+      anon_[e.shmid()] = std::move(again);
+      sizes.erase(shared);
+      fd = obj.release();
+    } else {
+      fd = static_cast<int>(::syscall(SYS_memfd_create, e.name().c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+      if (fd < 0) return ErrnoError("memfd_create {}", e.name());
+    }
     fds_[inode_id] = UniqueFd(fd);
     if (::ftruncate(fd, static_cast<off_t>(e.size())) != 0) return ErrnoError("size memfd {}", e.name());
     CRYO_TRY_CTX(Fill(s, fd, e.shmid(), e.size()), "memfd {}", e.name());
@@ -31,21 +47,23 @@ Result<> Memfds::Create(const ImageSet& s) {
     // After the owner: chown clears set-id bits.
     if (e.has_mode() && ::fchmod(fd, e.mode() & 07777) != 0) return ErrnoError("chmod memfd {}", e.name());
   }
-  std::map<uint64_t, uint64_t> sizes;  // shmid -> size
-  for (const auto& t : s.tasks)
-    for (const auto& v : t.mm.vmas())
-      if (v.status() & kAnonShared) sizes[v.shmid()] = std::max(sizes[v.shmid()], v.pgoff() + v.end() - v.start());
   for (auto [shmid, size] : sizes) {
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return ErrnoError("shared memory {} of {} bytes", shmid, size);
-    auto a = reinterpret_cast<uint64_t>(p);
-    auto fd = Open(fmt::format("/proc/self/map_files/{:x}-{:x}", a, a + size), O_RDWR | O_CLOEXEC);
-    ::munmap(p, size);
-    if (!fd) return std::unexpected(fd.error().context(fmt::format("shared memory {}", shmid)));
-    CRYO_TRY_CTX(Fill(s, fd->get(), shmid, size), "shared memory {}", shmid);
-    anon_[shmid] = std::move(*fd);
+    UniqueFd fd = CRYO_TRY_CTX(AnonObject(size), "shared memory {}", shmid);
+    CRYO_TRY_CTX(Fill(s, fd.get(), shmid, size), "shared memory {}", shmid);
+    anon_[shmid] = std::move(fd);
   }
   return {};
+}
+
+// A new shared anonymous object ("/dev/zero (deleted)"), by its
+// map_files link.
+Result<UniqueFd> Memfds::AnonObject(uint64_t size) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return ErrnoError("map {} bytes", size);
+  auto a = reinterpret_cast<uint64_t>(p);
+  auto fd = Open(fmt::format("/proc/self/map_files/{:x}-{:x}", a, a + size), O_RDWR | O_CLOEXEC);
+  ::munmap(p, size);
+  return fd;
 }
 
 Result<std::string> Memfds::PathOf(uint32_t inode_id) const {
@@ -72,9 +90,13 @@ Result<std::string> Memfds::AnonPathOf(uint64_t shmid) const {
 }
 
 Result<> Memfds::Seal(const ImageSet& s) {
-  for (const auto& [inode_id, e] : s.memfd_inodes)
-    if (e.seals() != 0 && ::fcntl(fds_.at(inode_id).get(), F_ADD_SEALS, e.seals()) != 0)
-      return ErrnoError("seal memfd {}", e.name());
+  for (const auto& [inode_id, e] : s.memfd_inodes) {
+    int fd = fds_.at(inode_id).get();
+    // A shared anonymous object is born sealed against sealing.
+    int have = ::fcntl(fd, F_GET_SEALS);
+    if (e.seals() == 0 || (have >= 0 && (static_cast<uint32_t>(have) & e.seals()) == e.seals())) continue;
+    if (::fcntl(fd, F_ADD_SEALS, e.seals()) != 0) return ErrnoError("seal memfd {}", e.name());
+  }
   return {};
 }
 

@@ -34,6 +34,7 @@ class Memfds {
   Result<> Seal(const ImageSet& s);
 
  private:
+  static Result<UniqueFd> AnonObject(uint64_t size);
   static Result<> Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size);
 
   std::map<uint32_t, UniqueFd> fds_;
