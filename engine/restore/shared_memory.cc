@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/base/files.h"
 #include "engine/image/image_reader.h"
@@ -37,12 +38,13 @@ Result<> Memfds::Create(const ImageSet& s) {
       sizes.erase(shared);
       fd = obj.release();
     } else {
-      fd = static_cast<int>(::syscall(SYS_memfd_create, e.name().c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+      unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (e.has_hugetlb_flag() ? e.hugetlb_flag() : 0);
+      fd = static_cast<int>(::syscall(SYS_memfd_create, e.name().c_str(), flags));
       if (fd < 0) return ErrnoError("memfd_create {}", e.name());
     }
     fds_[inode_id] = UniqueFd(fd);
     if (::ftruncate(fd, static_cast<off_t>(e.size())) != 0) return ErrnoError("size memfd {}", e.name());
-    CRYO_TRY_CTX(Fill(s, fd, e.shmid(), e.size()), "memfd {}", e.name());
+    CRYO_TRY_CTX(Fill(s, fd, e.shmid(), e.size(), e.has_hugetlb_flag()), "memfd {}", e.name());
     if (::fchown(fd, e.uid(), e.gid()) != 0) return ErrnoError("chown memfd {}", e.name());
     // After the owner: chown clears set-id bits.
     if (e.has_mode() && ::fchmod(fd, e.mode() & 07777) != 0) return ErrnoError("chmod memfd {}", e.name());
@@ -101,7 +103,29 @@ Result<> Memfds::Seal(const ImageSet& s) {
 }
 
 // Contents from pagemap-shmem-<shmid>.img, by offset; holes stay holes.
-Result<> Memfds::Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size) {
+// hugetlbfs has no write(): its files are filled through a mapping.
+Result<> Memfds::Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size, bool hugetlb) {
+  char* map = nullptr;
+  if (hugetlb && size > 0) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return ErrnoError("map {} bytes of huge pages", size);
+    map = static_cast<char*>(p);
+  }
+  auto r = FillWith(s, shmid, size, [&](const std::string& data, uint64_t keep, uint64_t at) -> Result<> {
+    if (map) {
+      std::memcpy(map + at, data.data(), keep);
+      return {};
+    }
+    if (::pwrite(fd, data.data(), keep, static_cast<off_t>(at)) != static_cast<ssize_t>(keep))
+      return ErrnoError("write {} bytes at {:#x}", keep, at);
+    return {};
+  });
+  if (map) ::munmap(map, size);
+  return r;
+}
+
+template <typename Put>
+Result<> Memfds::FillWith(const ImageSet& s, uint64_t shmid, uint64_t size, Put&& put) {
   ImageReader pm = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kShmemPagemap, shmid));
   img::pagemap_head head;
   if (!pm.present() || !CRYO_TRY(pm.Next(head))) return {};
@@ -111,8 +135,7 @@ Result<> Memfds::Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size) 
     uint64_t n = (pe.has_nr_pages_64() ? pe.nr_pages_64() : pe.nr_pages()) * kPage;
     std::string data = CRYO_TRY(pages.ReadPayload(n));
     uint64_t keep = std::min<uint64_t>(n, size > pe.vaddr() ? size - pe.vaddr() : 0);
-    if (::pwrite(fd, data.data(), keep, static_cast<off_t>(pe.vaddr())) != static_cast<ssize_t>(keep))
-      return ErrnoError("write {} bytes at {:#x}", keep, pe.vaddr());
+    CRYO_TRY(put(data, keep, pe.vaddr()));
   }
   return {};
 }

@@ -35,7 +35,9 @@ class Memfds {
 
  private:
   static Result<UniqueFd> AnonObject(uint64_t size);
-  static Result<> Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size);
+  static Result<> Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size, bool hugetlb = false);
+  template <typename Put>
+  static Result<> FillWith(const ImageSet& s, uint64_t shmid, uint64_t size, Put&& put);
 
   std::map<uint32_t, UniqueFd> fds_;
   std::map<uint64_t, UniqueFd> anon_;
