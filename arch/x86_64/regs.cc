@@ -1,5 +1,6 @@
 #include "arch/x86_64/regs.h"
 
+#include <cpuid.h>
 #include <elf.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -16,6 +17,72 @@ constexpr size_t kXsaveHeader = 512;
 constexpr size_t kYmmhOffset = 576;
 constexpr size_t kYmmhSize = 256;
 constexpr size_t kMaxXsave = 64 * 1024;
+
+// The xsave components past AVX that user space owns, each with its size
+// in the standard (non-compacted) layout PTRACE_GETREGSET gives.
+enum Feature : int { kBndRegs = 3, kBndCsr = 4, kOpmask = 5, kZmmHi256 = 6, kHi16Zmm = 7, kPkru = 9 };
+struct Component {
+  Feature feature;
+  size_t bytes;
+};
+constexpr Component kComponents[] = {
+    {kBndRegs, 64}, {kBndCsr, 64}, {kOpmask, 64}, {kZmmHi256, 512}, {kHi16Zmm, 1024}, {kPkru, 8},
+};
+
+// Where component `f` sits in an xsave buffer of `size` bytes, 0 when this
+// CPU lacks it (CPUID leaf 0xD: sub-leaf 0 lists the features, sub-leaf f
+// gives size and offset).
+size_t ComponentOffset(Feature f, size_t bytes, size_t size) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d)) return 0;
+  uint64_t supported = (uint64_t{d} << 32) | a;
+  if (!(supported & (1ULL << f))) return 0;
+  if (!__get_cpuid_count(0xd, static_cast<unsigned>(f), &a, &b, &c, &d)) return 0;
+  if (a != bytes || b < kYmmhOffset || b + bytes > size) return 0;
+  return b;
+}
+
+template <typename T>
+void CopyOut(const XSave& x, size_t at, size_t bytes, google::protobuf::RepeatedField<T>* out) {
+  for (size_t i = 0; i < bytes / sizeof(T); i++) {
+    T w;
+    std::memcpy(&w, x.bytes.data() + at + i * sizeof w, sizeof w);
+    out->Add(w);
+  }
+}
+
+template <typename T>
+Result<> CopyIn(const google::protobuf::RepeatedField<T>& in, size_t at, size_t bytes, XSave* x, Feature f) {
+  if (in.empty()) return {};
+  if (static_cast<size_t>(in.size()) * sizeof(T) != bytes)
+    return MakeError(EINVAL, "xsave component {} in image: {} words, want {}", static_cast<int>(f), in.size(),
+                     bytes / sizeof(T));
+  std::memcpy(x->bytes.data() + at, in.data(), bytes);
+  return {};
+}
+
+void ComponentToImage(const XSave& x, Feature f, size_t at, size_t bytes, img::user_x86_xsave_entry* xs) {
+  switch (f) {
+    case kBndRegs: return CopyOut(x, at, bytes, xs->mutable_bndreg_state());
+    case kBndCsr: return CopyOut(x, at, bytes, xs->mutable_bndcsr_state());
+    case kOpmask: return CopyOut(x, at, bytes, xs->mutable_opmask_reg());
+    case kZmmHi256: return CopyOut(x, at, bytes, xs->mutable_zmm_upper());
+    case kHi16Zmm: return CopyOut(x, at, bytes, xs->mutable_hi16_zmm());
+    case kPkru: return CopyOut(x, at, bytes, xs->mutable_pkru());
+  }
+}
+
+Result<> ComponentFromImage(const img::user_x86_xsave_entry& xs, Feature f, size_t at, size_t bytes, XSave* x) {
+  switch (f) {
+    case kBndRegs: return CopyIn(xs.bndreg_state(), at, bytes, x, f);
+    case kBndCsr: return CopyIn(xs.bndcsr_state(), at, bytes, x, f);
+    case kOpmask: return CopyIn(xs.opmask_reg(), at, bytes, x, f);
+    case kZmmHi256: return CopyIn(xs.zmm_upper(), at, bytes, x, f);
+    case kHi16Zmm: return CopyIn(xs.hi16_zmm(), at, bytes, x, f);
+    case kPkru: return CopyIn(xs.pkru(), at, bytes, x, f);
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -135,6 +202,8 @@ void XSaveToImage(const XSave& x, img::user_x86_fpregs_entry* o) {
       std::memcpy(&w, x.bytes.data() + kYmmhOffset + 4 * i, 4);
       xs->add_ymmh_space(w);
     }
+    for (const Component& c : kComponents)
+      if (size_t at = ComponentOffset(c.feature, c.bytes, x.bytes.size())) ComponentToImage(x, c.feature, at, c.bytes, xs);
   }
 }
 
@@ -165,6 +234,17 @@ Result<> XSaveFromImage(const img::user_x86_fpregs_entry& in, XSave* x) {
       for (size_t i = 0; i < kYmmhSize / 4; i++) {
         uint32_t w = xs.ymmh_space(static_cast<int>(i));
         std::memcpy(x->bytes.data() + kYmmhOffset + 4 * i, &w, 4);
+      }
+    }
+    // A component this CPU lacks cannot be given back: refused rather
+    // than dropped while xstate_bv says it is in use.
+    for (const Component& c : kComponents) {
+      size_t at = ComponentOffset(c.feature, c.bytes, x->bytes.size());
+      if (at) {
+        CRYO_TRY(ComponentFromImage(xs, c.feature, at, c.bytes, x));
+      } else if (bv & (1ULL << c.feature)) {
+        return MakeError(ENOTSUP, "xsave component {} is in use in the image but this CPU has none",
+                         static_cast<int>(c.feature));
       }
     }
   }

@@ -29,11 +29,12 @@ Result<> SetXSave(pid_t tid, const XSave& x);
 
 void RegsToImage(const Regs& r, img::user_x86_regs_entry* out);
 Regs RegsFromImage(const img::user_x86_regs_entry& in);
-// fxsave part and AVX upper halves; other components stay in the raw
-// area of the restoring thread (same CPU features, same kernel).
+// fxsave part and every user xsave component the CPU has (AVX upper
+// halves, MPX, AVX-512 opmask/ZMM, PKRU), in CRIU's fields.
 void XSaveToImage(const XSave& x, img::user_x86_fpregs_entry* out);
 // Writes the image's state over `x` (a buffer read from the thread that is
-// being restored, so its size and layout match this CPU).
+// being restored, so its size and layout match this CPU). A component in
+// use in the image that this CPU lacks is an error.
 Result<> XSaveFromImage(const img::user_x86_fpregs_entry& in, XSave* x);
 
 // The syscall instruction a remote syscall executes; the breakpoint after

@@ -264,6 +264,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     mm.add_mm_saved_auxv(w);
   }
   mm.set_dumpable(extras.dumpable);
+  mm.set_thp_disabled(extras.thp_disabled);
   CRYO_TRY(DumpVmas(pid, mm,
                     [&](const std::string& path, bool writable) {
                       return d.files.ByPath(path, writable ? O_RDWR : O_RDONLY);

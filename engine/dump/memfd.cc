@@ -1,7 +1,12 @@
 #include "engine/dump/memfd.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <bit>
 
 #include <vector>
 
@@ -32,9 +37,18 @@ Result<uint32_t> MemfdTable::Inode(const std::string& open_path, const std::stri
   e.set_name(MemfdName(link));
   e.set_uid(st.st_uid);
   e.set_gid(st.st_gid);
+  e.set_mode(st.st_mode);
   e.set_size(static_cast<uint64_t>(st.st_size));
   e.set_shmid(static_cast<uint32_t>(st.st_ino));
   e.set_seals(seals < 0 ? 0 : static_cast<uint32_t>(seals));
+  // A memfd of huge pages (MFD_HUGETLB): made again with the same page size.
+  struct statfs sfs;
+  if (::fstatfs(fd.get(), &sfs) != 0) return ErrnoError("statfs {}", open_path);
+  if (static_cast<uint64_t>(sfs.f_type) == HUGETLBFS_MAGIC) {
+    auto shift = static_cast<uint32_t>(std::countr_zero(static_cast<uint64_t>(sfs.f_bsize)));
+    constexpr uint32_t kHugeShift = 26;  // MFD_HUGE_SHIFT
+    e.set_hugetlb_flag(MFD_HUGETLB | (shift << kHugeShift));
+  }
   e.set_inode_id(static_cast<uint32_t>(st.st_ino));
   by_ino_[st.st_ino] = std::move(in);
   return static_cast<uint32_t>(st.st_ino);
@@ -68,8 +82,11 @@ Result<MemfdTable::Counts> MemfdTable::Write(int dir, PageSink& sink) {
     std::vector<char> buf(1 << 20);
     while (at < size) {
       off_t data = ::lseek(fd.get(), at, SEEK_DATA);
+      // hugetlbfs knows no holes (EINVAL): all of it is data.
+      bool holes = !(data < 0 && errno == EINVAL);
+      if (!holes) data = at;
       if (data < 0) break;  // ENXIO: only a hole is left
-      off_t hole = ::lseek(fd.get(), data, SEEK_HOLE);
+      off_t hole = holes ? ::lseek(fd.get(), data, SEEK_HOLE) : size;
       if (hole < 0) hole = size;
       off_t start = data & ~off_t{4095};
       off_t end = std::min<off_t>((hole + 4095) & ~off_t{4095}, (size + 4095) & ~off_t{4095});

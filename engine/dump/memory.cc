@@ -22,15 +22,20 @@ namespace {
 constexpr uint32_t kRegular = 1u << 0, kStack = 1u << 1, kVsyscall = 1u << 2, kVdso = 1u << 3,
                    kHeap = 1u << 5, kFilePrivate = 1u << 6, kFileShared = 1u << 7,
                    kAnonShared = 1u << 8, kAnonPrivate = 1u << 9, kSysvIpc = 1u << 10, kVvar = 1u << 12,
-                   kMemfd = 1u << 14;
+                   kMemfd = 1u << 14, kGuard = 1u << 16;
+
+constexpr uint32_t kMapDroppable = 0x08;  // MAP_DROPPABLE (Linux 6.11)
 
 constexpr uint64_t kPage = kPageBytes;
+constexpr uint64_t kTaskSize = 0x7ffffffff000ULL;
 // Pages are copied through a bounded buffer: the dumper's memory does not
 // grow with the process's.
 constexpr uint64_t kChunk = 4 << 20;
 
 uint64_t MadviseBits(const Vma& v) {
   uint64_t m = 0;
+  if (v.HasFlag("sr")) m |= 1ULL << MADV_SEQUENTIAL;
+  if (v.HasFlag("rr")) m |= 1ULL << MADV_RANDOM;
   if (v.HasFlag("dd")) m |= 1ULL << MADV_DONTDUMP;
   if (v.HasFlag("dc")) m |= 1ULL << MADV_DONTFORK;
   if (v.HasFlag("hg")) m |= 1ULL << MADV_HUGEPAGE;
@@ -38,6 +43,19 @@ uint64_t MadviseBits(const Vma& v) {
   if (v.HasFlag("mg")) m |= 1ULL << MADV_MERGEABLE;
   if (v.HasFlag("wf")) m |= 1ULL << MADV_WIPEONFORK;
   return m;
+}
+
+// How the mapping's file was opened: the map_files link's owner bits show
+// the file's f_mode (read, write). A shared mapping made read-only of a
+// file opened O_RDWR may be mprotect()ed writable: restored, it must be
+// the same.
+Result<uint32_t> MappedFileMode(pid_t pid, const Vma& v) {
+  std::string link = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start, v.end);
+  struct stat st;
+  if (::lstat(link.c_str(), &st) != 0) return ErrnoError("lstat {}", link);
+  if ((st.st_mode & S_IRUSR) && (st.st_mode & S_IWUSR)) return O_RDWR;
+  if (st.st_mode & S_IWUSR) return O_WRONLY;
+  return O_RDONLY;
 }
 
 }  // namespace
@@ -53,7 +71,11 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
     e->set_prot(v.prot);
     e->set_fd(-1);
     uint32_t flags = v.shared ? MAP_SHARED : MAP_PRIVATE;
+    // A droppable mapping is a type of its own, neither private nor shared.
+    if (v.HasFlag("dp")) flags = kMapDroppable;
     if (v.HasFlag("gd")) flags |= MAP_GROWSDOWN;
+    if (v.HasFlag("lo")) flags |= MAP_LOCKED;
+    if (v.HasFlag("nr")) flags |= MAP_NORESERVE;
     uint32_t status = kRegular;
     if (v.path == "[vdso]") {
       status |= kVdso;
@@ -87,15 +109,25 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
       if (v.pgoff != 0 || v.end - v.start != whole)
         return MakeError(ENOTSUP, "pid {}: SysV shared memory {} is mapped in part at {:#x}-{:#x}: not supported", pid,
                          v.ino, v.start, v.end);
+    } else if (!v.shared && v.path == "/dev/zero" && v.deleted) {
+      // A shared anonymous object (its map_files link reopened) mapped
+      // privately: a file mapping of it, the object kept as a memfd is
+      // (CRIU's VMA_AREA_MEMFD); its shared mappings name the same inode.
+      status |= kMemfd | kFilePrivate;
+      e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
+      e->set_fdflags(CRYO_TRY(MappedFileMode(pid, v)));
     } else if (v.path.starts_with("/memfd:")) {
       status |= kMemfd | (v.shared ? kFileShared : kFilePrivate);
       e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
+      e->set_fdflags(CRYO_TRY(MappedFileMode(pid, v)));
     } else if (!v.path.empty() && v.path.front() == '/') {
       if (v.deleted || v.path.starts_with("/SYSV"))
         return MakeError(ENOTSUP, "pid {}: mapping {:#x}-{:#x} of {}{} is not supported yet", pid,
                          v.start, v.end, v.path, v.deleted ? " (deleted)" : "");
       status |= v.shared ? kFileShared : kFilePrivate;
-      uint32_t id = CRYO_TRY(file_id(v.path, v.shared && (v.prot & PROT_WRITE)));
+      uint32_t mode = CRYO_TRY(MappedFileMode(pid, v));
+      e->set_fdflags(mode);
+      uint32_t id = CRYO_TRY(file_id(v.path, v.shared && mode == O_RDWR));
       e->set_shmid(id);
     } else {
       status |= kAnonPrivate;
@@ -104,6 +136,20 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
     e->set_flags(flags);
     e->set_status(status);
     if (uint64_t m = MadviseBits(v)) e->set_madv(m);
+  }
+  // Guard regions are no mappings of their own: entries after the
+  // mappings, as CRIU writes them, installed again once the pages are in.
+  UniqueFd pagemap = CRYO_TRY(OpenPagemap(pid));
+  for (const PageRun& g : CRYO_TRY(ScanGuards(pagemap.get(), 0, kTaskSize))) {
+    img::vma_entry* e = mm.add_vmas();
+    e->set_start(g.start);
+    e->set_end(g.end);
+    e->set_pgoff(0);
+    e->set_shmid(0);
+    e->set_prot(0);
+    e->set_flags(0);
+    e->set_status(kGuard);
+    e->set_fd(-1);
   }
   return {};
 }
@@ -139,12 +185,21 @@ Result<MemStats> DumpPages(pid_t pid, const img::mm_entry& mm, PageSink& sink, L
   // Not zeroed: a small tree member touches a few pages of it, and zeroing
   // 4 MiB for each process of a large tree cost more than its pages.
   auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
+  // Guard pages read as swapped to PAGEMAP_SCAN; they hold nothing and
+  // cannot be read.
+  std::vector<PageRun> guards;
+  for (const img::vma_entry& v : mm.vmas())
+    if (v.status() & kGuard) guards.push_back({v.start(), v.end()});
   for (const img::vma_entry& v : mm.vmas()) {
     // Shared memory has its contents in pagemap-shmem images.
-    if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared | kSysvIpc)) continue;
+    if (v.status() & (kVdso | kVvar | kVsyscall | kFileShared | kAnonShared | kSysvIpc | kGuard)) continue;
+    // The kernel may drop a droppable mapping's pages at any time: its
+    // users expect zeroes after restore as after any reclaim (as CRIU).
+    if ((v.flags() & 0x0f) == kMapDroppable) continue;
     stats.pages_scanned += (v.end() - v.start()) / kPage;
     PageSelect sel = (v.status() & kFilePrivate) ? PageSelect::kAnonOnly : PageSelect::kAll;
     std::vector<PageRun> runs = CRYO_TRY(ScanPages(pagemap.get(), v.start(), v.end(), sel, parent != nullptr));
+    if (!guards.empty()) runs = Subtract(runs, guards);  // (clean runs become dirty: written again)
     bool readable = v.prot() & PROT_READ;
     // Split runs into chunks that fit the buffer; one read per chunk.
     std::vector<PageRun> batch;

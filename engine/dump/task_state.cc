@@ -366,6 +366,8 @@ Result<> TaskInside(RemoteTask& t, Scratch& s, pid_t pid, img::core_entry& core,
   size_t sub = b.Add(SYS_prctl, PR_GET_CHILD_SUBREAPER, d + kSub);
   size_t brk = b.Add(SYS_brk, 0);
   size_t dumpable = b.Add(SYS_prctl, PR_GET_DUMPABLE);
+  size_t thp = b.Add(SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0);
+  size_t membarrier = b.Add(SYS_membarrier, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
   std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "task state of {}", pid);
   auto check = [&](size_t i, const char* what) -> Result<long> {
     if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, pid);
@@ -409,6 +411,11 @@ Result<> TaskInside(RemoteTask& t, Scratch& s, pid_t pid, img::core_entry& core,
   tc->set_child_subreaper(subreaper != 0);
   extras->brk = static_cast<uint64_t>(CRYO_TRY(check(brk, "brk")));
   extras->dumpable = static_cast<int>(CRYO_TRY(check(dumpable, "prctl(PR_GET_DUMPABLE)")));
+  extras->thp_disabled = CRYO_TRY(check(thp, "prctl(PR_GET_THP_DISABLE)")) != 0;
+  // The registration commands it made (MEMBARRIER_CMD_REGISTER_*): made
+  // again on restore. Without them its expedited barriers fail with EPERM.
+  if (uint64_t m = static_cast<uint64_t>(CRYO_TRY(check(membarrier, "membarrier(GET_REGISTRATIONS)"))))
+    tc->set_membarrier_registration_mask(static_cast<uint32_t>(m));
   CRYO_TRY(DumpPosixTimers(pid, t, s.addr(), timers));
   return {};
 }

@@ -18,6 +18,7 @@ struct TaskExtras {
   uint32_t umask = 022;  // fs-PID.img
   uint64_t brk = 0;      // mm-PID.img
   int dumpable = 1;
+  bool thp_disabled = false;  // prctl(PR_SET_THP_DISABLE)
   ProcStat stat;         // its mm fields: mm-PID.img
 };
 

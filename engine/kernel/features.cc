@@ -75,6 +75,23 @@ bool ProbePagemapScan() {
   return ::ioctl(pm.get(), PAGEMAP_SCAN, &arg) == 1;
 }
 
+// PAGEMAP_SCAN reports guard regions (MADV_GUARD_INSTALL) when it takes
+// PAGE_IS_GUARD in its return mask (Linux 6.14).
+bool ProbePagemapScanGuard() {
+  UniqueFd pm(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  if (!pm) return false;
+  static char probe[4096] __attribute__((aligned(4096)));
+  uint64_t vec[3 * 4];
+  pm_scan_arg arg{};
+  arg.size = sizeof arg;
+  arg.start = reinterpret_cast<uint64_t>(probe);
+  arg.end = arg.start + sizeof probe;
+  arg.vec = reinterpret_cast<uint64_t>(vec);
+  arg.vec_len = 4;
+  arg.return_mask = PAGE_IS_GUARD;
+  return ::ioctl(pm.get(), PAGEMAP_SCAN, &arg) >= 0;
+}
+
 void ProbeUffd(KernelFeatures& k) {
   int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
   if (fd < 0) return;
@@ -220,6 +237,7 @@ KernelFeatures ProbeKernelFeatures() {
   k.clone3_set_tid = ProbeClone3SetTid();
   ProbePidfd(k);
   k.pagemap_scan = ProbePagemapScan();
+  k.pagemap_scan_guard = k.pagemap_scan && ProbePagemapScanGuard();
   ProbeUffd(k);
   k.soft_dirty = ProbeSoftDirty();
   TracedChildProbe child = ProbeWithTracedChild();
@@ -260,6 +278,7 @@ nlohmann::json FeaturesToJson(const KernelFeatures& k) {
   j["pidfd_open"] = k.pidfd_open;
   j["pidfd_getfd"] = k.pidfd_getfd;
   j["pagemap_scan"] = k.pagemap_scan;
+  j["pagemap_scan_guard"] = k.pagemap_scan_guard;
   j["uffd"] = k.uffd;
   j["uffd_wp_async"] = k.uffd_wp_async;
   j["uffd_noncoop"] = k.uffd_noncoop;
@@ -304,6 +323,7 @@ std::string FormatFeatures(const KernelFeatures& k) {
   row("pidfd_open", YesNo(k.pidfd_open));
   row("pidfd_getfd", YesNo(k.pidfd_getfd));
   row("PAGEMAP_SCAN", YesNo(k.pagemap_scan));
+  row("PAGEMAP_SCAN guard regions", YesNo(k.pagemap_scan_guard));
   row("userfaultfd", YesNo(k.uffd));
   row("uffd WP_ASYNC", YesNo(k.uffd_wp_async));
   row("soft-dirty", YesNo(k.soft_dirty) + (k.soft_dirty ? "" : " (not needed: writes are tracked with PAGEMAP_SCAN + uffd)"));
@@ -380,7 +400,7 @@ std::optional<bool> CriuFeature(const KernelFeatures& k, std::string_view name) 
   }
   if (name == "compat_cr") return false;  // cryo restores 64-bit tasks only
   if (name == "breakpoints") return false;  // not implemented by cryo
-  if (name == "pagemap_scan_guard_pages") return false;
+  if (name == "pagemap_scan_guard_pages") return k.pagemap_scan_guard;
   for (std::string_view n : CriuFeatureNames())
     if (n == name) return modern;
   return std::nullopt;

@@ -27,6 +27,7 @@ struct KernelFeatures {
   bool pidfd_open = false;
   bool pidfd_getfd = false;
   bool pagemap_scan = false;
+  bool pagemap_scan_guard = false;  // PAGE_IS_GUARD (MADV_GUARD_INSTALL regions)
   bool uffd = false;
   bool uffd_wp_async = false;
   bool soft_dirty = false;

@@ -53,6 +53,35 @@ Result<std::vector<PageRun>> ScanPages(int pagemap_fd, uint64_t start, uint64_t 
   return runs;
 }
 
+Result<std::vector<PageRun>> ScanGuards(int pagemap_fd, uint64_t start, uint64_t end) {
+  std::vector<PageRun> runs;
+  std::array<page_region, 512> vec;
+  uint64_t at = start;
+  while (at < end) {
+    pm_scan_arg arg{};
+    arg.size = sizeof arg;
+    arg.start = at;
+    arg.end = end;
+    arg.vec = reinterpret_cast<uint64_t>(vec.data());
+    arg.vec_len = vec.size();
+    arg.category_mask = PAGE_IS_GUARD;
+    arg.return_mask = PAGE_IS_GUARD;
+    long n = ::ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
+    if (n < 0 && errno == EINVAL && runs.empty() && at == start) return runs;  // no PAGE_IS_GUARD here
+    if (n < 0) return ErrnoError("PAGEMAP_SCAN for guard regions {:#x}-{:#x}", at, end);
+    for (long i = 0; i < n; i++) {
+      const page_region& r = vec[static_cast<size_t>(i)];
+      if (!runs.empty() && runs.back().end == r.start)
+        runs.back().end = r.end;
+      else
+        runs.push_back({r.start, r.end});
+    }
+    if (arg.walk_end <= at) break;
+    at = arg.walk_end;
+  }
+  return runs;
+}
+
 Result<> ProtectPages(int pagemap_fd, uint64_t start, uint64_t end) {
   // The output buffer is what makes the kernel look at each page's
   // category: without one it protects every page of the range, holes too.

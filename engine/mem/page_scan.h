@@ -41,6 +41,11 @@ Result<UniqueFd> OpenPagemap(pid_t pid);
 Result<std::vector<PageRun>> ScanPages(int pagemap_fd, uint64_t start, uint64_t end,
                                        PageSelect select, bool tracked = false);
 
+// Guard regions (madvise MADV_GUARD_INSTALL) in [start, end), in address
+// order; empty where the kernel's PAGEMAP_SCAN cannot tell them (before
+// Linux 6.14).
+Result<std::vector<PageRun>> ScanGuards(int pagemap_fd, uint64_t start, uint64_t end);
+
 // Write-protects the present pages of [start, end) in the VMAs
 // registered for asynchronous write tracking (the others are left alone):
 // from now on a write to one marks it written. Holes are not protected, so

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/mem/page_read.h"
+#include "engine/mem/pagemap_flags.h"
 
 namespace cryo {
 namespace {
@@ -58,6 +59,31 @@ TEST(PageScan, PrivateFileMappingKeepsOnlyCowPages) {
   EXPECT_EQ(anon[0].pages(), 1u);
   munmap(p, 8 * kPage);
   close(fd);
+}
+
+TEST(PageScan, GuardRegionsFoundAndNotDumped) {
+  size_t len = 8 * kPage;
+  auto* p = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  std::memset(p, 1, len);
+  constexpr int kGuardInstall = 102;
+  if (madvise(p + 2 * kPage, 2 * kPage, kGuardInstall) != 0) {
+    munmap(p, len);
+    GTEST_SKIP() << "no MADV_GUARD_INSTALL on this kernel";
+  }
+  auto fd = OpenPagemap(getpid()).value();
+  auto base = reinterpret_cast<uint64_t>(p);
+  auto guards = ScanGuards(fd.get(), base, base + len).value();
+  ASSERT_EQ(guards.size(), 1u);
+  EXPECT_EQ(guards[0].start, base + 2 * kPage);
+  EXPECT_EQ(guards[0].end, base + 4 * kPage);
+  auto runs = Subtract(ScanPages(fd.get(), base, base + len, PageSelect::kAll).value(), guards);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].start, base);
+  EXPECT_EQ(runs[0].end, base + 2 * kPage);
+  EXPECT_EQ(runs[1].start, base + 4 * kPage);
+  EXPECT_EQ(runs[1].end, base + len);
+  munmap(p, len);
 }
 
 TEST(RemoteMemory, ReadsChildMemoryIncludingProtNone) {

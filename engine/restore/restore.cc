@@ -67,6 +67,7 @@ constexpr uint32_t kVdsoBits = (1u << 3) | (1u << 12);  // VMA_AREA_VDSO | VVAR
 constexpr uint32_t kVsyscall = 1u << 2;
 constexpr uint32_t kFileShared = 1u << 7, kFilePrivate = 1u << 6, kMemfd = 1u << 14, kAnonShared = 1u << 8;
 constexpr uint32_t kSysvIpc = 1u << 10;
+constexpr uint32_t kGuard = 1u << 16;  // a guard region (MADV_GUARD_INSTALL), not a mapping
 
 bool Overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
 
@@ -97,7 +98,7 @@ Result<uint64_t> MapTrampoline(const ImageSet& s) {
 class Builder {
  public:
   Builder(RemoteTask& t, const ImageSet& s, const TaskImages& ti, uint64_t tramp, Log& log,
-          const Ghosts* ghosts = nullptr, const Memfds* memfds = nullptr, const SharedFiles* shared = nullptr)
+          const Ghosts* ghosts = nullptr, Memfds* memfds = nullptr, const SharedFiles* shared = nullptr)
       : t_(t), s_(s), ti_(ti), scratch_(tramp + kPage), log_(log), ghosts_(ghosts), memfds_(memfds),
         shared_(shared) {}
 
@@ -256,6 +257,7 @@ class Builder {
       std::string path;
       uint32_t mode;
       bool in_tree;
+      int held = -1;  // cryo's fd to take instead (pidfd_getfd)
       bool operator==(const FileOpen&) const = default;
     };
     std::vector<FileOpen> opens;
@@ -269,7 +271,9 @@ class Builder {
         CRYO_TRY(t_.Write(at, o.path.c_str(), o.path.size() + 1));
         uint64_t path_at = at;
         at = (at + o.path.size() + 1 + 7) & ~uint64_t{7};
-        if (o.in_tree && tree_fd_ >= 0) {
+        if (o.held >= 0) {
+          ob.Add(SYS_pidfd_getfd, static_cast<uint64_t>(cryo_fd_), static_cast<uint64_t>(o.held), 0);
+        } else if (o.in_tree && tree_fd_ >= 0) {
           open_how how{};
           how.flags = o.mode;
           how.resolve = RESOLVE_IN_ROOT;
@@ -327,7 +331,7 @@ class Builder {
       return {};
     };
     for (const auto& v : ti_.mm.vmas()) {
-      if (v.status() & (kVdsoBits | kVsyscall)) continue;
+      if (v.status() & (kVdsoBits | kVsyscall | kGuard)) continue;
       if (v.status() & kSysvIpc) {
         // shmat maps the whole segment: it must be what the image says
         // (cryo is in the tree's IPC namespace).
@@ -339,28 +343,41 @@ class Builder {
           return MakeError(EINVAL, "SysV shared memory {} is {} bytes, mapped at {:#x}-{:#x}", v.shmid(), ds.shm_segsz,
                            v.start(), v.end());
       }
-      Map m{&v, v.prot(), (v.flags() & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN)) | MAP_FIXED, -1};
+      // The map type (private, shared, droppable) and the flags smaps shows.
+      constexpr uint32_t kMapType = 0x0f;
+      Map m{&v, v.prot(),
+            (v.flags() & (kMapType | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE)) | MAP_FIXED, -1};
       if (!(v.status() & kFileShared)) m.prot |= PROT_WRITE;  // pages are filled in, then mprotect
       std::string path;
       uint32_t mode = O_RDONLY;
       bool in_tree = false;
+      int held = -1;
       if (v.status() & kAnonShared) {
         // The one shared object, whichever tasks map it.
         m.flags &= ~static_cast<uint32_t>(MAP_ANONYMOUS);
         path = CRYO_TRY(memfds_->AnonPathOf(v.shmid()));
         mode = O_RDWR;
       } else if (v.status() & (kFileShared | kFilePrivate)) {
-        mode = (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY;
-        if (v.status() & kMemfd)
+        // As the mapping's file was opened (mprotect checks it), or, in
+        // images without it, what the mapping needs now.
+        mode = v.has_fdflags() ? (v.fdflags() & O_ACCMODE)
+                               : (v.status() & kFileShared) && (v.prot() & PROT_WRITE) ? O_RDWR : O_RDONLY;
+        if (v.status() & kMemfd) {
           path = CRYO_TRY(memfds_->PathOf(static_cast<uint32_t>(v.shmid())));
-        else
+          // A writable reopening would count as a writer of the inode for
+          // as long as it is mapped (execveat of the memfd: ETXTBSY); the
+          // memfd_create() file itself does not.
+          // (A task sharing an earlier task's fd table has no cryo pidfd.)
+          if (mode == O_RDWR && ti_.owns_files) held = memfds_->FdOf(static_cast<uint32_t>(v.shmid()));
+        } else {
           path = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())))->name(), in_tree = true;
+        }
       }
       if (!path.empty()) {
         // Room for the calls (opens, maps and madvises, closes) and paths.
         size_t need = (opens.size() + 1 + maps.size() + 1 + 64) * sizeof(x86::BatchEntry) + path_bytes + path.size() + 64;
         if (need > kRoom) CRYO_TRY(flush());
-        FileOpen o{path, mode, in_tree};
+        FileOpen o{path, mode, in_tree, held};
         auto it = std::find(opens.begin(), opens.end(), o);
         if (it == opens.end()) {
           opens.push_back(o);
@@ -384,10 +401,15 @@ class Builder {
     uint64_t pages = CRYO_TRY(ReadPages());
     SyscallBatch b;
     for (const auto& v : ti_.mm.vmas()) {
-      if (v.status() & (kVdsoBits | kVsyscall | kFileShared)) continue;
+      if (v.status() & (kVdsoBits | kVsyscall | kFileShared | kGuard)) continue;
       b.Add(SYS_mprotect, v.start(), v.end() - v.start(), v.prot());
     }
     CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(b)), "mprotect"));
+    // Guard regions last: installing one drops the pages under it.
+    SyscallBatch g;
+    for (const auto& v : ti_.mm.vmas())
+      if (v.status() & kGuard) g.Add(SYS_madvise, v.start(), v.end() - v.start(), MADV_GUARD_INSTALL);
+    if (g.size() > 0) CRYO_TRY(CheckAll(CRYO_TRY(RunBatch(g)), "madvise(MADV_GUARD_INSTALL)"));
     return pages;
   }
 
@@ -475,11 +497,26 @@ class Builder {
     SyscallBatch b;
     b.Add(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, at, sizeof m, 0);
     b.Add(SYS_close, static_cast<uint64_t>(exe_fd));
-    if (mm.has_dumpable()) b.Add(SYS_prctl, PR_SET_DUMPABLE, static_cast<uint64_t>(mm.dumpable()));
+    std::vector<const char*> what = {"prctl(PR_SET_MM_MAP)", "close"};
+    if (mm.has_dumpable()) {
+      b.Add(SYS_prctl, PR_SET_DUMPABLE, static_cast<uint64_t>(mm.dumpable()));
+      what.push_back("prctl(PR_SET_DUMPABLE)");
+    }
+    if (mm.thp_disabled()) {
+      b.Add(SYS_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0);
+      what.push_back("prctl(PR_SET_THP_DISABLE)");
+    }
+    // membarrier registrations belong to the mm: each REGISTER_* command
+    // the process had made, made again.
+    uint32_t reg = ti_.cores[0].tc().membarrier_registration_mask();
+    for (int bit = 0; bit < 32; bit++)
+      if (reg & (1u << bit)) {
+        b.Add(SYS_membarrier, 1u << bit, 0, 0);
+        what.push_back("membarrier(REGISTER)");
+      }
     std::vector<long> res = CRYO_TRY(RunBatch(b));
-    static constexpr const char* kWhat[] = {"prctl(PR_SET_MM_MAP)", "close", "prctl(PR_SET_DUMPABLE)"};
     for (size_t i = 0; i < res.size(); i++)
-      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", kWhat[i], t_.tid());
+      if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what[i], t_.tid());
     return {};
   }
 
@@ -527,6 +564,17 @@ class Builder {
         path = CRYO_TRY(memfds_->PathOf(m.inode_id()));
         flags = m.flags();
         pos = m.pos();
+        // The first writable one is the memfd_create() file itself: with
+        // it alone, the program can execveat() the memfd (a reopening
+        // counts as a writer: ETXTBSY).
+        if (int held = (flags & O_ACCMODE) == O_RDWR ? memfds_->TakeForWriter(m.inode_id()) : -1; held >= 0) {
+          CRYO_TRY_CTX(Install(held, fi.fd(), cloexec), "fd {} (memfd)", fi.fd());
+          uint64_t keep = flags & (O_APPEND | O_NONBLOCK);
+          if (keep) CRYO_TRY(t_.Check("fcntl(F_SETFL)", SYS_fcntl, fi.fd(), F_SETFL, keep));
+          if (pos != 0) CRYO_TRY(t_.Check("lseek", SYS_lseek, fi.fd(), pos, SEEK_SET));
+          first_fd[fi.id()] = fi.fd();
+          continue;
+        }
       } else {
         const auto* f = CRYO_TRY(s_.File(fi.id()));
         const std::string* ghost = ghosts_ ? ghosts_->PathOf(fi.id()) : nullptr;
@@ -946,7 +994,7 @@ class Builder {
   int tree_fd_ = -1;
   Log& log_;
   const Ghosts* ghosts_;
-  const Memfds* memfds_;
+  Memfds* memfds_;
   const SharedFiles* shared_;
 };
 
@@ -980,7 +1028,7 @@ struct Common {
   uint64_t tramp;
   Log& log;
   const Ghosts& ghosts;
-  const Memfds& memfds;
+  Memfds& memfds;
   const SharedFiles& shared;
   std::set<uint32_t>& epolls_done;
   std::set<uint32_t>& async_done;  // O_ASYNC files turned on again by a task
