@@ -196,7 +196,9 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t id = files_.NextId();
     img::file_entry fe = CRYO_TRY_CTX(InotifyEntry(id, flags, info), "pid {} fd {}", pid, fd);
     std::string mounts = CRYO_TRY(ReadFile(fmt::format("/proc/{}/mountinfo", pid)));
-    CRYO_TRY_CTX(ResolveWatches(fe, mounts, view_), "pid {} fd {}", pid, fd);
+    for (uint32_t wd : CRYO_TRY_CTX(ResolveWatches(fe, mounts, view_), "pid {} fd {}", pid, fd))
+      for (const auto& w : fe.ify().wd())
+        if (w.wd() == wd) unlinked_watches_.push_back({pid, fd, wd, w.s_dev(), w.i_ino()});
     *type = img::INOTIFY;
     files_.Add(std::move(fe));
     return id;
@@ -405,6 +407,15 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
 }
 
 Result<> FdDumper::Finish() {
+  // A watch on an unlinked inode follows the ghost of an fd on that inode.
+  for (const auto& w : unlinked_watches_) {
+    dev_t dev = makedev(w.s_dev >> 20, w.s_dev & 0xfffff);
+    if (!ghosts_.count({dev, static_cast<ino_t>(w.ino)}))
+      return MakeError(ENOTSUP,
+                       "pid {} fd {}: inotify watch {} is on inode {}, unlinked, which no fd of the tree holds: not "
+                       "supported",
+                       w.pid, w.fd, w.wd, w.ino);
+  }
   CRYO_TRY(unix_.Finish(dir_, files_));
   CRYO_TRY(ptys_.Write(dir_));
   {

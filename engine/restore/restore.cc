@@ -1148,6 +1148,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   auto make_files = [&](pid_t root) -> Result<> {
     if (mounts) CRYO_TRY_CTX(mounts->Finish(root), "mount namespace");
     CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
+    shared.SetGhostOf([&](uint32_t dev, uint64_t ino) { return ghosts.PathOfInode(dev, ino); });
     CRYO_TRY_CTX(memfds.Create(s), "memfd files");
     CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
       if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());

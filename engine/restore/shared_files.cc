@@ -184,7 +184,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   }
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s, path_of, root), "FIFOs");
-  CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");
+  CRYO_TRY_CTX(CreateEventFiles(s, fds_, root, ghost_of_), "event files");
   CRYO_TRY_CTX(CreatePtys(s, fds_, root, orphan_masters_, premade_pty), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
   CRYO_TRY_CTX(CreateInetSockets(s, fds_, tcp_), "IP sockets");

@@ -40,6 +40,10 @@ class SharedFiles {
   Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
                   const mnt::TreeRoot& root = {}, const std::function<UniqueFd(uint32_t)>& premade_pty = {},
                   const Hidden& hidden = {});
+  // Where the ghost of an unlinked inode (dev as the kernel encodes it) was
+  // made, for inotify watches on it; null when none was. Set before Create.
+  using GhostOf = std::function<const std::string*(uint32_t dev, uint64_t ino)>;
+  void SetGhostOf(GhostOf ghost_of) { ghost_of_ = std::move(ghost_of); }
   // What needs the restored processes to exist: pidfds.
   Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
   // TCP connections leave repair mode: every socket of the tree exists.
@@ -66,6 +70,7 @@ class SharedFiles {
   std::set<uint32_t> inherited_;        // file ids --inherit-fd gave
   std::vector<UniqueFd> orphan_masters_;
   TcpConnections tcp_;
+  GhostOf ghost_of_;
 };
 
 }  // namespace cryo
