@@ -1216,7 +1216,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY(shared.CreateAfterFork(s, [&](pid_t dumped) {
     pid_t h = tree.HostOf(s, dumped);
     return h != 0 ? h : (new_pidns ? 0 : dumped);
-  }));
+  }, where));
   std::set<uint32_t> epolls_done, async_done;
   Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, async_done, pin, cg, cryo_fd.get(), tree,
            tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy};
