@@ -201,7 +201,9 @@ Result<img::file_entry> InotifyEntry(uint32_t id, uint32_t flags, std::string_vi
   return fe;
 }
 
-Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const std::string& view) {
+Result<std::vector<uint32_t>> ResolveWatches(img::file_entry& fe, std::string_view mountinfo,
+                                             const std::string& view) {
+  std::vector<uint32_t> unlinked;
   for (auto& w : *fe.mutable_ify()->mutable_wd()) {
     // The mounts of that superblock: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...".
     std::vector<std::string> mountpoints;
@@ -244,6 +246,10 @@ Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const s
       if (n <= 0) continue;
       std::string p(path, static_cast<size_t>(n));
       struct stat a, b;
+      if (p.ends_with(" (deleted)") && ::fstat(ifd.get(), &a) == 0 && a.st_nlink == 0) {
+        found = p;  // no path any more: the ghost of an fd on it, if any
+        break;
+      }
       if (p.ends_with(" (deleted)") || p.front() != '/' || ::fstat(ifd.get(), &a) != 0 ||
           ::stat((view + p).c_str(), &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
         last_error = fmt::format("inode {} has no path through {} ({})", w.i_ino(), mountpoint, p);
@@ -253,9 +259,13 @@ Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const s
       break;
     }
     if (found.empty()) return MakeError(ENOTSUP, "inotify watch {}: {}: not supported", w.wd(), last_error);
+    if (found.ends_with(" (deleted)")) {
+      unlinked.push_back(w.wd());
+      continue;
+    }
     w.mutable_f_handle()->set_path(found);
   }
-  return {};
+  return unlinked;
 }
 
 }  // namespace cryo

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/result.h"
 #include "engine/image/proto/files.pb.h"
@@ -24,6 +25,9 @@ Result<img::file_entry> InotifyEntry(uint32_t id, uint32_t flags, std::string_vi
 // The path of each watched inode, found from its handle on the mount of
 // its filesystem (`mountinfo`: the text of the task's mountinfo; `view`:
 // where cryo reaches the task's paths, "" when it shares cryo's mounts).
-Result<> ResolveWatches(img::file_entry& fe, std::string_view mountinfo, const std::string& view);
+// Gives the watches of inodes that have no link left: they get no path,
+// and are placed on the ghost of an fd of the tree on the same inode.
+Result<std::vector<uint32_t>> ResolveWatches(img::file_entry& fe, std::string_view mountinfo,
+                                             const std::string& view);
 
 }  // namespace cryo

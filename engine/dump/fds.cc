@@ -1,12 +1,15 @@
 #include "engine/dump/fds.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <optional>
 
 
 #include "engine/base/files.h"
@@ -96,6 +99,50 @@ std::string SocketKind(pid_t pid, int fd) {
     case AF_UNIX: return "a unix socket of another network namespace";
     default: return fmt::format("a socket of family {}", domain);
   }
+}
+
+struct NsKind {
+  const char* name;
+  uint32_t cflag, ns_id;
+};
+
+// A namespace file's link is "net:[4026531840]".
+std::optional<NsKind> NsFileKind(std::string_view link) {
+  static constexpr NsKind kKinds[] = {
+      {"net", CLONE_NEWNET, ns::kNetId},   {"uts", CLONE_NEWUTS, ns::kUtsId},   {"ipc", CLONE_NEWIPC, ns::kIpcId},
+      {"pid", CLONE_NEWPID, ns::kPidId},   {"mnt", CLONE_NEWNS, ns::kMntId},    {"time", CLONE_NEWTIME, ns::kTimeId},
+      {"user", CLONE_NEWUSER, ns::kUserId}, {"cgroup", CLONE_NEWCGROUP, 0},
+  };
+  for (const auto& k : kKinds) {
+    std::string_view name = k.name;
+    if (link.size() > name.size() + 3 && link.starts_with(name) && link.substr(name.size(), 2) == ":[" &&
+        link.back() == ']')
+      return k;
+  }
+  return std::nullopt;
+}
+
+// An fd on a namespace: restored as the task's own namespace of that kind,
+// so it must be the one the task is in (the tree's). A user namespace only
+// when it is cryo's too: the tasks enter the tree's after their files.
+Result<img::file_entry> NsFile(pid_t pid, int fd, uint32_t id, uint32_t flags, const struct stat& st, NsKind k) {
+  struct stat own, mine;
+  if (::stat(fmt::format("/proc/{}/ns/{}", pid, k.name).c_str(), &own) != 0)
+    return ErrnoError("pid {} fd {}: stat its {} namespace", pid, fd, k.name);
+  if (own.st_ino != st.st_ino)
+    return MakeError(ENOTSUP, "pid {} fd {}: a file of a {} namespace the process is not in: not supported", pid, fd,
+                     k.name);
+  if (k.cflag == CLONE_NEWUSER && (::stat("/proc/self/ns/user", &mine) != 0 || mine.st_ino != st.st_ino))
+    return MakeError(ENOTSUP, "pid {} fd {}: a file of the tree's own user namespace: not supported", pid, fd);
+  img::file_entry fe;
+  fe.set_type(img::NS);
+  fe.set_id(id);
+  auto* n = fe.mutable_nsf();
+  n->set_id(id);
+  n->set_ns_id(k.ns_id);
+  n->set_ns_cflag(k.cflag);
+  n->set_flags(flags);
+  return fe;
 }
 
 }  // namespace
@@ -206,9 +253,17 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t id = files_.NextId();
     img::file_entry fe = CRYO_TRY_CTX(InotifyEntry(id, flags, info), "pid {} fd {}", pid, fd);
     std::string mounts = CRYO_TRY(ReadFile(fmt::format("/proc/{}/mountinfo", pid)));
-    CRYO_TRY_CTX(ResolveWatches(fe, mounts, view_), "pid {} fd {}", pid, fd);
+    for (uint32_t wd : CRYO_TRY_CTX(ResolveWatches(fe, mounts, view_), "pid {} fd {}", pid, fd))
+      for (const auto& w : fe.ify().wd())
+        if (w.wd() == wd) unlinked_watches_.push_back({pid, fd, wd, w.s_dev(), w.i_ino()});
     *type = img::INOTIFY;
     files_.Add(std::move(fe));
+    return id;
+  }
+  if (auto ns = NsFileKind(link)) {
+    *type = img::NS;
+    uint32_t id = files_.NextId();
+    files_.Add(CRYO_TRY(NsFile(pid, fd, id, flags, st, *ns)));
     return id;
   }
   bool pidfd = link == "anon_inode:[pidfd]";
@@ -416,6 +471,15 @@ Result<> FdDumper::DumpTable(pid_t pid, uint32_t files_id) {
 }
 
 Result<> FdDumper::Finish() {
+  // A watch on an unlinked inode follows the ghost of an fd on that inode.
+  for (const auto& w : unlinked_watches_) {
+    dev_t dev = makedev(w.s_dev >> 20, w.s_dev & 0xfffff);
+    if (!ghosts_.count({dev, static_cast<ino_t>(w.ino)}))
+      return MakeError(ENOTSUP,
+                       "pid {} fd {}: inotify watch {} is on inode {}, unlinked, which no fd of the tree holds: not "
+                       "supported",
+                       w.pid, w.fd, w.wd, w.ino);
+  }
   CRYO_TRY(unix_.Finish(dir_, files_));
   CRYO_TRY(ptys_.Write(dir_));
   {

@@ -90,6 +90,13 @@ class FdDumper {
   TunFileWhere tun_where_;
   std::vector<img::remap_file_path_entry> remaps_;
   std::map<std::pair<dev_t, ino_t>, uint32_t> ghosts_;  // inode -> its ghost's id
+  struct UnlinkedWatch {
+    pid_t pid;
+    int fd;
+    uint32_t wd, s_dev;  // s_dev as the kernel encodes it
+    uint64_t ino;
+  };
+  std::vector<UnlinkedWatch> unlinked_watches_;
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
   std::string view_;  // where cryo reaches the tree's paths

@@ -436,8 +436,11 @@ Result<std::optional<UniqueFd>> MountTree::OpenHidden(int mnt_id, const std::str
   if (!at) return std::nullopt;
   uint64_t mine = MountIdOf(at->mnt.get());
   if (mine == 0) return MakeError(ENOTSUP, "statx cannot tell the mount of {} (STATX_MNT_ID)", at->e.mountpoint());
-  if (auto by_path = OpenInRoot(root_fd_.get(), path, O_PATH); by_path && MountIdOf(by_path->get()) == mine)
-    return std::nullopt;
+  auto by_path = OpenInRoot(root_fd_.get(), path, O_PATH);
+  if (by_path && MountIdOf(by_path->get()) == mine) return std::nullopt;
+  // A file of /proc/PID of a process not forked yet: the task opens it by
+  // its path once the whole tree exists.
+  if (!by_path && by_path.error().err() == ENOENT && at->e.fstype() == img::PROC) return std::nullopt;
   if (!IsBelow(path, at->e.mountpoint()))
     return MakeError(EINVAL, "{} is not below {}, the mount it was on", path, at->e.mountpoint());
   std::string rel = RelativeTo(path, at->e.mountpoint());

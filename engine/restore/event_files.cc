@@ -98,7 +98,7 @@ Result<UniqueFd> Epoll(const img::eventpoll_file_entry& e) {
 // Watches with the dumped watch descriptors: inotify hands them out one
 // after the other, so numbers below each one are used up by a throwaway
 // watch first; the IN_IGNORED events that leaves are read away.
-Result<UniqueFd> Inotify(const img::inotify_file_entry& e, const mnt::TreeRoot& root) {
+Result<UniqueFd> Inotify(const img::inotify_file_entry& e, const mnt::TreeRoot& root, const GhostOfInode& ghost_of) {
   UniqueFd fd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (fd.get() < 0) return ErrnoError("inotify {}", e.id());
   std::vector<const img::inotify_wd_entry*> wds;
@@ -107,7 +107,10 @@ Result<UniqueFd> Inotify(const img::inotify_file_entry& e, const mnt::TreeRoot& 
   constexpr uint32_t kMaxWd = 1 << 16;
   int next = 1;
   for (const auto* w : wds) {
-    if (!w->f_handle().has_path()) return MakeError(0, "inotify {}: watch {} has no path", e.id(), w->wd());
+    // No path: the inode was unlinked, and is the ghost of an fd on it.
+    const std::string* ghost = w->f_handle().has_path() || !ghost_of ? nullptr : ghost_of(w->s_dev(), w->i_ino());
+    if (!w->f_handle().has_path() && !ghost)
+      return MakeError(0, "inotify {}: watch {} has no path (and its inode {} no ghost)", e.id(), w->wd(), w->i_ino());
     if (w->wd() > kMaxWd || static_cast<int>(w->wd()) < next)
       return MakeError(EINVAL, "inotify {}: watch descriptor {}", e.id(), w->wd());
     while (next < static_cast<int>(w->wd())) {
@@ -116,7 +119,7 @@ Result<UniqueFd> Inotify(const img::inotify_file_entry& e, const mnt::TreeRoot& 
       ::inotify_rm_watch(fd.get(), t);
       next = t + 1;
     }
-    const std::string& path = w->f_handle().path();
+    const std::string& path = ghost ? *ghost : w->f_handle().path();
     // A path of the tree's: through its root, then by the fd.
     std::string at = path;
     UniqueFd held;
@@ -138,7 +141,8 @@ Result<UniqueFd> Inotify(const img::inotify_file_entry& e, const mnt::TreeRoot& 
 
 }  // namespace
 
-Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root) {
+Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root,
+                          const GhostOfInode& ghost_of) {
   // inventory.dump_uptime: CLOCK_BOOTTIME in microseconds when the tree was
   // frozen; a later reading of the same boot tells how long ago that was.
   uint64_t elapsed_ns = 0;
@@ -153,7 +157,7 @@ Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, 
       case img::SIGNALFD: out[id] = CRYO_TRY(Signalfd(fe.sgfd())); break;
       case img::TIMERFD: out[id] = CRYO_TRY(Timerfd(fe.tfd(), elapsed_ns)); break;
       case img::EVENTPOLL: out[id] = CRYO_TRY(Epoll(fe.epfd())); break;
-      case img::INOTIFY: out[id] = CRYO_TRY(Inotify(fe.ify(), root)); break;
+      case img::INOTIFY: out[id] = CRYO_TRY(Inotify(fe.ify(), root, ghost_of)); break;
       default: break;
     }
   }

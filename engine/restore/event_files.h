@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "engine/base/result.h"
@@ -14,7 +15,11 @@
 
 namespace cryo {
 
-Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root);
+// `ghost_of(dev, ino)`: where an unlinked inode an inotify watch is on was
+// made again (a path of the tree's), or null.
+using GhostOfInode = std::function<const std::string*(uint32_t dev, uint64_t ino)>;
+Result<> CreateEventFiles(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const mnt::TreeRoot& root,
+                          const GhostOfInode& ghost_of = {});
 // `host_of` turns a pid of the dump (the tree's pid namespace) into cryo's.
 Result<> CreatePidfds(const ImageSet& s, std::map<uint32_t, UniqueFd>& out,
                       const std::function<pid_t(pid_t)>& host_of);

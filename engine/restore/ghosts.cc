@@ -67,6 +67,7 @@ Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root)
     // Outside a mount tree of its own, where it was or else by the images.
     if (root.is_own() && (dir.empty() || ::access(dir.c_str(), W_OK) != 0)) dir = s.dir_path;
     std::string path = fmt::format("{}/.cryo-ghost-{}-{}", dir, pid, file_id);
+    if (g.has_dev() && g.has_ino()) by_inode_[{g.dev(), g.ino()}] = path;
     if (node) {
       CRYO_TRY_CTX(MakeNode(g, root, path), "create ghost file");
       paths_[file_id] = made[ghost_id] = path;

@@ -32,8 +32,15 @@ class Ghosts {
     it = others_.find(file_id);
     return it == others_.end() ? nullptr : &it->second;
   }
+  // Where the ghost of inode `ino` on device `dev` (the kernel's encoding,
+  // as ghost_file_entry has it) was made, or null.
+  const std::string* PathOfInode(uint32_t dev, uint64_t ino) const {
+    auto it = by_inode_.find({dev, ino});
+    return it == by_inode_.end() ? nullptr : &it->second;
+  }
 
  private:
+  std::map<std::pair<uint32_t, uint64_t>, std::string> by_inode_;
   std::map<uint32_t, std::string> paths_;   // the files made (unlinked at the end)
   std::map<uint32_t, std::string> others_;  // more opens of one of them
   mnt::TreeRoot root_;

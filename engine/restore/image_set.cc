@@ -135,6 +135,8 @@ Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
       s.memfd_files[fe.id()] = fe.memfd();
     } else if (fe.type() == img::REG && fe.has_reg()) {
       s.files[fe.id()] = fe.reg();
+    } else if (fe.type() == img::NS && fe.has_nsf()) {
+      s.ns_files[fe.id()] = fe.nsf();
     } else if (fe.type() == img::PIPE && fe.has_pipe()) {
       s.pipes[fe.id()] = fe.pipe();
     } else if (fe.type() == img::FIFO && fe.has_fifo()) {

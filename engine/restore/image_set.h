@@ -61,6 +61,7 @@ struct ImageSet {
   std::map<uint32_t, img::memfd_file_entry> memfd_files;   // by file id
   std::map<uint32_t, img::memfd_inode_entry> memfd_inodes;  // by inode id
   std::map<uint32_t, img::pipe_entry> pipes;                // by file id
+  std::map<uint32_t, img::ns_file_entry> ns_files;          // by file id
   std::map<uint32_t, img::fifo_entry> fifos;                // by file id
   // eventfd, signalfd, timerfd, epoll, inotify and pidfd files, by id.
   std::map<uint32_t, img::file_entry> event_files;

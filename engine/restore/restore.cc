@@ -537,6 +537,28 @@ class Builder {
     return {};
   }
 
+  // A namespace file: the task's own namespace of that kind (the dump
+  // took only those), opened by the task through its /proc/self.
+  Result<> OpenNsFile(uint32_t id, uint32_t target, bool cloexec) {
+    auto it = s_.ns_files.find(id);
+    if (it == s_.ns_files.end()) return MakeError(EINVAL, "namespace file {} is not in files.img", id);
+    static constexpr std::pair<uint32_t, const char*> kNames[] = {
+        {CLONE_NEWNET, "net"}, {CLONE_NEWUTS, "uts"},   {CLONE_NEWIPC, "ipc"},         {CLONE_NEWPID, "pid"},
+        {CLONE_NEWNS, "mnt"},  {CLONE_NEWTIME, "time"}, {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWUSER, "user"},
+    };
+    const char* name = nullptr;
+    for (const auto& [flag, n] : kNames)
+      if (flag == it->second.ns_cflag()) name = n;
+    if (!name) return MakeError(ENOTSUP, "namespace file {} of kind {:#x}", id, it->second.ns_cflag());
+    uint32_t flags = it->second.flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
+    long fd = CRYO_TRY(Open(fmt::format("/proc/self/ns/{}", name), flags | (cloexec ? O_CLOEXEC : 0)));
+    if (static_cast<uint32_t>(fd) != target) {
+      CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), target, cloexec ? O_CLOEXEC : 0));
+      CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+    }
+    return {};
+  }
+
   Result<> OpenFds() {
     std::map<uint32_t, uint32_t> first_fd;  // file id -> fd holding it
     for (const auto& fi : ti_.fds) {
@@ -551,6 +573,11 @@ class Builder {
         CRYO_TRY_CTX(Install(held, fi.fd(), cloexec), "fd {} ({})", fi.fd(), img::fd_types_Name(fi.type()));
         log_.Debug("pid {}: fd {} <- file {} ({}), made by cryo as its fd {}", t_.tid(), fi.fd(), fi.id(),
                    img::fd_types_Name(fi.type()), held);
+        first_fd[fi.id()] = fi.fd();
+        continue;
+      }
+      if (fi.type() == img::NS) {
+        CRYO_TRY_CTX(OpenNsFile(fi.id(), fi.fd(), cloexec), "fd {}", fi.fd());
         first_fd[fi.id()] = fi.fd();
         continue;
       }
@@ -1215,6 +1242,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   auto make_files = [&](pid_t root) -> Result<> {
     if (mounts) CRYO_TRY_CTX(mounts->Finish(root), "mount namespace");
     CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
+    shared.SetGhostOf([&](uint32_t dev, uint64_t ino) { return ghosts.PathOfInode(dev, ino); });
     CRYO_TRY_CTX(memfds.Create(s), "memfd files");
     CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
       if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());
@@ -1285,7 +1313,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   CRYO_TRY(shared.CreateAfterFork(s, [&](pid_t dumped) {
     pid_t h = tree.HostOf(s, dumped);
     return h != 0 ? h : (new_pidns ? 0 : dumped);
-  }));
+  }, where));
   std::set<uint32_t> epolls_done, async_done;
   Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, async_done, pin, cg, cryo_fd.get(), tree,
            tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy};

@@ -118,12 +118,29 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of, co
     std::string path = CRYO_TRY(path_of(id));
     flags &= ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
     // memfds are cryo's own; regular files (ghosts too) are the tree's.
-    UniqueFd fd = kind == img::MEMFD ? CRYO_TRY(Open(path, static_cast<int>(flags | O_CLOEXEC)))
-                                     : CRYO_TRY(root.Open(path, static_cast<int>(flags | O_CLOEXEC)));
-    if (!(flags & O_PATH) && pos != 0 && ::lseek(fd.get(), static_cast<off_t>(pos), SEEK_SET) < 0)
-      return ErrnoError("seek {} to {}", path, pos);
-    fds_[id] = std::move(fd);
+    auto opened = kind == img::MEMFD ? Open(path, static_cast<int>(flags | O_CLOEXEC))
+                                     : root.Open(path, static_cast<int>(flags | O_CLOEXEC));
+    if (!opened && opened.error().err() == ENOENT && kind == img::REG && IsProcPidPath(path)) {
+      later_.push_back({id, path, flags, pos});  // of a process not forked yet
+      continue;
+    }
+    CRYO_TRY(OpenedAt(id, CRYO_TRY(std::move(opened)), path, flags, pos));
   }
+  return {};
+}
+
+bool SharedFiles::IsProcPidPath(std::string_view path) {
+  if (!path.starts_with("/proc/")) return false;
+  path.remove_prefix(6);
+  size_t digits = 0;
+  while (digits < path.size() && path[digits] >= '0' && path[digits] <= '9') digits++;
+  return digits > 0 && (digits == path.size() || path[digits] == '/');
+}
+
+Result<> SharedFiles::OpenedAt(uint32_t id, UniqueFd fd, const std::string& path, uint32_t flags, uint64_t pos) {
+  if (!(flags & O_PATH) && pos != 0 && ::lseek(fd.get(), static_cast<off_t>(pos), SEEK_SET) < 0)
+    return ErrnoError("seek {} to {}", path, pos);
+  fds_[id] = std::move(fd);
   return {};
 }
 
@@ -185,7 +202,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   }
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
   CRYO_TRY_CTX(CreateFifos(s, path_of, root), "FIFOs");
-  CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");
+  CRYO_TRY_CTX(CreateEventFiles(s, fds_, root, ghost_of_), "event files");
   CRYO_TRY_CTX(CreatePtys(s, fds_, root, orphan_masters_, premade_pty), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
   CRYO_TRY_CTX(CreateInetSockets(s, tcp_close_, fds_, tcp_), "IP sockets");
@@ -198,7 +215,13 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
 
 namespace cryo {
 
-Result<> SharedFiles::CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of) {
+Result<> SharedFiles::CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of,
+                                      const mnt::TreeRoot& root) {
+  for (const Later& l : later_)
+    CRYO_TRY_CTX(OpenedAt(l.id, CRYO_TRY(root.Open(l.path, static_cast<int>(l.flags | O_CLOEXEC))), l.path, l.flags,
+                          l.pos),
+                 "files shared by processes");
+  later_.clear();
   return CreatePidfds(s, fds_, host_of);
 }
 

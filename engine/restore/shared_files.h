@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <string_view>
 #include <optional>
 #include <map>
 #include <set>
@@ -40,8 +41,16 @@ class SharedFiles {
   Result<> Create(const ImageSet& s, const PathOf& path_of, const std::vector<InheritFd>& inherit,
                   const mnt::TreeRoot& root = {}, const std::function<UniqueFd(uint32_t)>& premade_pty = {},
                   const Hidden& hidden = {});
-  // What needs the restored processes to exist: pidfds.
-  Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of);
+  // Where the ghost of an unlinked inode (dev as the kernel encodes it) was
+  // made, for inotify watches on it; null when none was. Set before Create.
+  using GhostOf = std::function<const std::string*(uint32_t dev, uint64_t ino)>;
+  void SetGhostOf(GhostOf ghost_of) { ghost_of_ = std::move(ghost_of); }
+  // What needs the restored processes to exist: pidfds, and shared files of
+  // /proc/PID of processes forked after the root (`root` as for Create).
+  Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of,
+                           const mnt::TreeRoot& root = {});
+  // "/proc/PID" or below it.
+  static bool IsProcPidPath(std::string_view path);
   // Connections of the dump come back closed, shut down both ways
   // (--tcp-close), not rebuilt.
   void SetTcpClose(bool on) { tcp_close_ = on; }
@@ -63,6 +72,8 @@ class SharedFiles {
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
   Result<> CreateHidden(const ImageSet& s, const Hidden& hidden);
   Result<> Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit);
+  // File `id` is `fd`, at offset `pos`.
+  Result<> OpenedAt(uint32_t id, UniqueFd fd, const std::string& path, uint32_t flags, uint64_t pos);
 
   std::map<uint32_t, UniqueFd> fds_;   // by file id
   std::map<uint32_t, UniqueFd> holds_;  // by FIFO inode: keeps it open, both ends
@@ -70,6 +81,14 @@ class SharedFiles {
   std::vector<UniqueFd> orphan_masters_;
   TcpConnections tcp_;
   bool tcp_close_ = false;
+  GhostOf ghost_of_;
+  struct Later {
+    uint32_t id;
+    std::string path;
+    uint32_t flags;
+    uint64_t pos;
+  };
+  std::vector<Later> later_;  // opened by CreateAfterFork
 };
 
 }  // namespace cryo
