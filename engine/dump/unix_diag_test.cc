@@ -1,4 +1,5 @@
 #include "engine/dump/unix_diag.h"
+#include "engine/image/unix_name.h"
 
 #include <gtest/gtest.h>
 #include <linux/netlink.h>
@@ -79,6 +80,14 @@ TEST(ListUnixSockets, SeesASocketpairAndItsPeers) {
   EXPECT_EQ(ia->second.rqueue, 5u);
   ::close(sv[0]);
   ::close(sv[1]);
+}
+
+TEST(PrintableUnixName, AbstractNamesWithAnAtPathsWithoutTheirNul) {
+  using namespace std::string_literals;
+  EXPECT_EQ(PrintableUnixName("\0srv\0x"s), "@srv@x");
+  EXPECT_EQ(PrintableUnixName("dir/sock\0"s), "dir/sock");
+  EXPECT_EQ(PrintableUnixName("/run/a.sock"), "/run/a.sock");
+  EXPECT_EQ(UnixPath("rel.sock\0\0"s), "rel.sock");
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -12,12 +15,42 @@
 #include "engine/dump/socket_opts.h"
 #include "engine/proc/proc.h"
 #include "engine/image/image_writer.h"
+#include "engine/image/unix_name.h"
 
 namespace cryo {
 namespace {
 
 constexpr int kListen = 10;  // TCP_LISTEN, as unix sockets report it
 constexpr size_t kMaxPacket = 1 << 20;
+constexpr unsigned long kSiocUnixFile = SIOCPROTOPRIVATE + 0;  // <linux/un.h> clashes with <sys/un.h>
+
+// The file a socket is bound to, as the kernel holds it (SIOCUNIXFILE
+// gives it O_PATH): its mode and owner, whether it was unlinked since, and
+// for a relative name the directory it was bound in (the task may be
+// elsewhere now).
+Result<> BoundFile(int sk, const std::string& name, img::unix_sk_entry* u) {
+  UniqueFd file(::ioctl(sk, kSiocUnixFile));
+  if (!file) return ErrnoError("the file of unix socket {}", PrintableUnixName(name));
+  struct stat st;
+  if (::fstat(file.get(), &st) != 0) return ErrnoError("stat unix socket {}", PrintableUnixName(name));
+  auto* perms = u->mutable_file_perms();
+  perms->set_mode(st.st_mode);
+  perms->set_uid(st.st_uid);
+  perms->set_gid(st.st_gid);
+  std::string path = CRYO_TRY(ReadLink(fmt::format("/proc/self/fd/{}", file.get())));
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (path.ends_with(kDeleted)) {
+    u->set_deleted(true);
+    path.resize(path.size() - kDeleted.size());
+  }
+  std::string rel = UnixPath(name);
+  if (rel[0] == '/') return {};
+  // The path ends with the name as it was bound ("a/b" in "/dir/a/b").
+  if (path.size() <= rel.size() + 1 || !path.ends_with("/" + rel))
+    return MakeError(ENOTSUP, "unix socket bound to the relative name {} now at {}: not supported", rel, path);
+  u->set_name_dir(path.substr(0, path.size() - rel.size() - 1));
+  return {};
+}
 
 }  // namespace
 
@@ -37,9 +70,13 @@ Result<bool> UnixSockets::IsUnix(uint32_t ino) {
 Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files,
                                    const FileOf& file_of) {
   CRYO_TRY(Load());
+  // A socket in flight inside itself (or its peer) is met again while its
+  // own queue is read: it has its id already.
+  if (auto known = id_of_.find(ino); known != id_of_.end()) return known->second;
   const UnixDiag& d = diag_->at(ino);
   UniqueFd sk = CRYO_TRY(TakeTaskFd(pid, fd));
   uint32_t id = files.NextId();
+  id_of_[ino] = id;
   Dumped out{{}, pid, fd};
   out.entry.set_type(img::UNIXSK);
   out.entry.set_id(id);
@@ -67,12 +104,23 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
   CRYO_TRY_CTX(ReadSocketOpts(sk.get(), u->mutable_opts(), false), "pid {} fd {}", pid, fd);
   u->set_name(d.name);
   if (d.shutdown) u->set_shutdown(static_cast<img::sk_shutdown>(d.shutdown & 3));
-  if (!d.name.empty() && d.name[0] != '\0' && d.name[0] != '/')
-    return MakeError(ENOTSUP, "pid {} fd {}: unix socket bound to a relative path '{}': not supported", pid, fd,
-                     d.name);
+  if (!d.name.empty() && d.name[0] != '\0') CRYO_TRY_CTX(BoundFile(sk.get(), d.name, u), "pid {} fd {}", pid, fd);
 
   // Queued packets, in order: with SO_PEEK_OFF each peek moves on.
-  if (d.state != kListen && d.rqueue > 0) {
+  // (A datagram socket's rqueue is its first packet's length, which may
+  // be 0: every one is looked at.)
+  if (d.state != kListen && (d.rqueue > 0 || d.type != SOCK_STREAM)) {
+    // A SOCK_SEQPACKET socket whose peer shut down answers a peek past
+    // its last record with 0, as it answers an empty record: with
+    // SO_PASSCRED on for the while, every record comes with credentials.
+    int old_cred = 0;
+    socklen_t cl = sizeof old_cred;
+    bool seqpacket = d.type == SOCK_SEQPACKET;
+    if (seqpacket && ::getsockopt(sk.get(), SOL_SOCKET, SO_PASSCRED, &old_cred, &cl) != 0)
+      return ErrnoError("pid {} fd {}: SO_PASSCRED", pid, fd);
+    int one = 1;
+    if (seqpacket && !old_cred && ::setsockopt(sk.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0)
+      return ErrnoError("pid {} fd {}: SO_PASSCRED", pid, fd);
     int old_off = -1;
     socklen_t l = sizeof old_off;
     ::getsockopt(sk.get(), SOL_SOCKET, SO_PEEK_OFF, &old_off, &l);
@@ -84,7 +132,7 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
     std::string stream;
     for (;;) {
       iovec iov{buf.data(), buf.size()};
-      alignas(cmsghdr) char ctl[CMSG_SPACE(253 * sizeof(int))];
+      alignas(cmsghdr) char ctl[CMSG_SPACE(253 * sizeof(int)) + CMSG_SPACE(sizeof(ucred))];
       msghdr m{};
       m.msg_iov = &iov;
       m.msg_iovlen = 1;
@@ -92,13 +140,17 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
       m.msg_controllen = sizeof ctl;
       ssize_t n = ::recvmsg(sk.get(), &m, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
       if (n < 0) {
-        if (errno != EAGAIN) r = ErrnoError("pid {} fd {}: peek the queue", pid, fd);
+        // ENOTCONN: a datagram-like socket never connected holds nothing.
+        if (errno != EAGAIN && !(errno == ENOTCONN && d.rqueue == 0))
+          r = ErrnoError("pid {} fd {}: peek the queue", pid, fd);
         break;
       }
+      bool record = false;
       // Files in flight arrive as fds of ours: each becomes a file of the
       // dump, named in the packet's scm entry.
       std::vector<int> got_fds;
       for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+        record |= c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS;
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
         size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < k; i++) {
@@ -117,6 +169,7 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
         break;
       }
       if (n == 0 && d.type == SOCK_STREAM && got_fds.empty()) break;
+      if (n == 0 && seqpacket && !record && got_fds.empty()) break;  // the end, not a record
       Packet p;
       for (int f : got_fds) {
         auto fid = file_of(f);
@@ -147,6 +200,7 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
       packets_.push_back(std::move(p));
     }
     ::setsockopt(sk.get(), SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off);
+    if (seqpacket && !old_cred) ::setsockopt(sk.get(), SOL_SOCKET, SO_PASSCRED, &old_cred, sizeof old_cred);
     CRYO_TRY(std::move(r));
     if (!stream.empty()) {
       Packet p;
@@ -196,7 +250,7 @@ Result<> UnixSockets::Finish(int dir, FileTable& files) {
       continue;
     }
     return MakeError(ENOTSUP, "pid {} fd {}: unix socket {} is connected to {}, outside the tree{}", s.pid, s.fd,
-                     ino, named ? d->second.name : fmt::format("socket {}", peer),
+                     ino, named ? PrintableUnixName(d->second.name) : fmt::format("socket {}", peer),
                      " (dump with --ext-unix-sk)");
   }
   for (auto& [ino, e] : external) files.Add(std::move(e));

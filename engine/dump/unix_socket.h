@@ -55,6 +55,7 @@ class UnixSockets {
   std::optional<std::map<uint32_t, UnixDiag>> diag_;
   std::map<uint32_t, uint32_t> waiting_on_;  // connection awaiting accept -> listener
   std::map<uint32_t, Dumped> by_ino_;
+  std::map<uint32_t, uint32_t> id_of_;  // inode -> files.img id, set before the queue is read
   std::vector<Packet> packets_;
   std::vector<UniqueFd> in_flight_;  // kept open while the dump runs: kcmp compares against them
 };

@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
+#include <string>
 #include <vector>
 
+#include "engine/image/unix_name.h"
 #include "engine/restore/socket_opts.h"
 
 namespace cryo {
@@ -25,30 +28,147 @@ Result<std::pair<sockaddr_un, socklen_t>> Address(const std::string& name) {
   return std::make_pair(a, static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size()));
 }
 
-std::string Printable(const std::string& name) {
-  return !name.empty() && name[0] == '\0' ? "@" + name.substr(1) : name;
+std::string Printable(const std::string& name) { return PrintableUnixName(name); }
+
+// Runs `fn` in the directory a relative name was bound in (cryo's cwd
+// again after).
+Result<> InDir(const img::unix_sk_entry& u, const std::function<Result<>()>& fn) {
+  if (!u.has_name_dir() || u.name().empty() || u.name()[0] == '\0' || u.name()[0] == '/') return fn();
+  UniqueFd back(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!back) return ErrnoError("open cryo's cwd");
+  if (::chdir(u.name_dir().c_str()) != 0) return ErrnoError("socket {}: chdir to {}", u.id(), u.name_dir());
+  Result<> r = fn();
+  if (::fchdir(back.get()) != 0) return ErrnoError("back to cryo's cwd");
+  return r;
+}
+
+// The socket file gets the mode and owner it had.
+Result<> FilePerms(const img::unix_sk_entry& u) {
+  if (!u.has_file_perms()) return {};
+  std::string path = UnixPath(u.name());
+  const auto& p = u.file_perms();
+  if (::fchmodat(AT_FDCWD, path.c_str(), p.mode() & 07777, 0) != 0)
+    return ErrnoError("socket {}: chmod {}", u.id(), path);
+  if (::fchownat(AT_FDCWD, path.c_str(), p.uid(), p.gid(), AT_SYMLINK_NOFOLLOW) != 0)
+    return ErrnoError("socket {}: chown {}", u.id(), path);
+  return {};
 }
 
 // Binds to the dumped name; a socket file left behind by the dumped
 // process (they outlive their sockets) makes way.
-Result<> Bind(int fd, const std::string& name, uint32_t id) {
+Result<> Bind(int fd, const img::unix_sk_entry& u) {
+  const std::string& name = u.name();
   auto [a, len] = CRYO_TRY(Address(name));
-  if (name[0] == '/') {
-    struct stat st;
-    if (::lstat(name.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(name.c_str());
+  return InDir(u, [&]() -> Result<> {
+    if (name[0] != '\0') {
+      std::string path = UnixPath(name);
+      struct stat st;
+      if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
+      return ErrnoError("socket {}: bind to {}", u.id(), Printable(name));
+    if (name[0] != '\0') CRYO_TRY(FilePerms(u));
+    return {};
+  });
+}
+
+Result<> Connect(int fd, const img::unix_sk_entry& to, uint32_t id) {
+  auto [a, len] = CRYO_TRY(Address(to.name()));
+  return InDir(to, [&]() -> Result<> {
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
+      return ErrnoError("socket {}: connect to {}", id, Printable(to.name()));
+    return {};
+  });
+}
+
+// A socket whose file was unlinked after bind: bound again for as long as
+// its clients take to connect, then its file goes. Whatever holds the
+// path now (a later socket, a FIFO) steps aside meanwhile; directories
+// that had gone are made for the while.
+class Ghost {
+ public:
+  explicit Ghost(const img::unix_sk_entry& u) : u_(u), path_(UnixPath(u.name())) {}
+  Result<> Bind(int fd) {
+    return InDir(u_, [&]() -> Result<> {
+      CRYO_TRY(MakeDirs());
+      struct stat st;
+      if (::lstat(path_.c_str(), &st) == 0) {
+        parked_ = path_ + ".cryo-sk-ghost";
+        if (::rename(path_.c_str(), parked_.c_str()) != 0) {
+          parked_.clear();
+          return ErrnoError("socket {}: move {} aside", u_.id(), path_);
+        }
+      }
+      auto [a, len] = CRYO_TRY(Address(u_.name()));
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
+        return ErrnoError("socket {}: bind to {}", u_.id(), path_);
+      bound_ = true;
+      return FilePerms(u_);
+    });
   }
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
-    return ErrnoError("socket {}: bind to {}", id, Printable(name));
+  // The path as it was at dump: no file of this socket, what was there back.
+  Result<> Done() {
+    return InDir(u_, [&]() -> Result<> {
+      if (bound_ && ::unlink(path_.c_str()) != 0) return ErrnoError("socket {}: unlink {}", u_.id(), path_);
+      bound_ = false;
+      if (!parked_.empty() && ::rename(parked_.c_str(), path_.c_str()) != 0)
+        return ErrnoError("socket {}: move {} back", u_.id(), path_);
+      parked_.clear();
+      for (auto d = made_.rbegin(); d != made_.rend(); ++d) ::rmdir(d->c_str());
+      made_.clear();
+      return {};
+    });
+  }
+
+ private:
+  Result<> MakeDirs() {
+    for (size_t at = path_.find('/', 1); at != std::string::npos; at = path_.find('/', at + 1)) {
+      std::string dir = path_.substr(0, at);
+      if (::mkdir(dir.c_str(), 0755) == 0) {
+        made_.push_back(dir);
+      } else if (errno != EEXIST) {
+        return ErrnoError("socket {}: mkdir {}", u_.id(), dir);
+      }
+    }
+    return {};
+  }
+  const img::unix_sk_entry& u_;
+  std::string path_, parked_;
+  std::vector<std::string> made_;
+  bool bound_ = false;
+};
+
+// Sends `packets` again through `via`, with the files in flight they carry.
+Result<> Requeue(int via, uint32_t id, const std::vector<ImageSet::Packet>& packets,
+                 const std::map<uint32_t, UniqueFd>& out) {
+  for (const auto& p : packets) {
+    iovec iov{const_cast<char*>(p.data.data()), p.data.size()};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    std::vector<char> ctl;
+    if (!p.rights.empty()) {
+      ctl.resize(CMSG_SPACE(p.rights.size() * sizeof(int)));
+      m.msg_control = ctl.data();
+      m.msg_controllen = ctl.size();
+      cmsghdr* c = CMSG_FIRSTHDR(&m);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(p.rights.size() * sizeof(int));
+      for (size_t i = 0; i < p.rights.size(); i++) {
+        auto f = out.find(p.rights[i]);
+        if (f == out.end())
+          return MakeError(ENOTSUP, "socket {}: file {} in flight is of a kind not sent again yet", id, p.rights[i]);
+        int fd = f->second.get();
+        std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+      }
+    }
+    ssize_t n = ::sendmsg(via, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n != static_cast<ssize_t>(p.data.size()))
+      return ErrnoError("socket {}: queue {} bytes again (sent {})", id, p.data.size(), n);
+  }
   return {};
 }
-
-Result<> Connect(int fd, const std::string& name, uint32_t id) {
-  auto [a, len] = CRYO_TRY(Address(name));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
-    return ErrnoError("socket {}: connect to {}", id, Printable(name));
-  return {};
-}
-
 
 Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited) {
   std::map<uint32_t, uint32_t> id_of;  // inode -> file id
@@ -58,11 +178,16 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     auto it = id_of.find(ino);
     return it == id_of.end() ? nullptr : &s.unix_sks.at(it->second);
   };
+  // Two sockets connected to each other (not one connected to itself: a
+  // bound datagram socket may be).
   auto mutual = [&](const img::unix_sk_entry& u) {
     const auto* p = entry_of(u.peer());
-    return p != nullptr && p->peer() == u.ino() && u.state() != kListen && p->state() != kListen;
+    return p != nullptr && p != &u && p->peer() == u.ino() && u.state() != kListen && p->state() != kListen;
   };
   auto fd_of = [&](uint32_t id) { return out.at(id).get(); };
+  // A datagram socket with a name: what it holds came from anyone who
+  // knew the name, and comes again that way.
+  auto named_dgram = [](const img::unix_sk_entry& u) { return u.type() == SOCK_DGRAM && !u.name().empty(); };
   auto external = [&](const img::unix_sk_entry& u) { return (u.uflags() & 1) != 0 || inherited.count(u.id()) > 0; };
   // A socket whose peer is an external stream socket can only be handed in.
   for (const auto& [id, u] : s.unix_sks) {
@@ -74,19 +199,36 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
   }
 
   // Sockets without a peer of their own in the dump first: bound (and
-  // listening) as they were.
+  // listening) as they were. One whose peer is gone but which still holds
+  // what the peer sent is made as half of a pair: the other half sends it
+  // again and goes.
+  std::map<uint32_t, UniqueFd> gone_peer;  // socket id -> the half that stands for its peer
+  std::vector<std::pair<uint32_t, Ghost>> ghosts;
   for (const auto& [id, u] : s.unix_sks) {
     if (external(u) || (u.peer() != 0 && mutual(u))) continue;
     int type = static_cast<int>(u.type());
     if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
       return MakeError(EINVAL, "unix socket {}: type {}", id, type);
-    UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) return ErrnoError("socket for socket {}", id);
+    UniqueFd fd;
+    if (u.peer() == 0 && u.state() != kListen && s.sk_queues.count(id) && !named_dgram(u)) {
+      int sv[2];
+      if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
+      fd = UniqueFd(sv[0]);
+      gone_peer[id] = UniqueFd(sv[1]);
+    } else {
+      fd = UniqueFd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+      if (fd.get() < 0) return ErrnoError("socket for socket {}", id);
+    }
     // A client's name is its server's (accepted sockets report the
     // listener's name): only what no peer explains is bound.
     bool bind_it = !u.name().empty() && (u.state() == kListen || u.peer() == 0 || u.type() == SOCK_DGRAM);
-    if (bind_it) CRYO_TRY(Bind(fd.get(), u.name(), id));
-    if (u.state() == kListen && ::listen(fd.get(), static_cast<int>(u.backlog())) != 0)
+    bool ghost = bind_it && u.deleted() && u.name()[0] != '\0';
+    if (ghost) {
+      ghosts.emplace_back(id, Ghost(u));
+    } else if (bind_it) {
+      CRYO_TRY(Bind(fd.get(), u));
+    }
+    if (u.state() == kListen && !ghost && ::listen(fd.get(), static_cast<int>(u.backlog())) != 0)
       return ErrnoError("socket {}: listen", id);
     out[id] = std::move(fd);
   }
@@ -95,7 +237,7 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
   // socketpair.
   std::map<std::string, uint32_t> listener_of;  // name -> listening socket id
   for (const auto& [id, u] : s.unix_sks)
-    if (u.state() == kListen && !u.name().empty() && !external(u)) listener_of[u.name()] = id;
+    if (u.state() == kListen && !u.name().empty() && !external(u) && !u.deleted()) listener_of[u.name()] = id;
   for (const auto& [id, u] : s.unix_sks) {
     if (out.count(id) || external(u) || u.peer() == 0 || !mutual(u)) continue;
     uint32_t peer_id = id_of.at(u.peer());
@@ -109,11 +251,12 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
       uint32_t acc = u_accepted ? id : peer_id, cli = u_accepted ? peer_id : id;
       const auto& c = s.unix_sks.at(cli);
       const std::string& name = u_accepted ? u.name() : p.name();
+      const auto& listener = s.unix_sks.at(listener_of.at(name));
       UniqueFd cfd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
       if (cfd.get() < 0) return ErrnoError("socket for socket {}", cli);
-      if (!c.name().empty() && c.name() != name) CRYO_TRY(Bind(cfd.get(), c.name(), cli));
-      CRYO_TRY(Connect(cfd.get(), name, cli));
-      UniqueFd afd(::accept4(fd_of(listener_of.at(name)), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!c.name().empty() && c.name() != name) CRYO_TRY(Bind(cfd.get(), c));
+      CRYO_TRY(Connect(cfd.get(), listener, cli));
+      UniqueFd afd(::accept4(fd_of(listener.id()), nullptr, nullptr, SOCK_CLOEXEC));
       if (afd.get() < 0) return ErrnoError("socket {}: accept from {}", acc, Printable(name));
       out[cli] = std::move(cfd);
       out[acc] = std::move(afd);
@@ -126,14 +269,35 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
   }
   for (const auto& [id, u] : s.unix_sks)
     if (!external(u)) CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id, false));
-  // Clients of named sockets (in the dump, or outside it with --ext-unix-sk).
-  for (const auto& [id, u] : s.unix_sks) {
-    if (u.peer() == 0 || external(u) || mutual(u)) continue;
-    const auto* p = entry_of(u.peer());
-    if (p == nullptr) return MakeError(0, "unix socket {}: peer {} is not in the dump", id, u.peer());
-    if (p->name().empty()) return MakeError(0, "unix socket {}: peer {} has no name to connect to", id, u.peer());
-    CRYO_TRY(Connect(fd_of(id), p->name(), id));
+  // Clients of named sockets (in the dump, or outside it with --ext-unix-sk);
+  // those of a socket whose file is gone while it is bound for them.
+  auto connect_clients = [&](uint32_t server_ino, bool ghost) -> Result<> {
+    for (const auto& [id, u] : s.unix_sks) {
+      if (u.peer() == 0 || external(u) || mutual(u)) continue;
+      const auto* p = entry_of(u.peer());
+      if (p == nullptr) return MakeError(0, "unix socket {}: peer {} is not in the dump", id, u.peer());
+      bool to_ghost = p->deleted() && p->name()[0] != '\0';
+      if (to_ghost != ghost || (ghost && u.peer() != server_ino)) continue;
+      if (p->name().empty()) return MakeError(0, "unix socket {}: peer {} has no name to connect to", id, u.peer());
+      CRYO_TRY(Connect(fd_of(id), *p, id));
+    }
+    return {};
+  };
+  for (auto& [id, g] : ghosts) {
+    const auto& u = s.unix_sks.at(id);
+    CRYO_TRY(g.Bind(fd_of(id)));
+    if (u.state() == kListen && ::listen(fd_of(id), static_cast<int>(u.backlog())) != 0)
+      return ErrnoError("socket {}: listen", id);
+    CRYO_TRY(connect_clients(u.ino(), true));
+    if (auto q = s.sk_queues.find(id); q != s.sk_queues.end() && named_dgram(u)) {
+      UniqueFd temp(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (temp.get() < 0) return ErrnoError("socket");
+      CRYO_TRY(Connect(temp.get(), u, id));
+      CRYO_TRY(Requeue(temp.get(), id, q->second, out));
+    }
+    CRYO_TRY(g.Done());
   }
+  CRYO_TRY(connect_clients(0, false));
   // Queued packets arrive again from the peer (or, for a named datagram
   // socket, from anyone).
   for (const auto& [id, packets] : s.sk_queues) {
@@ -144,41 +308,20 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     int via = -1;
     if (p != nullptr && mutual(u)) {
       via = fd_of(id_of.at(u.peer()));
-    } else if (u.type() == SOCK_DGRAM && !u.name().empty()) {
+    } else if (auto g = gone_peer.find(id); g != gone_peer.end()) {
+      via = g->second.get();
+    } else if (named_dgram(u)) {
+      if (u.deleted() && u.name()[0] != '\0') continue;  // sent while its ghost was bound
       temp = UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
       if (temp.get() < 0) return ErrnoError("socket");
-      CRYO_TRY(Connect(temp.get(), u.name(), id));
+      CRYO_TRY(Connect(temp.get(), u, id));
       via = temp.get();
     } else {
       return MakeError(ENOTSUP, "unix socket {}: queued data with no peer to send it again", id);
     }
-    for (const auto& p : packets) {
-      iovec iov{const_cast<char*>(p.data.data()), p.data.size()};
-      msghdr m{};
-      m.msg_iov = &iov;
-      m.msg_iovlen = 1;
-      std::vector<char> ctl;
-      if (!p.rights.empty()) {
-        ctl.resize(CMSG_SPACE(p.rights.size() * sizeof(int)));
-        m.msg_control = ctl.data();
-        m.msg_controllen = ctl.size();
-        cmsghdr* c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(p.rights.size() * sizeof(int));
-        for (size_t i = 0; i < p.rights.size(); i++) {
-          auto f = out.find(p.rights[i]);
-          if (f == out.end())
-            return MakeError(ENOTSUP, "socket {}: file {} in flight is of a kind not sent again yet", id, p.rights[i]);
-          int fd = f->second.get();
-          std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
-        }
-      }
-      ssize_t n = ::sendmsg(via, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n != static_cast<ssize_t>(p.data.size()))
-        return ErrnoError("socket {}: queue {} bytes again (sent {})", id, p.data.size(), n);
-    }
+    CRYO_TRY(Requeue(via, id, packets, out));
   }
+  gone_peer.clear();  // the peers are gone again: what they sent stays queued
   for (const auto& [id, u] : s.unix_sks) {
     if (external(u)) continue;
     if (int sh = u.has_shutdown() ? static_cast<int>(u.shutdown()) : 0; sh != 0) {
