@@ -283,23 +283,9 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     }
     return {};
   };
-  for (auto& [id, g] : ghosts) {
-    const auto& u = s.unix_sks.at(id);
-    CRYO_TRY(g.Bind(fd_of(id)));
-    if (u.state() == kListen && ::listen(fd_of(id), static_cast<int>(u.backlog())) != 0)
-      return ErrnoError("socket {}: listen", id);
-    CRYO_TRY(connect_clients(u.ino(), true));
-    if (auto q = s.sk_queues.find(id); q != s.sk_queues.end() && named_dgram(u)) {
-      UniqueFd temp(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      if (temp.get() < 0) return ErrnoError("socket");
-      CRYO_TRY(Connect(temp.get(), u, id));
-      CRYO_TRY(Requeue(temp.get(), id, q->second, out));
-    }
-    CRYO_TRY(g.Done());
-  }
-  CRYO_TRY(connect_clients(0, false));
   // Queued packets arrive again from the peer (or, for a named datagram
-  // socket, from anyone).
+  // socket, from anyone: before it connects anywhere, when anyone still
+  // may send to it).
   for (const auto& [id, packets] : s.sk_queues) {
     const auto& u = s.unix_sks.at(id);
     if (inherited.count(id)) continue;  // the real socket, with its own queue
@@ -322,6 +308,21 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     CRYO_TRY(Requeue(via, id, packets, out));
   }
   gone_peer.clear();  // the peers are gone again: what they sent stays queued
+  for (auto& [id, g] : ghosts) {
+    const auto& u = s.unix_sks.at(id);
+    CRYO_TRY(g.Bind(fd_of(id)));
+    if (u.state() == kListen && ::listen(fd_of(id), static_cast<int>(u.backlog())) != 0)
+      return ErrnoError("socket {}: listen", id);
+    if (auto q = s.sk_queues.find(id); q != s.sk_queues.end() && named_dgram(u)) {
+      UniqueFd temp(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (temp.get() < 0) return ErrnoError("socket");
+      CRYO_TRY(Connect(temp.get(), u, id));
+      CRYO_TRY(Requeue(temp.get(), id, q->second, out));
+    }
+    CRYO_TRY(connect_clients(u.ino(), true));
+    CRYO_TRY(g.Done());
+  }
+  CRYO_TRY(connect_clients(0, false));
   for (const auto& [id, u] : s.unix_sks) {
     if (external(u)) continue;
     if (int sh = u.has_shutdown() ? static_cast<int>(u.shutdown()) : 0; sh != 0) {
