@@ -12,8 +12,10 @@
 
 namespace cryo {
 
-// `efd`: the epoll's fd in `pid`. Refuses a registration whose file the
-// task holds no fd of, and two of one file that would end up on one fd.
-Result<> ResolveEpollTargets(pid_t pid, int efd, img::eventpoll_file_entry* e);
+// `efd`: the epoll's fd in `holder` (the task, or cryo for an epoll in
+// flight); `task`: whose fd numbers the registrations name. Refuses a
+// registration whose file the task holds no fd of, and two of one file
+// that would end up on one fd.
+Result<> ResolveEpollTargets(pid_t holder, int efd, pid_t task, img::eventpoll_file_entry* e);
 
 }  // namespace cryo

@@ -214,7 +214,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   }
   if (link.starts_with("socket:[") && CRYO_TRY(unix_.IsUnix(ino))) {
     *type = img::UNIXSK;
-    return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_, [this](int ours) { return InFlight(ours); }),
+    return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_, [this, pid](int ours) { return InFlight(ours, pid); }),
                         "unix socket");
   }
   if (link.starts_with("socket:[")) {
@@ -280,7 +280,7 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
         return MakeError(ENOTSUP, "pid {} fd {}: a pidfd of a process outside the tree's pid namespace", pid, fd);
       fe.mutable_pidfd()->set_nspid(target);
     }
-    if (fe.type() == img::EVENTPOLL && pid != ::getpid()) CRYO_TRY(ResolveEpollTargets(pid, fd, fe.mutable_epfd()));
+    if (fe.type() == img::EVENTPOLL) CRYO_TRY(EpollTargets(pid, fd, fe.mutable_epfd()));
     *type = fe.type();
     files_.Add(std::move(fe));
     return id;
@@ -382,7 +382,21 @@ Result<> FdDumper::Ghost(pid_t pid, int fd, uint32_t id, const struct stat& st) 
   return {};
 }
 
-Result<uint32_t> FdDumper::InFlight(int ours) {
+// An epoll's registrations name fds of the task that made them: one in
+// flight is taken as the task's whose socket holds it (the one that will
+// receive it); inside a socket itself in flight, it is refused.
+Result<> FdDumper::EpollTargets(pid_t pid, int fd, img::eventpoll_file_entry* e) const {
+  pid_t self = ::getpid();
+  if (pid != self) return ResolveEpollTargets(pid, fd, pid, e);
+  if (e->tfd_size() == 0) return {};
+  if (in_flight_holder_ == self || in_flight_holder_ == 0)
+    return MakeError(ENOTSUP, "an epoll in flight inside a unix socket itself in flight watches {} files: not supported",
+                     e->tfd_size());
+  CRYO_TRY_CTX(ResolveEpollTargets(self, fd, in_flight_holder_, e), "an epoll in flight");
+  return {};
+}
+
+Result<uint32_t> FdDumper::InFlight(int ours, pid_t holder) {
   pid_t self = ::getpid();
   std::string proc = fmt::format("/proc/{}/fd/{}", self, ours);
   std::string link = CRYO_TRY(ReadLink(proc));
@@ -392,7 +406,11 @@ Result<uint32_t> FdDumper::InFlight(int ours) {
   if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat {}", proc);
   if (auto k = files_.Known(self, ours, st)) return *k;
   img::fd_types type = img::UND;
-  uint32_t id = CRYO_TRY(DumpFile(self, ours, link, st, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, fi.mnt_id, &type));
+  pid_t outer = in_flight_holder_;
+  in_flight_holder_ = holder;
+  auto dumped = DumpFile(self, ours, link, st, fi.flags & ~static_cast<uint32_t>(O_CLOEXEC), fi.pos, fi.mnt_id, &type);
+  in_flight_holder_ = outer;
+  uint32_t id = CRYO_TRY(std::move(dumped));
   files_.Remember(self, ours, st, id, type);
   in_flight_.insert(id);
   return id;

@@ -74,7 +74,8 @@ class FdDumper {
   // The owner of a new file description for SIGIO (file_owner.h).
   Result<> DumpOwner(int pidfd, pid_t pid, int fd, uint32_t id);
   // A file in flight on a unix socket, received by a peek as fd `ours`.
-  Result<uint32_t> InFlight(int ours);
+  Result<uint32_t> InFlight(int ours, pid_t holder);
+  Result<> EpollTargets(pid_t pid, int fd, img::eventpoll_file_entry* e) const;
 
   const Options& opts_;
   int dir_;
@@ -99,6 +100,7 @@ class FdDumper {
   std::vector<UnlinkedWatch> unlinked_watches_;
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
+  pid_t in_flight_holder_ = 0;  // while a file in flight is dumped: the task whose socket holds it
   std::string view_;  // where cryo reaches the tree's paths
   std::set<int> mounts_;
   std::set<dev_t> mqueue_devs_;

@@ -717,6 +717,40 @@ class Builder {
     return {};
   }
 
+  // An epoll in flight: registered by the task whose socket holds it (its
+  // targets are that task's fds, at their numbers), through an fd of the
+  // task's for the while.
+  Result<> InFlightEpolls(std::set<uint32_t>& done) {
+    std::set<uint32_t> mine;
+    for (const auto& fi : ti_.fds) mine.insert(fi.id());
+    for (const auto& [sk, packets] : s_.sk_queues) {
+      if (!mine.count(sk)) continue;
+      for (const auto& p : packets)
+        for (uint32_t id : p.rights) {
+          auto k = s_.kinds.find(id);
+          if (k == s_.kinds.end() || k->second != img::EVENTPOLL || !done.insert(id).second) continue;
+          const auto& e = s_.event_files.at(id).epfd();
+          if (e.tfd_size() == 0) continue;
+          int held = shared_ ? shared_->FdOf(id) : -1;
+          if (held < 0) return MakeError(ENOENT, "epoll {} in flight: cryo does not hold it", id);
+          uint64_t efd = static_cast<uint64_t>(CRYO_TRY(t_.Check("pidfd_getfd", SYS_pidfd_getfd,
+                                                                  static_cast<uint64_t>(cryo_fd_),
+                                                                  static_cast<uint64_t>(held), 0)));
+          for (const auto& t : e.tfd()) {
+            epoll_event ev{};
+            ev.events = t.events();
+            ev.data.u64 = t.data();
+            ResetScratch();
+            uint64_t at = CRYO_TRY(Put(&ev, sizeof ev));
+            CRYO_TRY_CTX(t_.Check("epoll_ctl", SYS_epoll_ctl, efd, EPOLL_CTL_ADD, t.tfd(), at),
+                         "epoll {} in flight: watch fd {}", id, t.tfd());
+          }
+          CRYO_TRY(t_.Check("close", SYS_close, efd));
+        }
+    }
+    return {};
+  }
+
   // File locks, taken again by the task that held them, on its fd.
   Result<> Locks(pid_t pid) {
     constexpr uint32_t kPosix = 1, kFlock = 2, kOfd = 1024, kLease = 8;
@@ -1133,6 +1167,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   c.log.Info("pid {}: files, cwd and root in place", pid);
+  CRYO_TRY_CTX(b.InFlightEpolls(c.epolls_done), "epoll");
   if (ti.owns_files) CRYO_TRY(t.Check("close cryo's pidfd", SYS_close, static_cast<uint64_t>(c.cryo_fd)));
   // The tree's root fd serves every task of the table (mappings, cwd).
   if (c.tree_fd >= 0 && c.last_of_table.at(ti.ids.files_id()) == pid)

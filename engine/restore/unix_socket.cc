@@ -235,9 +235,26 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
   // Connected pairs: through their listener when it is in the dump (so the
   // accepted end has its name and the client its peer's), else as a
   // socketpair.
-  std::map<std::string, uint32_t> listener_of;  // name -> listening socket id
+  // A listener whose file is gone takes its connections while its ghost
+  // is bound (below).
+  std::map<std::string, uint32_t> listener_of, ghost_listener_of;  // name -> listening socket id
   for (const auto& [id, u] : s.unix_sks)
-    if (u.state() == kListen && !u.name().empty() && !external(u) && !u.deleted()) listener_of[u.name()] = id;
+    if (u.state() == kListen && !u.name().empty() && !external(u))
+      (u.deleted() && u.name()[0] != '\0' ? ghost_listener_of : listener_of)[u.name()] = id;
+  std::map<uint32_t, std::vector<std::pair<uint32_t, uint32_t>>> ghost_pairs;  // listener -> (accepted, client)
+  auto through = [&](uint32_t listener_id, uint32_t acc, uint32_t cli) -> Result<> {
+    const auto& c = s.unix_sks.at(cli);
+    const auto& listener = s.unix_sks.at(listener_id);
+    UniqueFd cfd(::socket(AF_UNIX, static_cast<int>(c.type()) | SOCK_CLOEXEC, 0));
+    if (cfd.get() < 0) return ErrnoError("socket for socket {}", cli);
+    if (!c.name().empty() && c.name() != listener.name()) CRYO_TRY(Bind(cfd.get(), c));
+    CRYO_TRY(Connect(cfd.get(), listener, cli));
+    UniqueFd afd(::accept4(fd_of(listener_id), nullptr, nullptr, SOCK_CLOEXEC));
+    if (afd.get() < 0) return ErrnoError("socket {}: accept from {}", acc, Printable(listener.name()));
+    out[cli] = std::move(cfd);
+    out[acc] = std::move(afd);
+    return {};
+  };
   for (const auto& [id, u] : s.unix_sks) {
     if (out.count(id) || external(u) || u.peer() == 0 || !mutual(u)) continue;
     uint32_t peer_id = id_of.at(u.peer());
@@ -245,22 +262,26 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     int type = static_cast<int>(u.type());
     if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
       return MakeError(EINVAL, "unix socket {}: type {}", id, type);
-    auto lu = listener_of.find(u.name()), lp = listener_of.find(p.name());
-    if (type != SOCK_DGRAM && (lu != listener_of.end() || lp != listener_of.end())) {
-      bool u_accepted = lu != listener_of.end();
-      uint32_t acc = u_accepted ? id : peer_id, cli = u_accepted ? peer_id : id;
-      const auto& c = s.unix_sks.at(cli);
-      const std::string& name = u_accepted ? u.name() : p.name();
-      const auto& listener = s.unix_sks.at(listener_of.at(name));
-      UniqueFd cfd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-      if (cfd.get() < 0) return ErrnoError("socket for socket {}", cli);
-      if (!c.name().empty() && c.name() != name) CRYO_TRY(Bind(cfd.get(), c));
-      CRYO_TRY(Connect(cfd.get(), listener, cli));
-      UniqueFd afd(::accept4(fd_of(listener.id()), nullptr, nullptr, SOCK_CLOEXEC));
-      if (afd.get() < 0) return ErrnoError("socket {}: accept from {}", acc, Printable(name));
-      out[cli] = std::move(cfd);
-      out[acc] = std::move(afd);
-      continue;
+    if (type != SOCK_DGRAM) {
+      // The accepted end reports its listener's name.
+      bool found = false;
+      for (auto* names : {&listener_of, &ghost_listener_of}) {
+        auto lu = names->find(u.name()), lp = names->find(p.name());
+        if (lu == names->end() && lp == names->end()) continue;
+        bool u_accepted = lu != names->end();
+        uint32_t acc = u_accepted ? id : peer_id, cli = u_accepted ? peer_id : id;
+        uint32_t listener = (u_accepted ? lu : lp)->second;
+        if (names == &ghost_listener_of) {
+          ghost_pairs[listener].emplace_back(acc, cli);
+          out[acc] = UniqueFd();  // made later
+          out[cli] = UniqueFd();
+        } else {
+          CRYO_TRY(through(listener, acc, cli));
+        }
+        found = true;
+        break;
+      }
+      if (found) continue;
     }
     int sv[2];
     if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
@@ -268,7 +289,7 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     out[peer_id] = UniqueFd(sv[1]);
   }
   for (const auto& [id, u] : s.unix_sks)
-    if (!external(u)) CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id, false));
+    if (!external(u) && fd_of(id) >= 0) CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id, false));
   // Clients of named sockets (in the dump, or outside it with --ext-unix-sk);
   // those of a socket whose file is gone while it is bound for them.
   auto connect_clients = [&](uint32_t server_ino, bool ghost) -> Result<> {
@@ -283,26 +304,13 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     }
     return {};
   };
-  for (auto& [id, g] : ghosts) {
-    const auto& u = s.unix_sks.at(id);
-    CRYO_TRY(g.Bind(fd_of(id)));
-    if (u.state() == kListen && ::listen(fd_of(id), static_cast<int>(u.backlog())) != 0)
-      return ErrnoError("socket {}: listen", id);
-    CRYO_TRY(connect_clients(u.ino(), true));
-    if (auto q = s.sk_queues.find(id); q != s.sk_queues.end() && named_dgram(u)) {
-      UniqueFd temp(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      if (temp.get() < 0) return ErrnoError("socket");
-      CRYO_TRY(Connect(temp.get(), u, id));
-      CRYO_TRY(Requeue(temp.get(), id, q->second, out));
-    }
-    CRYO_TRY(g.Done());
-  }
-  CRYO_TRY(connect_clients(0, false));
   // Queued packets arrive again from the peer (or, for a named datagram
-  // socket, from anyone).
+  // socket, from anyone: before it connects anywhere, when anyone still
+  // may send to it).
   for (const auto& [id, packets] : s.sk_queues) {
     const auto& u = s.unix_sks.at(id);
     if (inherited.count(id)) continue;  // the real socket, with its own queue
+    if (fd_of(id) < 0) continue;        // a connection of a ghost listener: queued with it
     const auto* p = entry_of(u.peer());
     UniqueFd temp;
     int via = -1;
@@ -322,6 +330,37 @@ Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     CRYO_TRY(Requeue(via, id, packets, out));
   }
   gone_peer.clear();  // the peers are gone again: what they sent stays queued
+  // The connections of a ghost listener, with what they hold.
+  auto ghost_connections = [&](uint32_t listener) -> Result<> {
+    auto g = ghost_pairs.find(listener);
+    if (g == ghost_pairs.end()) return {};
+    for (auto [acc, cli] : g->second) {
+      CRYO_TRY(through(listener, acc, cli));
+      for (uint32_t id : {acc, cli}) {
+        const auto& u = s.unix_sks.at(id);
+        CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id, false));
+      }
+      for (auto [id, peer] : {std::pair{acc, cli}, std::pair{cli, acc}})
+        if (auto q = s.sk_queues.find(id); q != s.sk_queues.end()) CRYO_TRY(Requeue(fd_of(peer), id, q->second, out));
+    }
+    return {};
+  };
+  for (auto& [id, g] : ghosts) {
+    const auto& u = s.unix_sks.at(id);
+    CRYO_TRY(g.Bind(fd_of(id)));
+    if (u.state() == kListen && ::listen(fd_of(id), static_cast<int>(u.backlog())) != 0)
+      return ErrnoError("socket {}: listen", id);
+    CRYO_TRY(ghost_connections(id));
+    if (auto q = s.sk_queues.find(id); q != s.sk_queues.end() && named_dgram(u)) {
+      UniqueFd temp(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (temp.get() < 0) return ErrnoError("socket");
+      CRYO_TRY(Connect(temp.get(), u, id));
+      CRYO_TRY(Requeue(temp.get(), id, q->second, out));
+    }
+    CRYO_TRY(connect_clients(u.ino(), true));
+    CRYO_TRY(g.Done());
+  }
+  CRYO_TRY(connect_clients(0, false));
   for (const auto& [id, u] : s.unix_sks) {
     if (external(u)) continue;
     if (int sh = u.has_shutdown() ? static_cast<int>(u.shutdown()) : 0; sh != 0) {

@@ -5,14 +5,19 @@
 //   P: a SOCK_DGRAM socket bound to "p.sock", its file then chmod 0640;
 //   G: a SOCK_DGRAM socket bound to "g.sock", with a client C connected
 //      to it, then its file unlinked and a FIFO made at that path; C sent
-//      G 2 datagrams (9 and 700 bytes) before the dump.
+//      G 2 datagrams (9 and 700 bytes) before the dump;
+//   L: a SOCK_STREAM listener bound to "l.sock", a client K connected and
+//      accepted as A, then the file unlinked; K sent A 5 bytes, A sent K
+//      7 bytes.
 // After restore:
 //   - the cwd is still "elsewhere"; R's name is "rel/r.sock" with its NUL;
 //     R still listens: a client connecting from the prog dir gets through;
 //   - P's file has mode 0640 and is still P's (a send to the path arrives);
 //   - "g.sock" is the FIFO again, no socket file anywhere; G reads the 2
 //     datagrams; C is still connected to G (a send() without address
-//     arrives at G).
+//     arrives at G);
+//   - "l.sock" does not exist; A's name is still "l.sock" (an accepted
+//     socket reports its listener's); A and K read what the other sent.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +83,17 @@ int main(int argc, char** argv) {
   send_len(c, 9, "c to g, before");
   send_len(c, 700, "c to g, before");
   PROG_CHECK(unlink("g.sock") == 0 && mkfifo("g.sock", 0600) == 0, "g.sock: unlink and mkfifo");
+  int l = bound(SOCK_STREAM, "l.sock", false);
+  PROG_CHECK(listen(l, 4) == 0, "listen on l.sock");
+  int k = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un la;
+  socklen_t llen = addr_of(&la, "l.sock", false);
+  PROG_CHECK(connect(k, (struct sockaddr*)&la, llen) == 0, "connect to l.sock");
+  int acc_l = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+  PROG_CHECK(acc_l >= 0, "accept from l.sock");
+  PROG_CHECK(unlink("l.sock") == 0, "unlink l.sock");
+  send_len(k, 5, "k to a");
+  send_len(acc_l, 7, "a to k");
   PROG_CHECK(chdir("elsewhere") == 0, "chdir elsewhere");
   prog_ready();
   prog_wait_go();
@@ -115,5 +131,12 @@ int main(int argc, char** argv) {
   recv_len(g, 700, "g, second");
   send_len(c, 55, "c to g, after");
   recv_len(g, 55, "g, after");
+
+  PROG_CHECK(lstat("l.sock", &st) != 0, "l.sock is back");
+  len = sizeof got;
+  PROG_CHECK(getsockname(acc_l, (struct sockaddr*)&got, &len) == 0, "getsockname A");
+  PROG_CHECK(len == llen + 1 && strcmp(got.sun_path, "l.sock") == 0, "A is named '%s', want l.sock", got.sun_path);
+  recv_len(acc_l, 5, "a");
+  recv_len(k, 7, "k");
   prog_pass();
 }
