@@ -415,7 +415,13 @@ Result<> TaskInside(RemoteTask& t, Scratch& s, pid_t pid, img::core_entry& core,
   tc->set_child_subreaper(subreaper != 0);
   extras->brk = static_cast<uint64_t>(CRYO_TRY(check(brk, "brk")));
   extras->dumpable = static_cast<int>(CRYO_TRY(check(dumpable, "prctl(PR_GET_DUMPABLE)")));
-  extras->thp_disabled = CRYO_TRY(check(thp, "prctl(PR_GET_THP_DISABLE)")) != 0;
+  long thp_mode = CRYO_TRY(check(thp, "prctl(PR_GET_THP_DISABLE)"));
+  // 1: disabled; 3: disabled except where madvise()d (Linux 6.18), which
+  // mm_entry.thp_disabled (a bool, as CRIU has it) cannot say.
+  if (thp_mode & ~1L)
+    return MakeError(ENOTSUP, "pid {}: THP disabled except where advised (PR_GET_THP_DISABLE {}): not supported",
+                     pid, thp_mode);
+  extras->thp_disabled = thp_mode != 0;
   // The registration commands it made (MEMBARRIER_CMD_REGISTER_*): made
   // again on restore. Without them its expedited barriers fail with EPERM.
   uint32_t registered = 0;
