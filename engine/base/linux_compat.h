@@ -66,11 +66,6 @@ struct pm_scan_arg {
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #endif
 
-// membarrier: the registrations a process holds (Linux 6.3).
-#ifndef MEMBARRIER_CMD_GET_REGISTRATIONS
-#define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9)
-#endif
-
 // Guard regions (Linux 6.13) and PAGEMAP_SCAN's category for them (6.14;
 // bit 7 is PAGE_IS_SOFT_DIRTY).
 #ifndef MADV_GUARD_INSTALL

@@ -4,6 +4,9 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
+
+#include <bit>
 
 #include <memory>
 #include <vector>
@@ -58,6 +61,16 @@ Result<uint32_t> MappedFileMode(pid_t pid, const Vma& v) {
   return O_RDONLY;
 }
 
+// MAP_HUGETLB with the MAP_HUGE_* bits of a hugetlb mapping's page size
+// (the block size of its hugetlbfs file).
+Result<uint32_t> HugeFlags(pid_t pid, const Vma& v) {
+  std::string link = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start, v.end);
+  struct statfs sfs;
+  if (::statfs(link.c_str(), &sfs) != 0) return ErrnoError("statfs {}", link);
+  auto shift = static_cast<uint32_t>(std::countr_zero(static_cast<uint64_t>(sfs.f_bsize)));
+  return MAP_HUGETLB | (shift << MAP_HUGE_SHIFT);
+}
+
 }  // namespace
 
 Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const MemfdIdFor& memfd_id) {
@@ -92,6 +105,16 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
     } else if (v.path == "[stack]") {
       status |= kStack | kAnonPrivate;
       flags |= MAP_ANONYMOUS;
+    } else if (v.path == "/anon_hugepage" && v.deleted && v.HasFlag("ht")) {
+      // Anonymous memory of huge pages (MAP_HUGETLB): the shared kind
+      // is an object like /dev/zero's, on hugetlbfs.
+      flags |= MAP_ANONYMOUS | CRYO_TRY(HugeFlags(pid, v));
+      if (v.shared) {
+        status |= kAnonShared;
+        e->set_shmid(v.ino);
+      } else {
+        status |= kAnonPrivate;
+      }
     } else if (v.shared && v.path == "/dev/zero" && v.deleted) {
       status |= kAnonShared;
       flags |= MAP_ANONYMOUS;

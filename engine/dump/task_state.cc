@@ -1,5 +1,6 @@
 #include "engine/dump/task_state.h"
 
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -367,7 +368,10 @@ Result<> TaskInside(RemoteTask& t, Scratch& s, pid_t pid, img::core_entry& core,
   size_t brk = b.Add(SYS_brk, 0);
   size_t dumpable = b.Add(SYS_prctl, PR_GET_DUMPABLE);
   size_t thp = b.Add(SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0);
-  size_t membarrier = b.Add(SYS_membarrier, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
+  // MEMBARRIER_CMD_GET_REGISTRATIONS (Linux 6.3; an enum value in newer
+  // headers, so no macro of ours).
+  constexpr uint64_t kGetRegistrations = 1 << 9;
+  size_t membarrier = b.Add(SYS_membarrier, kGetRegistrations, 0, 0);
   std::vector<long> res = CRYO_TRY_CTX(s.Run(b), "task state of {}", pid);
   auto check = [&](size_t i, const char* what) -> Result<long> {
     if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, pid);
@@ -411,11 +415,30 @@ Result<> TaskInside(RemoteTask& t, Scratch& s, pid_t pid, img::core_entry& core,
   tc->set_child_subreaper(subreaper != 0);
   extras->brk = static_cast<uint64_t>(CRYO_TRY(check(brk, "brk")));
   extras->dumpable = static_cast<int>(CRYO_TRY(check(dumpable, "prctl(PR_GET_DUMPABLE)")));
-  extras->thp_disabled = CRYO_TRY(check(thp, "prctl(PR_GET_THP_DISABLE)")) != 0;
+  long thp_mode = CRYO_TRY(check(thp, "prctl(PR_GET_THP_DISABLE)"));
+  // 1: disabled; 3: disabled except where madvise()d (Linux 6.18), which
+  // mm_entry.thp_disabled (a bool, as CRIU has it) cannot say.
+  if (thp_mode & ~1L)
+    return MakeError(ENOTSUP, "pid {}: THP disabled except where advised (PR_GET_THP_DISABLE {}): not supported",
+                     pid, thp_mode);
+  extras->thp_disabled = thp_mode != 0;
   // The registration commands it made (MEMBARRIER_CMD_REGISTER_*): made
   // again on restore. Without them its expedited barriers fail with EPERM.
-  if (uint64_t m = static_cast<uint64_t>(CRYO_TRY(check(membarrier, "membarrier(GET_REGISTRATIONS)"))))
-    tc->set_membarrier_registration_mask(static_cast<uint32_t>(m));
+  uint32_t registered = 0;
+  if (res[membarrier] == -EINVAL) {
+    // Before Linux 6.3: an expedited barrier works only where registered
+    // (EPERM otherwise); REGISTER_x is x << 1.
+    constexpr uint32_t kBarriers[] = {MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+                                      MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ};
+    SyscallBatch probe;
+    for (uint32_t cmd : kBarriers) probe.Add(SYS_membarrier, cmd, 0, 0);
+    std::vector<long> got = CRYO_TRY_CTX(s.Run(probe), "membarrier registrations of {}", pid);
+    for (size_t i = 0; i < got.size(); i++)
+      if (got[i] == 0) registered |= kBarriers[i] << 1;
+  } else {
+    registered = static_cast<uint32_t>(CRYO_TRY(check(membarrier, "membarrier(GET_REGISTRATIONS)")));
+  }
+  if (registered) tc->set_membarrier_registration_mask(registered);
   CRYO_TRY(DumpPosixTimers(pid, t, s.addr(), timers));
   return {};
 }

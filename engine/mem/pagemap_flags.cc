@@ -29,7 +29,7 @@ uint64_t PagemapPages(const img::pagemap_entry& e) { return e.has_nr_pages_64() 
 
 bool IsLazyVma(const img::vma_entry& v) {
   return (v.status() & kAnonPrivate) && !(v.status() & (kVdso | kVvar | kVsyscall)) && (v.flags() & MAP_PRIVATE) &&
-         (v.flags() & MAP_ANONYMOUS) && v.prot() != PROT_NONE && v.start() < v.end();
+         (v.flags() & MAP_ANONYMOUS) && !(v.flags() & MAP_HUGETLB) && v.prot() != PROT_NONE && v.start() < v.end();
 }
 
 std::vector<PageRun> LazyRanges(const img::mm_entry& mm) {

@@ -345,8 +345,10 @@ class Builder {
       }
       // The map type (private, shared, droppable) and the flags smaps shows.
       constexpr uint32_t kMapType = 0x0f;
+      constexpr uint32_t kMapHuge = MAP_HUGETLB | (MAP_HUGE_MASK << MAP_HUGE_SHIFT);
       Map m{&v, v.prot(),
-            (v.flags() & (kMapType | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE)) | MAP_FIXED, -1};
+            (v.flags() & (kMapType | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | kMapHuge)) | MAP_FIXED,
+            -1};
       if (!(v.status() & kFileShared)) m.prot |= PROT_WRITE;  // pages are filled in, then mprotect
       std::string path;
       uint32_t mode = O_RDONLY;

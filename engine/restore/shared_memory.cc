@@ -23,15 +23,20 @@ constexpr uint32_t kAnonShared = 1u << 8;  // VMA_ANON_SHARED
 
 Result<> Memfds::Create(const ImageSet& s) {
   std::map<uint64_t, uint64_t> sizes;  // shmid -> size
+  std::map<uint64_t, uint32_t> huge;   // shmid -> MAP_HUGETLB and its size bits
   for (const auto& t : s.tasks)
     for (const auto& v : t.mm.vmas())
-      if (v.status() & kAnonShared) sizes[v.shmid()] = std::max(sizes[v.shmid()], v.pgoff() + v.end() - v.start());
+      if (v.status() & kAnonShared) {
+        sizes[v.shmid()] = std::max(sizes[v.shmid()], v.pgoff() + v.end() - v.start());
+        huge[v.shmid()] = v.flags() & (MAP_HUGETLB | (MAP_HUGE_MASK << MAP_HUGE_SHIFT));
+      }
   for (const auto& [inode_id, e] : s.memfd_inodes) {
     int fd;
     if (auto shared = sizes.find(e.shmid()); shared != sizes.end()) {
       // A shared anonymous object some mapping took privately (through
       // its /proc link): made as one again, under its own name.
-      UniqueFd obj = CRYO_TRY_CTX(AnonObject(std::max(shared->second, e.size())), "shared memory {}", e.shmid());
+      UniqueFd obj =
+          CRYO_TRY_CTX(AnonObject(std::max(shared->second, e.size()), huge[e.shmid()]), "shared memory {}", e.shmid());
       UniqueFd again(::fcntl(obj.get(), F_DUPFD_CLOEXEC, 0));
       if (!again) return ErrnoError("dup shared memory {}", e.shmid());
       anon_[e.shmid()] = std::move(again);
@@ -50,17 +55,17 @@ Result<> Memfds::Create(const ImageSet& s) {
     if (e.has_mode() && ::fchmod(fd, e.mode() & 07777) != 0) return ErrnoError("chmod memfd {}", e.name());
   }
   for (auto [shmid, size] : sizes) {
-    UniqueFd fd = CRYO_TRY_CTX(AnonObject(size), "shared memory {}", shmid);
-    CRYO_TRY_CTX(Fill(s, fd.get(), shmid, size), "shared memory {}", shmid);
+    UniqueFd fd = CRYO_TRY_CTX(AnonObject(size, huge[shmid]), "shared memory {}", shmid);
+    CRYO_TRY_CTX(Fill(s, fd.get(), shmid, size, huge[shmid] != 0), "shared memory {}", shmid);
     anon_[shmid] = std::move(fd);
   }
   return {};
 }
 
-// A new shared anonymous object ("/dev/zero (deleted)"), by its
-// map_files link.
-Result<UniqueFd> Memfds::AnonObject(uint64_t size) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+// A new shared anonymous object ("/dev/zero (deleted)", or of huge
+// pages with `huge`: "/anon_hugepage (deleted)"), by its map_files link.
+Result<UniqueFd> Memfds::AnonObject(uint64_t size, uint32_t huge) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | static_cast<int>(huge), -1, 0);
   if (p == MAP_FAILED) return ErrnoError("map {} bytes", size);
   auto a = reinterpret_cast<uint64_t>(p);
   auto fd = Open(fmt::format("/proc/self/map_files/{:x}-{:x}", a, a + size), O_RDWR | O_CLOEXEC);

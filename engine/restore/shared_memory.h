@@ -34,7 +34,7 @@ class Memfds {
   Result<> Seal(const ImageSet& s);
 
  private:
-  static Result<UniqueFd> AnonObject(uint64_t size);
+  static Result<UniqueFd> AnonObject(uint64_t size, uint32_t huge);
   static Result<> Fill(const ImageSet& s, int fd, uint64_t shmid, uint64_t size, bool hugetlb = false);
   template <typename Put>
   static Result<> FillWith(const ImageSet& s, uint64_t shmid, uint64_t size, Put&& put);
