@@ -194,6 +194,19 @@ Result<> DumpMemory(TreeDump& d, pid_t pid, pid_t vpid, const img::mm_entry& mm,
   return {};
 }
 
+// "/proc/PID (deleted)" or below it, PID a process that has exited: the
+// path without " (deleted)", and PID.
+std::optional<std::pair<std::string, pid_t>> DeadProcDir(std::string_view link) {
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (!link.starts_with("/proc/") || !link.ends_with(kDeleted)) return std::nullopt;
+  std::string_view path = link.substr(0, link.size() - kDeleted.size());
+  std::string_view rest = path.substr(6);
+  size_t digits = 0;
+  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') digits++;
+  if (digits == 0 || digits > 9 || (digits < rest.size() && rest[digits] != '/')) return std::nullopt;
+  return std::make_pair(std::string(path), static_cast<pid_t>(std::stoi(std::string(rest.substr(0, digits)))));
+}
+
 Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t index, Log& log) {
   const TreeTask& t = tasks[index];
   pid_t pid = t.pid;
@@ -292,7 +305,17 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   CRYO_TRY(FaultPoint("files"));
   if (!shared_files) CRYO_TRY(d.fds.DumpTable(pid, ids.files_id()));
   img::fs_entry fs;
-  fs.set_cwd_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
+  std::string cwd = CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid)));
+  if (auto dead = DeadProcDir(cwd)) {
+    // The /proc dir of a process that has exited: one with its pid stands
+    // in for it on restore (CRIU's PROCFS remap).
+    struct stat st{};
+    st.st_mode = S_IFDIR | 0555;
+    fs.set_cwd_id(d.files.AddReg(dead->first, O_RDONLY | O_DIRECTORY, 0, st));
+    d.fds.AddDeadProc(fs.cwd_id(), dead->second);
+  } else {
+    fs.set_cwd_id(CRYO_TRY(d.files.ByPath(cwd, O_RDONLY | O_DIRECTORY)));
+  }
   fs.set_root_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));
   fs.set_umask(extras.umask);
   CRYO_TRY(WriteLater(d, ImageKind::kFs, static_cast<uint64_t>(vpid), fs));

@@ -59,6 +59,15 @@ class FdDumper {
   Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids, opts_.orphan_pts_master); }
   // Writes fdinfo-<files_id>.img for the fd table of `pid`.
   Result<> DumpTable(pid_t pid, uint32_t files_id);
+  // File `id` is a path below /proc/PID of `pid`, which has exited: a
+  // PROCFS remap names the pid.
+  void AddDeadProc(uint32_t id, pid_t pid) {
+    img::remap_file_path_entry r;
+    r.set_orig_id(id);
+    r.set_remap_id(static_cast<uint32_t>(pid));
+    r.set_remap_type(img::PROCFS);
+    remaps_.push_back(r);
+  }
   // remap-fpath.img, pipes-data.img, fifo-data.img.
   Result<> Finish();
   // The files that are POSIX message queues: id and the queue's name.

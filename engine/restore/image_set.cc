@@ -213,10 +213,16 @@ Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
     ImageReader rm = CRYO_TRY(ImageReader::Open(d, ImageKind::kRemapFpath));
     img::remap_file_path_entry e;
     while (CRYO_TRY(rm.Next(e))) {
-      if (e.remap_type() != img::GHOST)
+      if (e.remap_type() != img::GHOST && e.remap_type() != img::PROCFS)
         return MakeError(ENOTSUP, "remap-fpath.img: remap type {} is not supported by this build yet",
                          img::remap_type_Name(e.remap_type()));
       CRYO_TRY(s.File(e.orig_id()));
+      if (e.remap_type() == img::PROCFS) {
+        if (e.remap_id() == 0 || e.remap_id() > (1u << 22))
+          return MakeError(EINVAL, "remap-fpath.img: file {}: pid {}", e.orig_id(), e.remap_id());
+        s.dead_procs[e.orig_id()] = static_cast<pid_t>(e.remap_id());
+        continue;
+      }
       s.ghosts[e.orig_id()] = e.remap_id();
     }
   }

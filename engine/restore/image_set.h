@@ -58,6 +58,7 @@ struct ImageSet {
   std::map<uint32_t, int> tables_using;           // file id -> fd tables holding it
   img::seccomp_entry seccomp;  // empty when no thread had filters
   std::map<uint32_t, uint32_t> ghosts;  // file id -> ghost-file id (unlinked files)
+  std::map<uint32_t, pid_t> dead_procs;  // file id -> pid: a path below /proc/PID of an exited process
   std::map<uint32_t, img::memfd_file_entry> memfd_files;   // by file id
   std::map<uint32_t, img::memfd_inode_entry> memfd_inodes;  // by inode id
   std::map<uint32_t, img::pipe_entry> pipes;                // by file id

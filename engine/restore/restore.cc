@@ -158,6 +158,21 @@ class Builder {
     return {};
   }
 
+  // A cwd cryo opened (below /proc/PID of an exited process): taken and
+  // entered with fchdir.
+  Result<> HeldCwd(int held, const std::string& root) {
+    if (root != "/") return MakeError(ENOTSUP, "a cwd in /proc of an exited process under a chroot ({})", root);
+    long fd = CRYO_TRY(t_.Check("pidfd_getfd", SYS_pidfd_getfd, static_cast<uint64_t>(cryo_fd_),
+                                static_cast<uint64_t>(held), 0));
+    SyscallBatch b;
+    b.Add(SYS_fchdir, static_cast<uint64_t>(fd));
+    b.Add(SYS_close, static_cast<uint64_t>(fd));
+    b.Add(SYS_umask, ti_.fs.umask());
+    std::vector<long> res = CRYO_TRY(RunBatch(b));
+    if (res[0] < 0) return MakeError(static_cast<int>(-res[0]), "fchdir to the cwd in task {}", t_.tid());
+    return {};
+  }
+
   // The tree's user namespace as fd `at` (above every dumped fd): opened
   // while the task's root is cryo's, entered by EnterUserns.
   Result<> TakeUserns(const std::string& path, int at) {
@@ -624,6 +639,7 @@ class Builder {
     }
     const auto* cwd = CRYO_TRY(s_.File(ti_.fs.cwd_id()));
     const auto* root = CRYO_TRY(s_.File(ti_.fs.root_id()));
+    if (int held = shared_ ? shared_->FdOf(ti_.fs.cwd_id()) : -1; held >= 0) return HeldCwd(held, root->name());
     if (tree_fd_ >= 0) return TreeFs(root->name(), cwd->name());
     // Root, cwd and umask in one batch, the paths past its table.
     if (root->name().size() + cwd->name().size() + 4096 + 64 > kTrampSize - kPage)
@@ -1359,6 +1375,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     if (ti.zombie) continue;
     CRYO_TRY_CTX(Build(c, ti, tree.leader(i), out.stats), "restore {}", ti.pid());
   }
+  shared.ReleaseDeadProcs();
   // Owners for SIGIO may be any task or thread: set once all exist.
   CRYO_TRY_CTX(RestoreOwners(s, tree, log), "file owners");
   CRYO_TRY_CTX(memfds.Seal(s), "memfd seals");

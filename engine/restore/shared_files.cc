@@ -1,6 +1,9 @@
 #include "engine/restore/shared_files.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +11,7 @@
 
 #include "engine/base/files.h"
 #include "engine/ns/mqueue.h"
+#include "engine/restore/clone_pid.h"
 #include "engine/restore/event_files.h"
 #include "engine/restore/pty.h"
 #include "engine/restore/tun_file.h"
@@ -222,7 +226,49 @@ Result<> SharedFiles::CreateAfterFork(const ImageSet& s, const std::function<pid
                           l.pos),
                  "files shared by processes");
   later_.clear();
+  CRYO_TRY_CTX(OpenDeadProcs(s, host_of, root), "/proc of exited processes");
   return CreatePidfds(s, fds_, host_of);
+}
+
+// Paths below /proc/PID of processes that had exited: a child of cryo
+// with that pid, in the tree's pid namespace, lives while they are opened
+// and the tasks enter them (a cwd: fchdir needs the process alive), then
+// is killed and reaped (ReleaseDeadProcs), which leaves them as they were
+// (unhashed).
+Result<> SharedFiles::OpenDeadProcs(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of,
+                                    const mnt::TreeRoot& root) {
+  std::map<pid_t, std::vector<uint32_t>> by_pid;
+  for (const auto& [id, pid] : s.dead_procs) by_pid[pid].push_back(id);
+  if (by_pid.empty()) return {};
+  pid_t tree_root = s.tasks.empty() ? 0 : host_of(s.tasks[0].pid());
+  if (tree_root <= 0) return MakeError(ESRCH, "the tree's root is not there");
+  UniqueFd pidns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/pid", tree_root), O_RDONLY | O_CLOEXEC));
+  for (const auto& [pid, ids] : by_pid) {
+    UniqueFd mine = CRYO_TRY(Open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
+    if (::setns(pidns.get(), CLONE_NEWPID) != 0) return ErrnoError("enter the tree's pid namespace");
+    Result<pid_t> child = ForkWithPid(pid);
+    if (child && *child == 0) {
+      for (;;) ::pause();
+    }
+    if (::setns(mine.get(), CLONE_NEWPID) != 0) return ErrnoError("back to cryo's pid namespace");
+    if (!child) return std::unexpected(child.error().context(fmt::format("a stand-in for exited pid {}", pid)));
+    stand_ins_.push_back(*child);
+    for (uint32_t id : ids) {
+      const auto* f = CRYO_TRY(s.File(id));
+      uint32_t flags = f->flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
+      fds_[id] = CRYO_TRY(root.Open(f->name(), static_cast<int>(flags | O_CLOEXEC)));
+    }
+  }
+  return {};
+}
+
+void SharedFiles::ReleaseDeadProcs() {
+  for (pid_t p : stand_ins_) {
+    ::kill(p, SIGKILL);
+    while (::waitpid(p, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  stand_ins_.clear();
 }
 
 }  // namespace cryo

@@ -49,6 +49,10 @@ class SharedFiles {
   // /proc/PID of processes forked after the root (`root` as for Create).
   Result<> CreateAfterFork(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of,
                            const mnt::TreeRoot& root = {});
+  // The stand-ins for exited processes whose /proc dirs the tasks hold go
+  // (once every task is built; also when the restore fails).
+  void ReleaseDeadProcs();
+  ~SharedFiles() { ReleaseDeadProcs(); }
   // "/proc/PID" or below it.
   static bool IsProcPidPath(std::string_view path);
   // Connections of the dump come back closed, shut down both ways
@@ -72,6 +76,7 @@ class SharedFiles {
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
   Result<> CreateHidden(const ImageSet& s, const Hidden& hidden);
   Result<> Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit);
+  Result<> OpenDeadProcs(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of, const mnt::TreeRoot& root);
   // File `id` is `fd`, at offset `pos`.
   Result<> OpenedAt(uint32_t id, UniqueFd fd, const std::string& path, uint32_t flags, uint64_t pos);
 
@@ -89,6 +94,7 @@ class SharedFiles {
     uint64_t pos;
   };
   std::vector<Later> later_;  // opened by CreateAfterFork
+  std::vector<pid_t> stand_ins_;  // children of cryo with the pids of exited processes
 };
 
 }  // namespace cryo
