@@ -88,6 +88,7 @@ std::string SocketKind(pid_t pid, int fd) {
 void FdDumper::SetNetnsOf(pid_t pid) {
   unix_.SetNetnsOf(pid);
   netlink_.SetNetnsOf(pid);
+  packet_.SetNetnsOf(pid);
   struct stat st;
   if (::stat(fmt::format("/proc/{}/ns/net", pid).c_str(), &st) == 0) inet_.SetNetns(st.st_ino);
   struct stat mine;
@@ -168,6 +169,12 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
       *type = img::NETLINKSK;
       uint32_t id = files_.NextId();
       files_.Add(CRYO_TRY(netlink_.Dump(pid, fd, sk.get(), id, ino, flags)));
+      return id;
+    }
+    if (domain == AF_PACKET) {
+      *type = img::PACKETSK;
+      uint32_t id = files_.NextId();
+      files_.Add(CRYO_TRY(packet_.Dump(pid, fd, sk.get(), id, ino, flags)));
       return id;
     }
   }

@@ -87,6 +87,11 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
       if (v.pgoff != 0 || v.end - v.start != whole)
         return MakeError(ENOTSUP, "pid {}: SysV shared memory {} is mapped in part at {:#x}-{:#x}: not supported", pid,
                          v.ino, v.start, v.end);
+    } else if (v.path.starts_with("socket:[")) {
+      // A packet socket's RX/TX ring mapped: its pages are the socket's,
+      // and a restore would need the socket mapped again in its place.
+      return MakeError(ENOTSUP, "pid {}: the ring of socket {} is mapped at {:#x}-{:#x}: not supported", pid,
+                       v.path.substr(7), v.start, v.end);
     } else if (v.path.starts_with("/memfd:")) {
       status |= kMemfd | (v.shared ? kFileShared : kFilePrivate);
       e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
