@@ -73,12 +73,18 @@ uint64_t Roomy(uint64_t queued, uint32_t had) { return std::max<uint64_t>(had, 4
 // Half-closed connections: which FINs the dumped state had seen (after
 // libsoccr's table). Ours was sent (and, in FIN_WAIT2, acknowledged);
 // the peer's was received.
+// A connection that ended (TCP_CLOSE, kept for the bytes it still had to
+// be read) comes back the FIN_WAIT2 way, then takes the peer's FIN.
 constexpr bool OurFin(int st) {
-  return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING || st == TCP_LAST_ACK;
+  return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING || st == TCP_LAST_ACK || st == TCP_CLOSE;
 }
-constexpr bool OurFinFirst(int st) { return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING; }
-constexpr bool OurFinAcked(int st) { return st == TCP_FIN_WAIT2; }
-constexpr bool TheirFin(int st) { return st == TCP_CLOSE_WAIT || st == TCP_LAST_ACK || st == TCP_CLOSING; }
+constexpr bool OurFinFirst(int st) {
+  return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING || st == TCP_CLOSE;
+}
+constexpr bool OurFinAcked(int st) { return st == TCP_FIN_WAIT2 || st == TCP_CLOSE; }
+constexpr bool TheirFin(int st) {
+  return st == TCP_CLOSE_WAIT || st == TCP_LAST_ACK || st == TCP_CLOSING || st == TCP_CLOSE;
+}
 
 // The FIN we sent, queued again by shutdown(SHUT_WR) in repair mode: in
 // the send queue it counts as sent (acknowledged); otherwise it goes out,
@@ -252,14 +258,25 @@ Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const
   uint16_t window = static_cast<uint16_t>(std::min<uint32_t>(e.snd_wnd() >> e.snd_wscale(), 0xffff));
   uint32_t una = outq_seq - e.outq_len();
   if (OurFinFirst(state)) CRYO_TRY_CTX(QueueOurFin(sk, OurFinAcked(state)), "our FIN");
-  if (TheirFin(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, una, window, true));
-  if (state == TCP_LAST_ACK) CRYO_TRY_CTX(QueueOurFin(sk, false), "our FIN");
-  if (OurFinAcked(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, false));
+  if (state == TCP_CLOSE) {
+    // FIN_WAIT2, then the peer's FIN: TIME_WAIT, which leaves the socket closed.
+    CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, false));
+    CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, true));
+  } else {
+    if (TheirFin(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, una, window, true));
+    if (state == TCP_LAST_ACK) CRYO_TRY_CTX(QueueOurFin(sk, false), "our FIN");
+    if (OurFinAcked(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, false));
+  }
   int v = 1;
   if (e.nodelay()) CRYO_TRY(SetOpt(sk, TCP_NODELAY, &v, sizeof v, "TCP_NODELAY"));
   if (e.cork()) CRYO_TRY(SetOpt(sk, TCP_CORK, &v, sizeof v, "TCP_CORK"));
   held_.push_back(Held{sk, ino, outq.substr(sent), sndbuf, reuse, buf_lock});
   return {};
+}
+
+bool TcpConnections::HasStream(int dir, uint32_t ino) {
+  auto r = ImageReader::Open(dir, ImageKind::kTcpStream, ino);
+  return r && r->present();
 }
 
 Result<> TcpConnections::Resume() {
