@@ -348,8 +348,29 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
                        pid, fd, Printable(self), ti.tcpi_unacked);
     return fe;
   }
+  if (state == TCP_SYN_SENT) {
+    // Connecting: no call shows the peer yet, sock_diag does; the
+    // restore sends the same SYN again.
+    const InetDiag* d = CRYO_TRY(Diag(pid, family, proto, ino));
+    if (!d || d->dst_port == 0)
+      return MakeError(ENOTSUP, "pid {} fd {}: TCP socket {} connecting to an unknown peer: not supported", pid, fd,
+                       Printable(self));
+    peer = {};
+    peer.ss_family = static_cast<sa_family_t>(family);
+    if (family == AF_INET) {
+      std::memcpy(&reinterpret_cast<sockaddr_in&>(peer).sin_addr, d->dst.data(), 4);
+      reinterpret_cast<sockaddr_in&>(peer).sin_port = htons(d->dst_port);
+    } else {
+      std::memcpy(&reinterpret_cast<sockaddr_in6&>(peer).sin6_addr, d->dst.data(), 16);
+      reinterpret_cast<sockaddr_in6&>(peer).sin6_port = htons(d->dst_port);
+    }
+    has_peer = true;
+    port = 0;
+    PutAddr(peer, e->mutable_dst_addr(), &port);
+    e->set_dst_port(port);
+  }
   std::string conn = fmt::format("{} -> {}", Printable(self), Printable(peer));
-  if (!Connected(state))
+  if (!Connected(state) && state != TCP_SYN_SENT)
     return MakeError(ENOTSUP, "pid {} fd {}: TCP socket {} in state {}: not supported", pid, fd,
                      has_peer ? conn : Printable(self), StateName(state));
   if (opts_.tcp_close) {
@@ -373,7 +394,7 @@ Result<> InetSockets::DumpStream(pid_t pid, int fd, int sk, uint32_t ino, int fa
                                                 static_cast<uint16_t>(e->dst_port())}),
                "pid {} fd {}: TCP connection {}", pid, fd, conn);
   TcpStream s = CRYO_TRY_CTX(ReadTcpStream(sk), "pid {} fd {}: TCP connection {}", pid, fd, conn);
-  if (!Connected(s.state) && !(s.state == TCP_CLOSE && e->state() == TCP_CLOSE))
+  if (!Connected(s.state) && s.state != static_cast<int>(e->state()))
     return MakeError(ENOTSUP, "pid {} fd {}: TCP connection {} went to state {} while dumped: not supported", pid, fd,
                      conn, StateName(s.state));
   e->set_state(static_cast<uint32_t>(s.state));

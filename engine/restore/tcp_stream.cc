@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "engine/image/image_reader.h"
@@ -192,12 +193,30 @@ Result<> FromPeer(const sockaddr_storage& self_in, const sockaddr_storage& peer_
   return {};
 }
 
+// A connection still connecting (SYN_SENT): its SYN sent again, as the
+// kernel's connect makes it, from the sequence number it had (the SYN
+// takes one), out of repair mode for that call only. Its options come
+// with the SYN-ACK.
+Result<> Connecting(int sk, const img::tcp_stream_entry& e, const sockaddr_storage& peer) {
+  CRYO_TRY(SetQueueSeq(sk, TCP_RECV_QUEUE, e.inq_seq()));
+  CRYO_TRY(SetQueueSeq(sk, TCP_SEND_QUEUE, e.outq_seq() - e.outq_len() - 1));
+  int flags = ::fcntl(sk, F_GETFL);
+  if (flags < 0 || ::fcntl(sk, F_SETFL, flags | O_NONBLOCK) != 0) return ErrnoError("O_NONBLOCK");
+  int off = 0, on = 1;
+  CRYO_TRY(SetOpt(sk, TCP_REPAIR, &off, sizeof off, "TCP_REPAIR off"));
+  if (::connect(sk, reinterpret_cast<const sockaddr*>(&peer), LengthOf(peer)) != 0 && errno != EINPROGRESS)
+    return ErrnoError("connect");
+  CRYO_TRY(SetOpt(sk, TCP_REPAIR, &on, sizeof on, "TCP_REPAIR"));
+  if (::fcntl(sk, F_SETFL, flags) != 0) return ErrnoError("flags");
+  return {};
+}
+
 }  // namespace
 
 Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const sockaddr_storage& self,
                                  const sockaddr_storage& peer, uint32_t sndbuf, uint32_t rcvbuf, bool reuse,
                                  uint32_t buf_lock) {
-  if (state != TCP_ESTABLISHED && !OurFin(state) && !TheirFin(state))
+  if (state != TCP_ESTABLISHED && state != TCP_SYN_SENT && !OurFin(state) && !TheirFin(state))
     return MakeError(ENOTSUP, "TCP state {}: not supported", state);
   ImageReader r = CRYO_TRY(ImageReader::Open(dir, ImageKind::kTcpStream, ino));
   img::tcp_stream_entry e;
@@ -214,6 +233,11 @@ Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const
   int on = 1;
   CRYO_TRY(SetOpt(sk, TCP_REPAIR, &on, sizeof on, "TCP_REPAIR"));
   if (::bind(sk, reinterpret_cast<const sockaddr*>(&self), LengthOf(self)) != 0) return ErrnoError("bind");
+  if (state == TCP_SYN_SENT) {
+    CRYO_TRY(Connecting(sk, e, peer));
+    held_.push_back(Held{sk, ino, {}, sndbuf, reuse, buf_lock});
+    return {};
+  }
   // The kernel moves the sequence numbers on as the queues are filled:
   // they start where the queued data began.
   CRYO_TRY(SetQueueSeq(sk, TCP_RECV_QUEUE, inq_seq - e.inq_len()));
