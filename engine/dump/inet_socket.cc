@@ -271,6 +271,13 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
                        Printable(self));
     const InetDiag* d = CRYO_TRY(Diag(pid, family, proto, ino));
     if (d && d->shutdown) e->set_shutdown(static_cast<img::sk_shutdown>(d->shutdown & 3));
+    if (!d) {
+      // Unbound, so not listed: poll tells a shut reading side (RDHUP)
+      // and both sides shut (HUP).
+      pollfd p{sk.get(), POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) > 0 && (p.revents & POLLRDHUP))
+        e->set_shutdown((p.revents & POLLHUP) ? img::BOTH : img::READ);
+    }
     return fe;
   }
   if (!tcp) return fe;
