@@ -150,6 +150,7 @@ Result<img::file_entry> NsFile(pid_t pid, int fd, uint32_t id, uint32_t flags, c
 void FdDumper::SetNetnsOf(pid_t pid) {
   unix_.SetNetnsOf(pid);
   netlink_.SetNetnsOf(pid);
+  packet_.SetNetnsOf(pid);
   struct stat st;
   if (::stat(fmt::format("/proc/{}/ns/net", pid).c_str(), &st) == 0) inet_.SetNetns(st.st_ino);
   struct stat mine;
@@ -231,6 +232,12 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
       *type = img::NETLINKSK;
       uint32_t id = files_.NextId();
       files_.Add(CRYO_TRY(netlink_.Dump(pid, fd, sk.get(), id, ino, flags)));
+      return id;
+    }
+    if (domain == AF_PACKET) {
+      *type = img::PACKETSK;
+      uint32_t id = files_.NextId();
+      files_.Add(CRYO_TRY(packet_.Dump(pid, fd, sk.get(), id, ino, flags)));
       return id;
     }
   }

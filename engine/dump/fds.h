@@ -18,6 +18,7 @@
 #include "engine/dump/inet_socket.h"
 #include "engine/dump/memfd.h"
 #include "engine/dump/netlink_socket.h"
+#include "engine/dump/packet_socket.h"
 #include "engine/dump/pty.h"
 #include "engine/dump/tun_file.h"
 #include "engine/dump/pid_map.h"
@@ -93,6 +94,7 @@ class FdDumper {
   UnixSockets unix_;
   InetSockets inet_;
   NetlinkSockets netlink_;
+  PacketSockets packet_;
   const PidMap* pids_ = nullptr;
   std::function<pid_t(int, pid_t)> owner_of_;
   Log* log_ = nullptr;

@@ -271,6 +271,13 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
                        Printable(self));
     const InetDiag* d = CRYO_TRY(Diag(pid, family, proto, ino));
     if (d && d->shutdown) e->set_shutdown(static_cast<img::sk_shutdown>(d->shutdown & 3));
+    if (!d) {
+      // Unbound, so not listed: poll tells a shut reading side (RDHUP)
+      // and both sides shut (HUP).
+      pollfd p{sk.get(), POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) > 0 && (p.revents & POLLRDHUP))
+        e->set_shutdown((p.revents & POLLHUP) ? img::BOTH : img::READ);
+    }
     return fe;
   }
   if (!tcp) return fe;
@@ -284,6 +291,42 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
     const InetDiag* d = CRYO_TRY(Diag(pid, family, proto, ino));
     pollfd p{sk.get(), POLLRDHUP, 0};
     bool ended = ::poll(&p, 1, 0) > 0 && (p.revents & POLLRDHUP);
+    int unread = 0;
+    if (::ioctl(sk.get(), SIOCINQ, &unread) != 0) return ErrnoError("pid {} fd {}: SIOCINQ", pid, fd);
+    if (unread > 0) {
+      // Received bytes not read yet: the connection is rebuilt in repair
+      // mode with them, then ended again.
+      if (!opts_.tcp_established || opts_.tcp_close)
+        return MakeError(ENOTSUP, "pid {} fd {}: closed TCP socket {} has {} bytes not read yet: dump with "
+                         "--tcp-established", pid, fd, Printable(self), unread);
+      peer = {};
+      peer.ss_family = static_cast<sa_family_t>(family);
+      if (!d || d->dst_port == 0) {
+        // The peer is gone from every view once the socket let its port
+        // go, and no call shows a closed socket's peer: the rebuilt one
+        // is "connected" to its own address, port 1 (never seen, nothing
+        // goes out).
+        peer = self;
+        if (family == AF_INET)
+          reinterpret_cast<sockaddr_in&>(peer).sin_port = htons(1);
+        else
+          reinterpret_cast<sockaddr_in6&>(peer).sin6_port = htons(1);
+      } else if (family == AF_INET) {
+        auto& v4 = reinterpret_cast<sockaddr_in&>(peer);
+        std::memcpy(&v4.sin_addr, d->dst.data(), 4);
+        v4.sin_port = htons(d->dst_port);
+      } else {
+        auto& v6 = reinterpret_cast<sockaddr_in6&>(peer);
+        std::memcpy(&v6.sin6_addr, d->dst.data(), 16);
+        v6.sin6_port = htons(d->dst_port);
+      }
+      port = 0;
+      PutAddr(peer, e->mutable_dst_addr(), &port);
+      e->set_dst_port(port);
+      if (d && d->shutdown) e->set_shutdown(static_cast<img::sk_shutdown>(d->shutdown & 3));
+      CRYO_TRY(DumpStream(pid, fd, sk.get(), ino, family, self, peer, e));
+      return fe;
+    }
     if (d) {
       if (d->shutdown) e->set_shutdown(static_cast<img::sk_shutdown>(d->shutdown & 3));
       if (d->dst_port != 0) {
@@ -312,8 +355,29 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
                        pid, fd, Printable(self), ti.tcpi_unacked);
     return fe;
   }
+  if (state == TCP_SYN_SENT) {
+    // Connecting: no call shows the peer yet, sock_diag does; the
+    // restore sends the same SYN again.
+    const InetDiag* d = CRYO_TRY(Diag(pid, family, proto, ino));
+    if (!d || d->dst_port == 0)
+      return MakeError(ENOTSUP, "pid {} fd {}: TCP socket {} connecting to an unknown peer: not supported", pid, fd,
+                       Printable(self));
+    peer = {};
+    peer.ss_family = static_cast<sa_family_t>(family);
+    if (family == AF_INET) {
+      std::memcpy(&reinterpret_cast<sockaddr_in&>(peer).sin_addr, d->dst.data(), 4);
+      reinterpret_cast<sockaddr_in&>(peer).sin_port = htons(d->dst_port);
+    } else {
+      std::memcpy(&reinterpret_cast<sockaddr_in6&>(peer).sin6_addr, d->dst.data(), 16);
+      reinterpret_cast<sockaddr_in6&>(peer).sin6_port = htons(d->dst_port);
+    }
+    has_peer = true;
+    port = 0;
+    PutAddr(peer, e->mutable_dst_addr(), &port);
+    e->set_dst_port(port);
+  }
   std::string conn = fmt::format("{} -> {}", Printable(self), Printable(peer));
-  if (!Connected(state))
+  if (!Connected(state) && state != TCP_SYN_SENT)
     return MakeError(ENOTSUP, "pid {} fd {}: TCP socket {} in state {}: not supported", pid, fd,
                      has_peer ? conn : Printable(self), StateName(state));
   if (opts_.tcp_close) {
@@ -325,13 +389,19 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
   if (!opts_.tcp_established)
     return MakeError(ENOTSUP, "pid {} fd {}: TCP connection {} is established: dump with --tcp-established", pid, fd,
                      conn);
+  CRYO_TRY(DumpStream(pid, fd, sk.get(), ino, family, self, peer, e));
+  return fe;
+}
+
+Result<> InetSockets::DumpStream(pid_t pid, int fd, int sk, uint32_t ino, int family, const sockaddr_storage& self,
+                                 const sockaddr_storage& peer, img::inet_sk_entry* e) {
+  std::string conn = fmt::format("{} -> {}", Printable(self), Printable(peer));
   if (!repaired_) return MakeError(EINVAL, "pid {} fd {}: TCP connection {}: nowhere to keep it", pid, fd, conn);
-  CRYO_TRY_CTX(repaired_->Add(sk.get(), TcpConnection{family, Bytes(self), Bytes(peer),
-                                                      static_cast<uint16_t>(e->src_port()),
-                                                      static_cast<uint16_t>(e->dst_port())}),
+  CRYO_TRY_CTX(repaired_->Add(sk, TcpConnection{family, Bytes(self), Bytes(peer), static_cast<uint16_t>(e->src_port()),
+                                                static_cast<uint16_t>(e->dst_port())}),
                "pid {} fd {}: TCP connection {}", pid, fd, conn);
-  TcpStream s = CRYO_TRY_CTX(ReadTcpStream(sk.get()), "pid {} fd {}: TCP connection {}", pid, fd, conn);
-  if (!Connected(s.state))
+  TcpStream s = CRYO_TRY_CTX(ReadTcpStream(sk), "pid {} fd {}: TCP connection {}", pid, fd, conn);
+  if (!Connected(s.state) && s.state != static_cast<int>(e->state()))
     return MakeError(ENOTSUP, "pid {} fd {}: TCP connection {} went to state {} while dumped: not supported", pid, fd,
                      conn, StateName(s.state));
   e->set_state(static_cast<uint32_t>(s.state));
@@ -339,8 +409,7 @@ Result<img::file_entry> InetSockets::Dump(pid_t pid, int fd, UniqueFd sk, uint32
   CRYO_TRY(w.Write(s.entry));
   CRYO_TRY(w.WriteRaw(std::string_view(s.inq)));
   CRYO_TRY(w.WriteRaw(std::string_view(s.outq)));
-  CRYO_TRY(w.Close());
-  return fe;
+  return w.Close();
 }
 
 }  // namespace cryo

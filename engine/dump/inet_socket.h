@@ -6,6 +6,7 @@
 // its peer; if the tree runs on instead, it leaves repair mode.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <map>
@@ -78,6 +79,10 @@ class InetSockets {
   // What sock_diag says of socket `ino` (listed once per family and
   // protocol), nullptr when it does not list it.
   Result<const InetDiag*> Diag(pid_t pid, int family, int proto, uint32_t ino);
+  // Puts connection `sk` (its ends `self`, `peer`) into repair mode and
+  // writes its tcp-stream image; `e` gets the state it was read in.
+  Result<> DumpStream(pid_t pid, int fd, int sk, uint32_t ino, int family, const sockaddr_storage& self,
+                      const sockaddr_storage& peer, img::inet_sk_entry* e);
 
   const Options& opts_;
   int dir_;

@@ -139,6 +139,11 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
       status |= kMemfd | kFilePrivate;
       e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
       e->set_fdflags(CRYO_TRY(MappedFileMode(pid, v)));
+    } else if (v.path.starts_with("socket:[")) {
+      // A packet socket's RX/TX ring mapped: its pages are the socket's,
+      // and a restore would need the socket mapped again in its place.
+      return MakeError(ENOTSUP, "pid {}: the ring of socket {} is mapped at {:#x}-{:#x}: not supported", pid,
+                       v.path.substr(7), v.start, v.end);
     } else if (v.path.starts_with("/memfd:")) {
       status |= kMemfd | (v.shared ? kFileShared : kFilePrivate);
       e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));

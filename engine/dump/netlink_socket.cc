@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <utility>
 
 #include "engine/base/unique_fd.h"
 #include "engine/dump/file_table.h"
@@ -19,6 +20,8 @@
 
 namespace cryo {
 namespace {
+
+constexpr int kNetlinkExtAck = 11, kNetlinkStrictChk = 12;  // linux/netlink.h
 
 Result<std::map<uint32_t, NetlinkDiag>> ListNetlinkSockets(pid_t netns_of) {
   UniqueFd nl = CRYO_TRY(SockDiagSocket(netns_of));
@@ -107,6 +110,14 @@ Result<img::file_entry> NetlinkSockets::Dump(pid_t pid, int fd, int sk, uint32_t
                      "pid {} fd {}: netlink socket (protocol {}) has netlink options set (NDIAG_FLAG {:#x}): not "
                      "supported",
                      pid, fd, d.protocol, d.flags);
+  // Two more the diag flags do not show.
+  for (auto [name, what] : {std::pair{kNetlinkExtAck, "NETLINK_EXT_ACK"}, std::pair{kNetlinkStrictChk, "NETLINK_GET_STRICT_CHK"}}) {
+    int v = 0;
+    socklen_t l = sizeof v;
+    if (::getsockopt(sk, SOL_NETLINK, name, &v, &l) == 0 && v)
+      return MakeError(ENOTSUP, "pid {} fd {}: netlink socket (protocol {}) has {} set: not supported", pid, fd,
+                       d.protocol, what);
+  }
   pollfd p{sk, POLLIN, 0};
   if (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
     return MakeError(ENOTSUP, "pid {} fd {}: netlink socket (protocol {}) has messages not read yet: not supported", pid,

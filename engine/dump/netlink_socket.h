@@ -2,8 +2,8 @@
 // the port id it is bound to, its multicast groups, the peer it is
 // connected to, and its socket options, as NETLINK_SOCK_DIAG lists them.
 // Messages waiting to be read, a dump in progress and the netlink flags
-// (NETLINK_PKTINFO, ...) have no place in the image: such a socket is
-// refused.
+// (NETLINK_PKTINFO, ..., NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK) have no
+// place in the image: such a socket is refused.
 #pragma once
 
 #include <sys/types.h>

@@ -1,6 +1,7 @@
 // The proto headers come before gtest (whose sys/wait.h defines sigmask).
 #include "engine/dump/netlink_socket.h"
 #include "engine/dump/inet_diag.h"
+#include "engine/dump/packet_socket.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -77,6 +78,39 @@ TEST(ParseNetlinkDiag, ReadsGroupsAndFlags) {
   EXPECT_EQ(d.groups[0], 0x80000000u);
   EXPECT_EQ(d.groups[2], 1u);
   EXPECT_EQ(d.flags, static_cast<uint32_t>(NDIAG_FLAG_PKTINFO));
+}
+
+TEST(ParsePacketDiag, ReadsInfoRingsAndFanout) {
+  packet_diag_msg m{};
+  m.pdiag_family = AF_PACKET;
+  m.pdiag_type = SOCK_DGRAM;
+  m.pdiag_num = 0x0800;
+  m.pdiag_ino = 11;
+  std::string buf(reinterpret_cast<const char*>(&m), sizeof m);
+  buf.resize(NLMSG_ALIGN(buf.size()), '\0');
+  packet_diag_info info{};
+  info.pdi_index = 1;
+  info.pdi_reserve = 8;
+  info.pdi_flags = PDI_ORIGDEV;
+  PutAttr(buf, PACKET_DIAG_INFO, &info, sizeof info);
+  packet_diag_ring ring{4096, 1, 1024, 4, 0, 0, 0};
+  PutAttr(buf, PACKET_DIAG_TX_RING, &ring, sizeof ring);
+  uint32_t fanout = 77 | (2 << 16);
+  PutAttr(buf, PACKET_DIAG_FANOUT, &fanout, sizeof fanout);
+  PacketDiag d = *ParsePacketDiag(buf.data(), buf.size());
+  EXPECT_EQ(d.ino, 11u);
+  EXPECT_EQ(d.type, SOCK_DGRAM);
+  EXPECT_EQ(d.protocol, htons(0x0800));  // as socket() takes it
+  EXPECT_EQ(d.info.pdi_reserve, 8u);
+  EXPECT_FALSE(d.rx);
+  ASSERT_TRUE(d.tx);
+  EXPECT_EQ(d.tx->pdr_frame_nr, 4u);
+  EXPECT_EQ(d.fanout, fanout);
+}
+
+TEST(ParsePacketDiag, WantsTheInfo) {
+  packet_diag_msg m{};
+  EXPECT_FALSE(ParsePacketDiag(&m, sizeof m));
 }
 
 }  // namespace

@@ -62,6 +62,9 @@ Result<TcpStream> ReadTcpStream(int sk) {
   uint32_t outq = static_cast<uint32_t>(CRYO_TRY(QueueLength(sk, SIOCOUTQ, "SIOCOUTQ")));
   uint32_t unsent = static_cast<uint32_t>(CRYO_TRY(QueueLength(sk, SIOCOUTQNSD, "SIOCOUTQNSD")));
   uint32_t inq = static_cast<uint32_t>(CRYO_TRY(QueueLength(sk, SIOCINQ, "SIOCINQ")));
+  // A connection that ended (reset, or both FINs acknowledged): what it
+  // had yet to send is gone for good; what it received may still be read.
+  if (state == TCP_CLOSE) outq = unsent = 0;
   if (FinInSendQueue(state)) {
     if (outq > 0) outq--;
     if (unsent > 0) unsent--;

@@ -149,6 +149,8 @@ Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
       s.inet_sks[fe.id()] = fe.isk();
     } else if (fe.type() == img::NETLINKSK && fe.has_nlsk()) {
       s.netlink_sks[fe.id()] = fe.nlsk();
+    } else if (fe.type() == img::PACKETSK && fe.has_psk()) {
+      s.packet_sks[fe.id()] = fe.psk();
     } else if (tun_of_reg && fe.has_tunf()) {
       s.tuns[fe.id()] = fe.tunf();
     } else if ((fe.type() == img::EVENTFD && fe.has_efd()) || (fe.type() == img::SIGNALFD && fe.has_sgfd()) ||

@@ -69,6 +69,7 @@ struct ImageSet {
   std::map<uint32_t, img::unix_sk_entry> unix_sks;          // by file id
   std::map<uint32_t, img::inet_sk_entry> inet_sks;          // by file id
   std::map<uint32_t, img::netlink_sk_entry> netlink_sks;    // by file id
+  std::map<uint32_t, img::packet_sock_entry> packet_sks;    // by file id
   std::map<uint32_t, img::tunfile_entry> tuns;              // by file id (its path and flags in `files`)
   std::set<uint32_t> mqueues;                               // files that are POSIX message queues (name and flags in `files`)
   struct Packet {

@@ -165,6 +165,10 @@ Result<UniqueFd> Create(const ImageSet& s, uint32_t id, const img::inet_sk_entry
   bool tcp = e.type() == SOCK_STREAM;
   bool connected = e.dst_addr_size() > 0 && e.state() != TCP_CLOSE && e.state() != TCP_LISTEN;
   bool shut = e.has_shutdown() && e.shutdown() != img::NONE;
+  // A connection that ended with bytes still to be read: rebuilt with them.
+  if (tcp && e.state() == TCP_CLOSE && e.dst_addr_size() > 0 && !tcp_close &&
+      TcpConnections::HasStream(s.dir.get(), e.ino()))
+    connected = true, shut = false;
   if (tcp && connected && tcp_close) {
     // --tcp-close: unbound (its port may be its listener's), closed.
     CRYO_TRY(ShutdownClosed(fd, SHUT_RDWR, id));

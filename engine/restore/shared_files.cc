@@ -17,6 +17,7 @@
 #include "engine/restore/tun_file.h"
 #include "engine/restore/inet_socket.h"
 #include "engine/restore/netlink_socket.h"
+#include "engine/restore/packet_socket.h"
 #include "engine/restore/unix_socket.h"
 
 namespace cryo {
@@ -211,6 +212,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");
   CRYO_TRY_CTX(CreateInetSockets(s, tcp_close_, fds_, tcp_), "IP sockets");
   CRYO_TRY_CTX(CreateNetlinkSockets(s, fds_), "netlink sockets");
+  CRYO_TRY_CTX(CreatePacketSockets(s, fds_), "packet sockets");
   CRYO_TRY_CTX(CreateTunFiles(s, fds_), "tun files");
   return {};
 }

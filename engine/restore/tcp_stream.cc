@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "engine/image/image_reader.h"
@@ -73,12 +74,18 @@ uint64_t Roomy(uint64_t queued, uint32_t had) { return std::max<uint64_t>(had, 4
 // Half-closed connections: which FINs the dumped state had seen (after
 // libsoccr's table). Ours was sent (and, in FIN_WAIT2, acknowledged);
 // the peer's was received.
+// A connection that ended (TCP_CLOSE, kept for the bytes it still had to
+// be read) comes back the FIN_WAIT2 way, then takes the peer's FIN.
 constexpr bool OurFin(int st) {
-  return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING || st == TCP_LAST_ACK;
+  return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING || st == TCP_LAST_ACK || st == TCP_CLOSE;
 }
-constexpr bool OurFinFirst(int st) { return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING; }
-constexpr bool OurFinAcked(int st) { return st == TCP_FIN_WAIT2; }
-constexpr bool TheirFin(int st) { return st == TCP_CLOSE_WAIT || st == TCP_LAST_ACK || st == TCP_CLOSING; }
+constexpr bool OurFinFirst(int st) {
+  return st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 || st == TCP_CLOSING || st == TCP_CLOSE;
+}
+constexpr bool OurFinAcked(int st) { return st == TCP_FIN_WAIT2 || st == TCP_CLOSE; }
+constexpr bool TheirFin(int st) {
+  return st == TCP_CLOSE_WAIT || st == TCP_LAST_ACK || st == TCP_CLOSING || st == TCP_CLOSE;
+}
 
 // The FIN we sent, queued again by shutdown(SHUT_WR) in repair mode: in
 // the send queue it counts as sent (acknowledged); otherwise it goes out,
@@ -186,12 +193,30 @@ Result<> FromPeer(const sockaddr_storage& self_in, const sockaddr_storage& peer_
   return {};
 }
 
+// A connection still connecting (SYN_SENT): its SYN sent again, as the
+// kernel's connect makes it, from the sequence number it had (the SYN
+// takes one), out of repair mode for that call only. Its options come
+// with the SYN-ACK.
+Result<> Connecting(int sk, const img::tcp_stream_entry& e, const sockaddr_storage& peer) {
+  CRYO_TRY(SetQueueSeq(sk, TCP_RECV_QUEUE, e.inq_seq()));
+  CRYO_TRY(SetQueueSeq(sk, TCP_SEND_QUEUE, e.outq_seq() - e.outq_len() - 1));
+  int flags = ::fcntl(sk, F_GETFL);
+  if (flags < 0 || ::fcntl(sk, F_SETFL, flags | O_NONBLOCK) != 0) return ErrnoError("O_NONBLOCK");
+  int off = 0, on = 1;
+  CRYO_TRY(SetOpt(sk, TCP_REPAIR, &off, sizeof off, "TCP_REPAIR off"));
+  if (::connect(sk, reinterpret_cast<const sockaddr*>(&peer), LengthOf(peer)) != 0 && errno != EINPROGRESS)
+    return ErrnoError("connect");
+  CRYO_TRY(SetOpt(sk, TCP_REPAIR, &on, sizeof on, "TCP_REPAIR"));
+  if (::fcntl(sk, F_SETFL, flags) != 0) return ErrnoError("flags");
+  return {};
+}
+
 }  // namespace
 
 Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const sockaddr_storage& self,
                                  const sockaddr_storage& peer, uint32_t sndbuf, uint32_t rcvbuf, bool reuse,
                                  uint32_t buf_lock) {
-  if (state != TCP_ESTABLISHED && !OurFin(state) && !TheirFin(state))
+  if (state != TCP_ESTABLISHED && state != TCP_SYN_SENT && !OurFin(state) && !TheirFin(state))
     return MakeError(ENOTSUP, "TCP state {}: not supported", state);
   ImageReader r = CRYO_TRY(ImageReader::Open(dir, ImageKind::kTcpStream, ino));
   img::tcp_stream_entry e;
@@ -208,6 +233,11 @@ Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const
   int on = 1;
   CRYO_TRY(SetOpt(sk, TCP_REPAIR, &on, sizeof on, "TCP_REPAIR"));
   if (::bind(sk, reinterpret_cast<const sockaddr*>(&self), LengthOf(self)) != 0) return ErrnoError("bind");
+  if (state == TCP_SYN_SENT) {
+    CRYO_TRY(Connecting(sk, e, peer));
+    held_.push_back(Held{sk, ino, {}, sndbuf, reuse, buf_lock});
+    return {};
+  }
   // The kernel moves the sequence numbers on as the queues are filled:
   // they start where the queued data began.
   CRYO_TRY(SetQueueSeq(sk, TCP_RECV_QUEUE, inq_seq - e.inq_len()));
@@ -252,14 +282,25 @@ Result<> TcpConnections::Restore(int sk, int dir, uint32_t ino, int state, const
   uint16_t window = static_cast<uint16_t>(std::min<uint32_t>(e.snd_wnd() >> e.snd_wscale(), 0xffff));
   uint32_t una = outq_seq - e.outq_len();
   if (OurFinFirst(state)) CRYO_TRY_CTX(QueueOurFin(sk, OurFinAcked(state)), "our FIN");
-  if (TheirFin(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, una, window, true));
-  if (state == TCP_LAST_ACK) CRYO_TRY_CTX(QueueOurFin(sk, false), "our FIN");
-  if (OurFinAcked(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, false));
+  if (state == TCP_CLOSE) {
+    // FIN_WAIT2, then the peer's FIN: TIME_WAIT, which leaves the socket closed.
+    CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, false));
+    CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, true));
+  } else {
+    if (TheirFin(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, una, window, true));
+    if (state == TCP_LAST_ACK) CRYO_TRY_CTX(QueueOurFin(sk, false), "our FIN");
+    if (OurFinAcked(state)) CRYO_TRY(FromPeer(self, peer, inq_seq, outq_seq + 1, window, false));
+  }
   int v = 1;
   if (e.nodelay()) CRYO_TRY(SetOpt(sk, TCP_NODELAY, &v, sizeof v, "TCP_NODELAY"));
   if (e.cork()) CRYO_TRY(SetOpt(sk, TCP_CORK, &v, sizeof v, "TCP_CORK"));
   held_.push_back(Held{sk, ino, outq.substr(sent), sndbuf, reuse, buf_lock});
   return {};
+}
+
+bool TcpConnections::HasStream(int dir, uint32_t ino) {
+  auto r = ImageReader::Open(dir, ImageKind::kTcpStream, ino);
+  return r && r->present();
 }
 
 Result<> TcpConnections::Resume() {

@@ -19,7 +19,8 @@ class TcpConnections {
   // Rebuilds the connection of socket `sk` (fresh, unbound) from image
   // tcp-stream-<ino>; `self` and `peer` are its two ends; `sndbuf` and
   // `rcvbuf` the buffer sizes it had (as getsockopt reports them).
-  // `state`: established, or half-closed (its FINs queued again).
+  // `state`: established, half-closed (its FINs queued again), or closed
+  // with bytes still to be read.
   // `reuse`, `buf_lock`: its SO_REUSEADDR and SO_BUF_LOCK, set again when
   // it leaves repair mode.
   Result<> Restore(int sk, int dir, uint32_t ino, int state, const sockaddr_storage& self,
@@ -27,6 +28,9 @@ class TcpConnections {
   // Out of repair mode, then the data never sent is sent (it goes out now
   // as it would have then). cryo's fds must still be open.
   Result<> Resume();
+  // Whether the dump kept the stream of socket `ino` (a closed one's
+  // unread bytes, say).
+  static bool HasStream(int dir, uint32_t ino);
   bool empty() const { return held_.empty(); }
 
  private:

@@ -1,5 +1,6 @@
 // UDP sockets shut down: a connected pair, one end shut for writing and
-// the other for reading, and a bound socket with no peer shut both ways.
+// the other for reading, a bound socket with no peer shut both ways, and
+// an unbound one shut for reading.
 // After restore the writer still cannot send (EPIPE) but receives, the
 // reader still sends, and every socket polls as it did (RDHUP, HUP).
 #define _GNU_SOURCE
@@ -32,12 +33,16 @@ int main(int argc, char** argv) {
   PROG_CHECK(shutdown(a, SHUT_WR) == 0 && shutdown(b, SHUT_RD) == 0, "shutdown");
   int lone = inet_bound(AF_INET6, SOCK_DGRAM);
   PROG_CHECK(shutdown(lone, SHUT_RDWR) == -1 && errno == ENOTCONN, "shutdown of an unconnected socket");
-  short ea = events(a), eb = events(b), el = events(lone);
+  int unbound = socket(AF_INET, SOCK_DGRAM, 0);
+  PROG_CHECK(unbound >= 0 && shutdown(unbound, SHUT_RD) == -1 && errno == ENOTCONN, "shutdown of an unbound socket");
+  short ea = events(a), eb = events(b), el = events(lone), eu = events(unbound);
+  PROG_CHECK(eu == POLLRDHUP, "unbound: poll %#x", eu);
   PROG_CHECK(eb == POLLRDHUP && ea == 0 && el == (POLLRDHUP | POLLHUP), "poll before: %#x %#x %#x", ea, eb, el);
   prog_ready();
   prog_wait_go();
   PROG_CHECK(events(a) == ea && events(b) == eb && events(lone) == el, "poll now %#x %#x %#x, was %#x %#x %#x",
              events(a), events(b), events(lone), ea, eb, el);
+  PROG_CHECK(events(unbound) == eu, "unbound: poll now %#x, was %#x", events(unbound), eu);
   PROG_CHECK(send(a, "x", 1, MSG_DONTWAIT) == -1 && errno == EPIPE, "the shut writer sent");
   PROG_CHECK(send(lone, "x", 1, MSG_DONTWAIT) == -1, "the shut lone socket sent");
   PROG_CHECK(send(b, "ping", 4, 0) == 4, "send from the shut reader");
