@@ -96,6 +96,9 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
                static_cast<unsigned short>(info.winsize().ws_xpixel()),
                static_cast<unsigned short>(info.winsize().ws_ypixel())};
     if (::ioctl(p.slave.get(), TIOCSWINSZ, &ws) != 0) return ErrnoError("pty {}: window size", info.pty().index());
+    // The slave's owner (a login sets it to the user).
+    if (info.has_uid() && info.has_gid() && ::fchown(p.slave.get(), info.uid(), info.gid()) != 0)
+      return ErrnoError("pty {}: owner {}:{}", info.pty().index(), info.uid(), info.gid());
     if (info.packet_mode()) {
       int on = 1;
       if (::ioctl(p.master.get(), TIOCPKT, &on) != 0) return ErrnoError("pty {}: packet mode", info.pty().index());
