@@ -264,7 +264,11 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   // A device keeps no state of its own only if it is one of the memory
   // devices (null, zero, full, random, urandom) or a terminal (below):
   // anything else (tun, kvm, a loop device, ...) would come back empty.
-  if (S_ISCHR(st.st_mode)) {
+  // The system console (5:1) and the virtual consoles (4:1-63) are the
+  // host's, not the tree's: reopened by path, as CRIU does.
+  bool console = S_ISCHR(st.st_mode) && ((major(st.st_rdev) == 5 && minor(st.st_rdev) == 1) ||
+                                         (major(st.st_rdev) == 4 && minor(st.st_rdev) >= 1 && minor(st.st_rdev) <= 63));
+  if (S_ISCHR(st.st_mode) && !console) {
     unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
     bool stateless = maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9);
     bool terminal = link.starts_with("/dev/pts/") || link.starts_with("/dev/tty");
@@ -274,7 +278,8 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   }
   // A terminal outside the dump (the shell's) is reopened by path on
   // restore, with --shell-job only, as CRIU does.
-  if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
+  if (S_ISCHR(st.st_mode) && !console && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) &&
+      !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
   if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
   *type = img::REG;
