@@ -104,6 +104,25 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
       if (::ioctl(p.master.get(), TIOCPKT, &on) != 0) return ErrnoError("pty {}: packet mode", info.pty().index());
     }
   }
+  // The slave's unread input (kept with the slave's record), typed in
+  // again with echo, signals and input processing off, line
+  // discipline as dumped: the same bytes wait, in the same lines.
+  for (const auto& [id, info] : s.tty_infos) {
+    bool master = info.rdev() == ((5u << 20) | 2u);
+    auto d = s.tty_data.find(id);
+    if (master || d == s.tty_data.end()) continue;
+    Pty& p = by_index.at(info.pty().index());
+    termios now{};
+    if (::tcgetattr(p.slave.get(), &now) != 0) return ErrnoError("pty {}: termios", info.pty().index());
+    termios quiet = now;
+    quiet.c_iflag = 0;
+    quiet.c_lflag = now.c_lflag & ICANON;
+    if (::tcsetattr(p.slave.get(), TCSANOW, &quiet) != 0) return ErrnoError("pty {}: termios", info.pty().index());
+    // Typed in (TIOCSTI): processed at once, under these termios.
+    for (char c : d->second)
+      if (::ioctl(p.slave.get(), TIOCSTI, &c) != 0) return ErrnoError("pty {}: unread input", info.pty().index());
+    if (::tcsetattr(p.slave.get(), TCSANOW, &now) != 0) return ErrnoError("pty {}: termios", info.pty().index());
+  }
   // Each end a task holds: masters share cryo's description, slaves are
   // opened again with their own flags.
   constexpr uint32_t kStatus = O_NONBLOCK | O_ASYNC | O_APPEND;
