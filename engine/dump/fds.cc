@@ -240,6 +240,11 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t inode = CRYO_TRY(memfds_.Inode(proc, link));
     return files_.AddMemfd(inode, flags, pos);
   }
+  // Both ends of a tree pty, and a slave whose master is gone (hung up).
+  if (S_ISCHR(st.st_mode) && (Ptys::IsMaster(st.st_rdev) || ptys_.IsTreeSlave(st.st_rdev))) {
+    *type = img::TTY;
+    return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
+  }
   bool ghost = S_ISREG(st.st_mode) && st.st_nlink == 0 && link.ends_with(kDeleted) && link.starts_with("/");
   if (ghost) link.resize(link.size() - kDeleted.size());
   bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
@@ -248,10 +253,6 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
                        : link.starts_with("anon_inode:") ? link.substr(11)
                                                          : link;
     return MakeError(ENOTSUP, "pid {} fd {}: {} ({}) is not supported by this build yet", pid, fd, kind, link);
-  }
-  if (S_ISCHR(st.st_mode) && (Ptys::IsMaster(st.st_rdev) || ptys_.IsTreeSlave(st.st_rdev))) {
-    *type = img::TTY;
-    return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
   }
   if (IsTunFile(st)) {
     // As CRIU: the path and flags as a regular file, the device by the same id.

@@ -62,6 +62,22 @@ Result<> Ptys::Find(const std::vector<pid_t>& pids, bool orphans) {
       indexes_[index] = se;
     }
   }
+  // Hung-up slaves: their master was closed, their node is gone.
+  for (pid_t pid : pids) {
+    for (int fd : ListFds(pid)) {
+      std::string at = fmt::format("/proc/{}/fd/{}", pid, fd);
+      struct stat st;
+      if (::stat(at.c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) continue;
+      unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+      if (maj < kPtsMajorFirst || maj > kPtsMajorLast) continue;
+      uint32_t index = (maj - kPtsMajorFirst) * 256 + min;
+      auto link = ReadLink(at);
+      if (indexes_.count(index) || !link || !link->starts_with("/dev/pts/") || !link->ends_with(" (deleted)")) continue;
+      Session se;
+      se.hung = true;
+      indexes_[index] = se;
+    }
+  }
   if (!orphans) return {};
   for (pid_t pid : pids) {
     for (int fd : ListFds(pid)) {
@@ -100,6 +116,21 @@ Result<uint32_t> Ptys::Info(uint32_t index, bool master, pid_t pid, int fd) {
   uint32_t id = next_info_++;
   e.set_id(id);
   e.set_type(img::PTY);
+  if (indexes_[index].hung) {
+    // As CRIU records a hung-up terminal: no termios, nothing else to ask.
+    e.set_locked(false);
+    e.set_exclusive(false);
+    e.set_packet_mode(false);
+    e.set_sid(0);
+    e.set_pgrp(0);
+    struct stat st;
+    if (::fstat(slave.get(), &st) != 0) return ErrnoError("stat {}", slave_path);
+    e.set_rdev(KernelDev(st.st_rdev));
+    e.mutable_pty()->set_index(index);
+    infos_.push_back(std::move(e));
+    info_ids_[{index, master}] = id;
+    return id;
+  }
   int locked = 0;
   if (master) ::ioctl(end.get(), TIOCGPTLCK, &locked);
   e.set_locked(locked != 0);

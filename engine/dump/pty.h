@@ -30,7 +30,8 @@ class Ptys {
   // their slaves are files of the dump, not a shell job's terminal).
   // `orphans` (orphan-pts-master): a pty whose slave the tree holds but
   // not its master (a runtime's console) is dumped as the tree's too; its
-  // session is the one whose controlling terminal it is.
+  // session is the one whose controlling terminal it is. A slave whose
+  // master was closed (hung up: its /dev/pts node is gone) is the tree's.
   Result<> Find(const std::vector<pid_t>& pids, bool orphans = false);
   // Whether `rdev` is the slave of such a pty.
   bool IsTreeSlave(dev_t rdev) const;
@@ -50,6 +51,7 @@ class Ptys {
     pid_t sid = 0, pgrp = 0;  // the terminal's session and foreground group
     pid_t master_pid = 0;     // a task holding the master, and its fd
     int master_fd = -1;
+    bool hung = false;        // its master was closed: the slave is hung up
   };
   std::map<uint32_t, std::string> input_;  // unread slave input, by index
   std::set<uint32_t> input_taken_;

@@ -81,6 +81,7 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     Pty& p = by_index.at(info.pty().index());
     bool master = info.rdev() == ((5u << 20) | 2u);
     if (!master && held.count(info.pty().index())) continue;
+    if (!info.has_termios()) continue;  // hung up: nothing to set
     if (!set_up.insert(info.pty().index()).second) continue;
     termios t = TermiosFromImage(info.termios());
     // The master's unread output, written through the slave as it was
@@ -140,14 +141,23 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     if (::fcntl(fd.get(), F_SETFL, tf.flags() & kStatus) != 0) return ErrnoError("flags of tty file {}", id);
     out[id] = std::move(fd);
   }
+  // A hung-up slave (its master was closed; CRIU records it without
+  // termios): its master is closed now that its slaves are open.
+  std::set<uint32_t> hung;
+  for (const auto& [id, info] : s.tty_infos)
+    if (!info.has_termios() && !held.count(info.pty().index())) hung.insert(info.pty().index());
+  for (uint32_t index : hung) {
+    by_index.at(index).slave.reset();
+    by_index.at(index).master.reset();
+  }
   for (auto& [index, p] : by_index)
-    if (!held.count(index)) {
+    if (!held.count(index) && !hung.count(index)) {
       UniqueFd m(::fcntl(p.master.get(), F_DUPFD_CLOEXEC, 0));
       if (!m) return ErrnoError("dup pty master {}", index);
       orphans.push_back(std::move(m));
     }
   for (const auto& [id, info] : s.tty_infos) {
-    if (info.locked()) {
+    if (info.locked() && !hung.count(info.pty().index())) {
       int lock = 1;
       ::ioctl(by_index.at(info.pty().index()).master.get(), TIOCSPTLCK, &lock);
     }
