@@ -279,7 +279,10 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   }
   // A terminal outside the dump (the shell's) is reopened by path on
   // restore, with --shell-job only, as CRIU does.
-  if (S_ISCHR(st.st_mode) && !console && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) &&
+  // /dev/tty of a task whose controlling terminal is a pty of the tree:
+  // opened again by the task itself once its session has that terminal.
+  bool own_ctty = S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0) && ptys_.IsTreeCtty(pid);
+  if (S_ISCHR(st.st_mode) && !console && !own_ctty && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) &&
       !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
   if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));

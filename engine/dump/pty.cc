@@ -43,6 +43,16 @@ bool Ptys::IsTreeSlave(dev_t rdev) const {
   return indexes_.count((maj - kPtsMajorFirst) * 256 + minor(rdev)) > 0;
 }
 
+bool Ptys::IsTreeCtty(pid_t pid) const {
+  auto st = ReadStat(pid);
+  if (!st || st->tty_nr == 0) return false;
+  unsigned maj = (static_cast<unsigned>(st->tty_nr) >> 8) & 0xfff;
+  unsigned min = (static_cast<unsigned>(st->tty_nr) & 0xff) | ((static_cast<unsigned>(st->tty_nr) >> 12) & 0xfff00);
+  if (maj < kPtsMajorFirst || maj > kPtsMajorLast) return false;
+  auto it = indexes_.find((maj - kPtsMajorFirst) * 256 + min);
+  return it != indexes_.end() && !it->second.hung;
+}
+
 Result<> Ptys::Find(const std::vector<pid_t>& pids, bool orphans) {
   for (pid_t pid : pids) {
     for (int fd : ListFds(pid)) {

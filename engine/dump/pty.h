@@ -36,6 +36,8 @@ class Ptys {
   // Whether `rdev` is the slave of such a pty.
   bool IsTreeSlave(dev_t rdev) const;
   static bool IsMaster(dev_t rdev);
+  // Whether the controlling terminal of `pid` is a live pty of the tree.
+  bool IsTreeCtty(pid_t pid) const;
 
   // The file entry for fd `fd` of `pid`, an end of a tree pty.
   Result<uint32_t> Dump(pid_t pid, int fd, dev_t rdev, uint32_t flags, FileTable& files);
