@@ -192,7 +192,7 @@ Result<> CgroupDumper::Write(int dir, Log& log) const {
       if (std::none_of(roots.begin(), roots.end(), [&](const std::string& o) { return o != r && Under(r, o); }))
         heads.push_back(r);
     if (heads.empty()) continue;
-    UniqueFd h = CRYO_TRY_CTX(OpenHierarchy(cnames, opts_->cgroup_yard), "cgroups");
+    UniqueFd h = CRYO_TRY_CTX(OpenHierarchy(cnames, opts_->CgroupYard()), "cgroups");
     // The freezer's state belongs to its own hierarchy (v1) or the v2 one.
     static const std::optional<CgroupLocation> kNoFreezer;
     bool has_freezer = v2 || std::find(cnames.begin(), cnames.end(), "freezer") != cnames.end();

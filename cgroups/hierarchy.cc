@@ -37,7 +37,8 @@ Result<UniqueFd> OpenHierarchy(const std::vector<std::string>& cnames, const std
   if (yard.empty()) return MountDetached(cnames);
   std::string dir = yard + "/" + YardName(cnames);
   struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
+  if (::stat(dir.c_str(), &st) == 0) return Open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  {
     // As CRIU does: the yard gets the hierarchy mounted in it.
     if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoError("mkdir {}", dir);
     bool v2 = IsV2(cnames);
@@ -55,7 +56,12 @@ Result<UniqueFd> OpenHierarchy(const std::vector<std::string>& cnames, const std
       return ErrnoError("mount cgroup hierarchy '{}' on {}", YardName(cnames), dir);
     }
   }
-  return Open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // What cryo made in the yard goes at once, whatever comes next: the fd
+  // keeps the detached mount alive for as long as it is used.
+  auto fd = Open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ::umount2(dir.c_str(), MNT_DETACH);
+  ::rmdir(dir.c_str());
+  return fd;
 }
 
 Result<std::vector<std::vector<std::string>>> OwnHierarchies(const std::function<bool(std::string_view)>& keep) {

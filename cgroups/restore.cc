@@ -78,6 +78,12 @@ Result<CgroupRestorer> CgroupRestorer::Prepare(const Options& opts, int images_d
       CRYO_TRY(r.PrepareDir(key, hfd, d.dir_name().empty() ? "/" : "/" + d.dir_name(), d));
     }
   }
+  // A member's cgroup no directory recorded (the cgroup cryo was in, or a
+  // --cgroup-root moved it): made when the mode lets cryo make cgroups.
+  CgroupMode mode = opts.manage_cgroups_mode;
+  if (mode != CgroupMode::kNone && mode != CgroupMode::kProps)
+    for (const auto& [id, set] : r.sets_)
+      for (const auto& m : set) CRYO_TRY(r.MakePath(m.name, CRYO_TRY(r.HierarchyFd(m.name)), Relative(m.path)));
   log.Info("cgroups: {} set(s), mode {}, {} cgroup(s) created", r.sets_.size(), ModeName(opts.manage_cgroups_mode),
            r.created_.size());
   return r;
@@ -102,7 +108,7 @@ std::optional<std::vector<std::string>> CgroupRestorer::CnamesOf(const std::stri
 Result<int> CgroupRestorer::HierarchyFd(const std::string& name) {
   if (auto it = hier_.find(name); it != hier_.end()) return it->second.get();
   std::vector<std::string> cnames = CnamesOf(name).value_or(SplitNames(name));
-  UniqueFd fd = CRYO_TRY(OpenHierarchy(cnames, opts_->cgroup_yard));
+  UniqueFd fd = CRYO_TRY(OpenHierarchy(cnames, opts_->CgroupYard()));
   int raw = fd.get();
   hier_.emplace(name, std::move(fd));
   return raw;
@@ -181,15 +187,7 @@ Result<> CgroupRestorer::PrepareDir(const std::string& hname, int hfd, const std
     if (mode == CgroupMode::kNone || mode == CgroupMode::kProps)
       return MakeError(ENOENT, "cgroup {} of {} does not exist (--manage-cgroups={} needs it)", path, hname,
                        ModeName(mode));
-    // Parents first (a head deep in the hierarchy).
-    for (size_t p = 1; p <= rel.size(); p++) {
-      if (p != rel.size() && rel[p] != '/') continue;
-      std::string part = rel.substr(0, p);
-      if (::mkdirat(hfd, part.c_str(), 0755) == 0)
-        created_.emplace_back(hname, "/" + part);
-      else if (errno != EEXIST)
-        return ErrnoError("create cgroup /{} of {}", part, hname);
-    }
+    CRYO_TRY(MakePath(hname, hfd, rel));
     UniqueFd d = CRYO_TRY(OpenAt(hfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (e.has_dir_perms()) CRYO_TRY(ApplyPerms(d.get(), e.dir_perms(), path));
     for (const auto& p : e.properties()) {
@@ -217,6 +215,42 @@ Result<> CgroupRestorer::PrepareDir(const std::string& hname, int hfd, const std
     if (c.dir_name().empty() || c.dir_name().find('/') != std::string::npos || c.dir_name() == "..")
       return MakeError(EINVAL, "cgroup.img: bad directory '{}' under {}", c.dir_name(), path);
     CRYO_TRY(PrepareDir(hname, hfd, Join(path, c.dir_name()), c));
+  }
+  return {};
+}
+
+namespace {
+
+// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and no
+// task can enter it: it gets its parent's, as the kernel's
+// cgroup.clone_children would give it.
+Result<> InheritCpuset(const std::string& hname, int hfd, const std::string& part) {
+  std::vector<std::string> names = SplitNames(hname);
+  if (std::find(names.begin(), names.end(), "cpuset") == names.end()) return {};
+  size_t slash = part.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : part.substr(0, slash);
+  for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+    std::string v = CRYO_TRY(ReadFileAt(hfd, parent + "/" + f));
+    UniqueFd d = CRYO_TRY(OpenAt(hfd, part, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    CRYO_TRY_CTX(WriteProperty(d.get(), f, v), "cgroup /{} of {}", part, hname);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<> CgroupRestorer::MakePath(const std::string& hname, int hfd, const std::string& rel) {
+  if (rel == ".") return {};
+  // Parents first (a head deep in the hierarchy).
+  for (size_t p = 1; p <= rel.size(); p++) {
+    if (p != rel.size() && rel[p] != '/') continue;
+    std::string part = rel.substr(0, p);
+    if (::mkdirat(hfd, part.c_str(), 0755) == 0) {
+      created_.emplace_back(hname, "/" + part);
+      CRYO_TRY(InheritCpuset(hname, hfd, part));
+    } else if (errno != EEXIST) {
+      return ErrnoError("create cgroup /{} of {}", part, hname);
+    }
   }
   return {};
 }

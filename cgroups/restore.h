@@ -68,6 +68,9 @@ class CgroupRestorer {
   Result<int> HierarchyFd(const std::string& name);
   std::optional<std::vector<std::string>> CnamesOf(const std::string& name) const;
   Result<const CgSet*> Set(uint32_t id) const;
+  // Makes `rel` and its missing parents in the hierarchy (remembered, to
+  // remove them again should the restore fail).
+  Result<> MakePath(const std::string& hname, int hfd, const std::string& rel);
   Result<> PrepareDir(const std::string& hname, int hfd, const std::string& path, const img::cgroup_dir_entry& e);
   Result<> Write(const Prop& p);
   Result<> Enter(pid_t pid, const std::string& name, const std::string& path, const char* file);

@@ -27,11 +27,28 @@ static Result<> SetSysGood(pid_t tid) {
   return {};
 }
 
+// The int3 after each call raises a forced SIGTRAP: were SIGTRAP blocked,
+// the kernel would unblock it and reset its handler to SIG_DFL. It stays
+// unblocked while cryo runs code in the thread; `keep`: the thread's own
+// mask is put back by Restore().
+Result<> RemoteTask::UnblockTrap(bool keep) {
+  uint64_t mask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, tid_, sizeof mask, &mask) != 0) return ErrnoError("PTRACE_GETSIGMASK {}", tid_);
+  constexpr uint64_t kTrap = uint64_t{1} << (SIGTRAP - 1);
+  if (!(mask & kTrap)) return {};
+  uint64_t open = mask & ~kTrap;
+  if (ptrace(PTRACE_SETSIGMASK, tid_, sizeof open, &open) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid_);
+  mask_ = mask;
+  mask_changed_ = keep;
+  return {};
+}
+
 Result<RemoteTask> RemoteTask::AtCurrentIp(pid_t tid) {
   CRYO_TRY(SetSysGood(tid));
   x86::Regs regs = CRYO_TRY(x86::GetRegs(tid));
   UniqueFd mem = CRYO_TRY(OpenMem(tid));
   RemoteTask t(tid, regs, regs.rip, std::move(mem));
+  CRYO_TRY(t.UnblockTrap(true));
   CRYO_TRY_CTX(t.Read(regs.rip, t.orig_bytes_.data(), t.orig_bytes_.size()),
                "save code of {} at {:#x}", tid, regs.rip);
   CRYO_TRY_CTX(t.Write(regs.rip, x86::kSyscallInsn, sizeof x86::kSyscallInsn),
@@ -44,7 +61,10 @@ Result<RemoteTask> RemoteTask::AtTrampoline(pid_t tid, uint64_t insn) {
   CRYO_TRY(SetSysGood(tid));
   x86::Regs regs = CRYO_TRY(x86::GetRegs(tid));
   UniqueFd mem = CRYO_TRY(OpenMem(tid));
-  return RemoteTask(tid, regs, insn, std::move(mem));
+  RemoteTask t(tid, regs, insn, std::move(mem));
+  // A task being built: its final mask is set by the builder.
+  CRYO_TRY(t.UnblockTrap(false));
+  return t;
 }
 
 RemoteTask::~RemoteTask() {
@@ -186,6 +206,10 @@ Result<> RemoteTask::Restore() {
   if (patched_) {
     CRYO_TRY(Write(insn_, orig_bytes_.data(), orig_bytes_.size()));
     patched_ = false;
+  }
+  if (mask_changed_) {
+    if (ptrace(PTRACE_SETSIGMASK, tid_, sizeof mask_, &mask_) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid_);
+    mask_changed_ = false;
   }
   return x86::SetRegs(tid_, saved_);
 }

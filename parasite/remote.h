@@ -31,7 +31,7 @@ class RemoteTask {
   RemoteTask(RemoteTask&& o) noexcept
       : tid_(std::exchange(o.tid_, -1)), saved_(o.saved_), insn_(o.insn_), mem_(std::move(o.mem_)),
         patched_(o.patched_), orig_bytes_(o.orig_bytes_), stray_(std::move(o.stray_)),
-        restored_(o.restored_), last_new_(o.last_new_) {}
+        restored_(o.restored_), last_new_(o.last_new_), mask_(o.mask_), mask_changed_(o.mask_changed_) {}
   RemoteTask& operator=(RemoteTask&&) = delete;
   ~RemoteTask();
 
@@ -63,7 +63,8 @@ class RemoteTask {
   // from the clone's ptrace event. 0 when none was seen.
   pid_t last_new_task() const { return last_new_; }
 
-  // Puts back registers and patched bytes; the task stays stopped.
+  // Puts back registers and patched bytes (and, for AtCurrentIp, the
+  // signal mask); the task stays stopped.
   Result<> Restore();
 
  private:
@@ -81,7 +82,10 @@ class RemoteTask {
   std::vector<int> stray_;
   bool restored_ = false;
   pid_t last_new_ = 0;
+  uint64_t mask_ = 0;  // the thread's own signal mask, when SIGTRAP had to be unblocked
+  bool mask_changed_ = false;
   void NoteEvent(int status);
+  Result<> UnblockTrap(bool keep);
 };
 
 }  // namespace cryo

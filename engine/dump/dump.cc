@@ -242,7 +242,10 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     if (tid == pid) {
       CRYO_TRY_CTX(DumpLeaderCore(pid, id_maps, core, &extras, &d.seccomp, log), "dump task {}", pid);
       // A stopped process comes back stopped.
-      if (sp.was_stopped()) core.mutable_tc()->set_task_state(3);
+      if (sp.was_stopped()) {
+        core.mutable_tc()->set_task_state(3);
+        core.mutable_tc()->set_stop_signo(static_cast<uint32_t>(sp.stop_signo()));
+      }
     } else {
       CRYO_TRY_CTX(DumpThreadCore(pid, tid, id_maps, core, &d.seccomp, log), "dump thread {}", tid);
     }

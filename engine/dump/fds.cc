@@ -330,6 +330,11 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t inode = CRYO_TRY(memfds_.Inode(proc, link));
     return files_.AddMemfd(inode, flags, pos);
   }
+  // Both ends of a tree pty, and a slave whose master is gone (hung up).
+  if (S_ISCHR(st.st_mode) && (Ptys::IsMaster(st.st_rdev) || ptys_.IsTreeSlave(st.st_rdev))) {
+    *type = img::TTY;
+    return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
+  }
   // A symlink is held open with O_PATH|O_NOFOLLOW, and reopened so.
   bool ghost = (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && st.st_nlink == 0 && link.ends_with(kDeleted) &&
                link.starts_with("/");
@@ -342,10 +347,6 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
                                                          : link;
     return MakeError(ENOTSUP, "pid {} fd {}: {} ({}) is not supported by this build yet", pid, fd, kind, link);
   }
-  if (S_ISCHR(st.st_mode) && (Ptys::IsMaster(st.st_rdev) || ptys_.IsTreeSlave(st.st_rdev))) {
-    *type = img::TTY;
-    return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
-  }
   if (IsTunFile(st)) {
     // As CRIU: the path and flags as a regular file, the device by the same id.
     UniqueFd ours = CRYO_TRY(TakeTaskFd(pid, fd));
@@ -357,7 +358,11 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   // A device keeps no state of its own only if it is one of the memory
   // devices (null, zero, full, random, urandom) or a terminal (below):
   // anything else (tun, kvm, a loop device, ...) would come back empty.
-  if (S_ISCHR(st.st_mode)) {
+  // The system console (5:1) and the virtual consoles (4:1-63) are the
+  // host's, not the tree's: reopened by path, as CRIU does.
+  bool console = S_ISCHR(st.st_mode) && ((major(st.st_rdev) == 5 && minor(st.st_rdev) == 1) ||
+                                         (major(st.st_rdev) == 4 && minor(st.st_rdev) >= 1 && minor(st.st_rdev) <= 63));
+  if (S_ISCHR(st.st_mode) && !console) {
     unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
     bool stateless = maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9);
     bool terminal = link.starts_with("/dev/pts/") || link.starts_with("/dev/tty");
@@ -367,7 +372,11 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   }
   // A terminal outside the dump (the shell's) is reopened by path on
   // restore, with --shell-job only, as CRIU does.
-  if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
+  // /dev/tty of a task whose controlling terminal is a pty of the tree:
+  // opened again by the task itself once its session has that terminal.
+  bool own_ctty = S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0) && ptys_.IsTreeCtty(pid);
+  if (S_ISCHR(st.st_mode) && !console && !own_ctty && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) &&
+      !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
   if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
   *type = img::REG;

@@ -1,5 +1,7 @@
 #include "engine/dump/seize.h"
 
+#include "engine/dump/rseq.h"
+
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -7,9 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "engine/base/cpu_pin.h"
+#include "engine/base/files.h"
 #include "engine/proc/proc.h"
 
 namespace cryo {
@@ -17,7 +21,7 @@ namespace cryo {
 SeizedProcess::SeizedProcess(SeizedProcess&& o) noexcept
     : pid_(o.pid_), log_(o.log_), threads_(std::move(o.threads_)), masks_(std::move(o.masks_)), cpu_(o.cpu_),
       pending_(std::move(o.pending_)),
-      was_stopped_(o.was_stopped_), released_(std::exchange(o.released_, true)) {}
+      stop_signo_(o.stop_signo_), released_(std::exchange(o.released_, true)) {}
 
 SeizedProcess::~SeizedProcess() {
   if (!released_) (void)Release(ReleaseMode::kResume);
@@ -51,7 +55,7 @@ Result<> SeizedProcess::SeizeThread(pid_t tid, bool held) {
     int event = status >> 16;
     if (event == PTRACE_EVENT_STOP) {
       // A group-stop reports the stopping signal; an interrupt, SIGTRAP.
-      if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) was_stopped_ = true;
+      if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) stop_signo_ = sig;
       return {};
     }
     // A signal on its way to the thread: hold it for release, and wait for
@@ -83,8 +87,23 @@ Result<SeizedProcess> SeizedProcess::Seize(pid_t pid, Log& log, int cpu, const s
     }
     if (!added) break;
   }
+  // A pending SIGTRAP would be taken by the breakpoints of cryo's remote
+  // calls (and merged with theirs): refused, as CRIU does, while nothing
+  // about the process has changed yet.
+  for (pid_t tid : sp.threads_) {
+    auto status = ReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid));
+    if (!status) continue;
+    for (const char* key : {"SigPnd", "ShdPnd"}) {
+      auto v = StatusField(*status, key);
+      uint64_t set = v ? std::strtoull(v->c_str(), nullptr, 16) : 0;
+      if (set & (uint64_t{1} << (SIGTRAP - 1)))
+        return MakeError(ENOTSUP, "pid {}: thread {} has a SIGTRAP pending: not supported", pid, tid);
+    }
+  }
+  // Out of rseq critical sections before cryo runs code in a thread.
+  for (pid_t tid : sp.threads_) CRYO_TRY_CTX(AbortRseqSection(tid, log), "pid {}", pid);
   log.Info("seized {} with {} thread(s){}", pid, sp.threads_.size(),
-           sp.was_stopped_ ? ", stopped" : "");
+           sp.stop_signo_ ? fmt::format(", stopped by signal {}", sp.stop_signo_) : std::string());
   return sp;
 }
 
@@ -104,7 +123,11 @@ Result<> SeizedProcess::Release(ReleaseMode mode) {
   }
   for (size_t i = 0; i < masks_.size() && i < threads_.size(); i++)
     if (CPU_COUNT(&masks_[i]) > 0) SetCpuMask(threads_[i], masks_[i]);
-  if (mode == ReleaseMode::kStop || was_stopped_) ::kill(pid_, SIGSTOP);
+  // Stopped again by the signal that had stopped it.
+  if (stop_signo_ != 0)
+    ::kill(pid_, stop_signo_);
+  else if (mode == ReleaseMode::kStop)
+    ::kill(pid_, SIGSTOP);
   Result<> r;
   for (pid_t tid : threads_) {
     if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) != 0 && r)

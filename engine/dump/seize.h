@@ -33,8 +33,10 @@ class SeizedProcess {
   pid_t pid() const { return pid_; }
   // Leader first.
   const std::vector<pid_t>& threads() const { return threads_; }
-  // The process was in group-stop (SIGSTOP) when seized.
-  bool was_stopped() const { return was_stopped_; }
+  // The process was in group-stop when seized, and the signal that
+  // stopped it (SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU; 0 when running).
+  bool was_stopped() const { return stop_signo_ != 0; }
+  int stop_signo() const { return stop_signo_; }
   // Signals caught on their way to a thread while seizing; they are
   // re-delivered on release.
   void AddPendingSignal(pid_t tid, int sig) { pending_.push_back({tid, sig}); }
@@ -56,7 +58,7 @@ class SeizedProcess {
   int cpu_ = -1;
   std::vector<pid_t> gone_;  // listed, but exited before they stopped
   std::vector<Pending> pending_;
-  bool was_stopped_ = false;
+  int stop_signo_ = 0;
   bool released_ = false;
 };
 

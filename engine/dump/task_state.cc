@@ -247,9 +247,11 @@ Result<> ThreadOutside(pid_t pid, pid_t tid, img::core_entry& core, img::seccomp
   tc->set_blk_sigset(mask);
   int policy = sched_getscheduler(tid);
   if (policy < 0) return ErrnoError("sched_getscheduler {}", tid);
-  tc->set_sched_policy(static_cast<uint32_t>(policy & ~SCHED_RESET_ON_FORK));
+  // Kept with SCHED_RESET_ON_FORK, as CRIU stores it: the flag is the
+  // thread's too.
+  tc->set_sched_policy(static_cast<uint32_t>(policy));
   sched_param sp{};
-  sched_getparam(tid, &sp);
+  if (sched_getparam(tid, &sp) != 0) return ErrnoError("sched_getparam {}", tid);
   tc->set_sched_prio(static_cast<uint32_t>(sp.sched_priority));
   errno = 0;
   int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));

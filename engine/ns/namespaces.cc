@@ -62,6 +62,11 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
                         Kind{"time", time_}, Kind{"cgroup", cgroup_}})
     if (NsInodeAt(dir.get(), k.name) != k.root)
       return MakeError(ENOTSUP, "pid {} is in another {} namespace than the root {}: not supported", pid, k.name, root_);
+  // After unshare(CLONE_NEWTIME) the children it forks go to another time
+  // namespace than its own: nothing in the images can say so.
+  uint64_t kids = NsInodeAt(dir.get(), "time_for_children");
+  if (kids != 0 && kids != time_)
+    return MakeError(ENOTSUP, "pid {} has a time namespace for its children other than its own: not supported", pid);
   ids.set_uts_ns_id(kUtsId);
   ids.set_ipc_ns_id(kIpcId);
   ids.set_net_ns_id(kNetId);

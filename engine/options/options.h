@@ -138,6 +138,12 @@ struct Options {
 
   // The directory logs and stats go to.
   const std::string& WorkDir() const { return work_dir.empty() ? images_dir : work_dir; }
+  // --cgroup-yard: a relative path is from the work dir, as with CRIU
+  // (which works from there).
+  std::string CgroupYard() const {
+    if (cgroup_yard.empty() || cgroup_yard.front() == '/') return cgroup_yard;
+    return WorkDir() + "/" + cgroup_yard;
+  }
 };
 
 // Parsers for option values with structure; errors say what was expected.

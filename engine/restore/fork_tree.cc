@@ -76,9 +76,12 @@ Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp, pid_t own_pid) {
   r.orig_rax = static_cast<uint64_t>(-1L);
   if (sig != 0) {
     CRYO_TRY(t.Check("prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE, 0));
-    uint64_t dfl[4] = {0, 0, 0, 0};  // SIG_DFL
-    CRYO_TRY(t.Write(tramp + 4096, dfl, sizeof dfl));
-    CRYO_TRY(t.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), tramp + 4096, 0, 8));
+    // SIGKILL and SIGSTOP have no action to set: theirs is always SIG_DFL.
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      uint64_t dfl[4] = {0, 0, 0, 0};  // SIG_DFL
+      CRYO_TRY(t.Write(tramp + 4096, dfl, sizeof dfl));
+      CRYO_TRY(t.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), tramp + 4096, 0, 8));
+    }
     uint64_t none = 0;
     if (ptrace(PTRACE_SETSIGMASK, pid, sizeof none, &none) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
     r.rax = SYS_kill;
@@ -368,7 +371,12 @@ Result<> RestoredTree::Release(const ImageSet& s, const cpu_set_t* mask) {
       tids.push_back(static_cast<pid_t>(tid) == t.pid() ? host_[i] : HostOf(s, static_cast<pid_t>(tid)));
     if (mask)
       for (pid_t tid : tids) (void)::sched_setaffinity(tid, sizeof *mask, mask);
-    if (t.cores[0].tc().task_state() == 3) ::kill(host_[i], SIGSTOP);
+    if (t.cores[0].tc().task_state() == 3) {
+      // Stopped by the signal that stopped it (images without one: SIGSTOP).
+      uint32_t sig = t.cores[0].tc().stop_signo();
+      bool stop_sig = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+      ::kill(host_[i], stop_sig ? static_cast<int>(sig) : SIGSTOP);
+    }
     for (pid_t tid : tids) {
       if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) != 0 && r) r = ErrnoError("detach {}", tid);
     }

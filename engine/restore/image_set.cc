@@ -263,7 +263,9 @@ Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
     ImageReader ti = CRYO_TRY(ImageReader::Open(d, ImageKind::kTtyInfo));
     img::tty_info_entry e;
     while (CRYO_TRY(ti.Next(e))) {
-      if (e.type() != img::PTY || !e.has_pty() || !e.has_termios() || !e.has_winsize())
+      // No termios nor window size: a hung-up slave (as CRIU records one).
+      bool hung = !e.has_termios() && !e.has_winsize() && e.rdev() != ((5u << 20) | 2u);
+      if (e.type() != img::PTY || !e.has_pty() || (!hung && (!e.has_termios() || !e.has_winsize())))
         return MakeError(ENOTSUP, "{}: tty {} of type {} is not supported", ti.name(), e.id(), img::TtyType_Name(e.type()));
       if (e.pty().index() >= (1u << 20)) return MakeError(0, "{}: pty index {}", ti.name(), e.pty().index());
       s.tty_infos[e.id()] = e;

@@ -81,6 +81,7 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     Pty& p = by_index.at(info.pty().index());
     bool master = info.rdev() == ((5u << 20) | 2u);
     if (!master && held.count(info.pty().index())) continue;
+    if (!info.has_termios()) continue;  // hung up: nothing to set
     if (!set_up.insert(info.pty().index()).second) continue;
     termios t = TermiosFromImage(info.termios());
     // The master's unread output, written through the slave as it was
@@ -96,10 +97,32 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
                static_cast<unsigned short>(info.winsize().ws_xpixel()),
                static_cast<unsigned short>(info.winsize().ws_ypixel())};
     if (::ioctl(p.slave.get(), TIOCSWINSZ, &ws) != 0) return ErrnoError("pty {}: window size", info.pty().index());
+    // The slave's owner (a login sets it to the user).
+    if (info.has_uid() && info.has_gid() && ::fchown(p.slave.get(), info.uid(), info.gid()) != 0)
+      return ErrnoError("pty {}: owner {}:{}", info.pty().index(), info.uid(), info.gid());
     if (info.packet_mode()) {
       int on = 1;
       if (::ioctl(p.master.get(), TIOCPKT, &on) != 0) return ErrnoError("pty {}: packet mode", info.pty().index());
     }
+  }
+  // The slave's unread input (kept with the slave's record), typed in
+  // again with echo, signals and input processing off, line
+  // discipline as dumped: the same bytes wait, in the same lines.
+  for (const auto& [id, info] : s.tty_infos) {
+    bool master = info.rdev() == ((5u << 20) | 2u);
+    auto d = s.tty_data.find(id);
+    if (master || d == s.tty_data.end()) continue;
+    Pty& p = by_index.at(info.pty().index());
+    termios now{};
+    if (::tcgetattr(p.slave.get(), &now) != 0) return ErrnoError("pty {}: termios", info.pty().index());
+    termios quiet = now;
+    quiet.c_iflag = 0;
+    quiet.c_lflag = now.c_lflag & ICANON;
+    if (::tcsetattr(p.slave.get(), TCSANOW, &quiet) != 0) return ErrnoError("pty {}: termios", info.pty().index());
+    // Typed in (TIOCSTI): processed at once, under these termios.
+    for (char c : d->second)
+      if (::ioctl(p.slave.get(), TIOCSTI, &c) != 0) return ErrnoError("pty {}: unread input", info.pty().index());
+    if (::tcsetattr(p.slave.get(), TCSANOW, &now) != 0) return ErrnoError("pty {}: termios", info.pty().index());
   }
   // Each end a task holds: masters share cryo's description, slaves are
   // opened again with their own flags.
@@ -118,14 +141,23 @@ Result<> CreatePtys(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const 
     if (::fcntl(fd.get(), F_SETFL, tf.flags() & kStatus) != 0) return ErrnoError("flags of tty file {}", id);
     out[id] = std::move(fd);
   }
+  // A hung-up slave (its master was closed; CRIU records it without
+  // termios): its master is closed now that its slaves are open.
+  std::set<uint32_t> hung;
+  for (const auto& [id, info] : s.tty_infos)
+    if (!info.has_termios() && !held.count(info.pty().index())) hung.insert(info.pty().index());
+  for (uint32_t index : hung) {
+    by_index.at(index).slave.reset();
+    by_index.at(index).master.reset();
+  }
   for (auto& [index, p] : by_index)
-    if (!held.count(index)) {
+    if (!held.count(index) && !hung.count(index)) {
       UniqueFd m(::fcntl(p.master.get(), F_DUPFD_CLOEXEC, 0));
       if (!m) return ErrnoError("dup pty master {}", index);
       orphans.push_back(std::move(m));
     }
   for (const auto& [id, info] : s.tty_infos) {
-    if (info.locked()) {
+    if (info.locked() && !hung.count(info.pty().index())) {
       int lock = 1;
       ::ioctl(by_index.at(info.pty().index()).master.get(), TIOCSPTLCK, &lock);
     }

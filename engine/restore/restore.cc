@@ -576,6 +576,28 @@ class Builder {
     return {};
   }
 
+  // The audit login uid. Only the task may write its own, and only with
+  // CAP_AUDIT_CONTROL in the first user namespace: it writes to cryo's fd
+  // for its /proc file (its /proc may not be cryo's), before it enters a
+  // user namespace of the tree's.
+  Result<> Loginuid(pid_t host) {
+    const auto& tc = ti_.cores[0].tc();
+    if (!tc.has_loginuid()) return {};
+    std::string path = fmt::format("/proc/{}/loginuid", host);
+    auto now = ReadFile(path);
+    if (now && std::strtoul(now->c_str(), nullptr, 10) == tc.loginuid()) return {};
+    UniqueFd f = CRYO_TRY(cryo::Open(path, O_WRONLY));
+    long fd = CRYO_TRY(t_.Check("pidfd_getfd", SYS_pidfd_getfd, static_cast<uint64_t>(cryo_fd_),
+                                static_cast<uint64_t>(f.get()), 0));
+    std::string v = std::to_string(tc.loginuid());
+    ResetScratch();
+    uint64_t at = CRYO_TRY(Put(v.c_str(), v.size()));
+    long w = CRYO_TRY(t_.Syscall(SYS_write, static_cast<uint64_t>(fd), at, v.size()));
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
+    if (w < 0) return MakeError(static_cast<int>(-w), "write {} to {}", v, path);
+    return {};
+  }
+
   Result<> OpenFds() {
     std::map<uint32_t, uint32_t> first_fd;  // file id -> fd holding it
     for (const auto& fi : ti_.fds) {
@@ -882,6 +904,7 @@ class Builder {
     for (auto [i, what] : checked)
       if (res[i] < 0 && res[i] > -4096) return MakeError(static_cast<int>(-res[i]), "{} in task {}", what, tid);
     if (th.has_sched_nice()) ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), th.sched_nice());
+    // Any policy but a plain SCHED_OTHER, SCHED_RESET_ON_FORK included.
     if (th.has_sched_policy() && th.sched_policy() != SCHED_OTHER) {
       sched_param sp{static_cast<int>(th.sched_prio())};
       if (::sched_setscheduler(tid, static_cast<int>(th.sched_policy()), &sp) != 0)
@@ -960,7 +983,16 @@ class Builder {
   // Strict mode, or the thread's filter chain from the oldest on, as it
   // was installed. (Our own remote syscalls, before and after, are not
   // subject to it: PTRACE_O_SUSPEND_SECCOMP.)
+  // How this thread gets its filters: its own, or (threads whose chains
+  // are all the same) installed once by the leader with
+  // SECCOMP_FILTER_FLAG_TSYNC, so the threads share them as after a TSYNC
+  // install and a later TSYNC install still succeeds.
+  enum class SeccompFrom { kOwn, kLeaderTsync, kLeader };
+  void set_seccomp_from(SeccompFrom f) { seccomp_from_ = f; }
+
   Result<> Seccomp(const img::thread_core_entry& th) {
+    if (seccomp_from_ == SeccompFrom::kLeader) return {};
+    uint64_t flags = seccomp_from_ == SeccompFrom::kLeaderTsync ? SECCOMP_FILTER_FLAG_TSYNC : 0;
     if (th.seccomp_mode() == img::strict) {
       CRYO_TRY(t_.Check("seccomp strict", SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, 0));
       return {};
@@ -979,7 +1011,9 @@ class Builder {
         uint64_t filter;
       } prog{static_cast<uint16_t>(f.filter().size() / 8), code};
       uint64_t at = CRYO_TRY(Put(&prog, sizeof prog));
-      CRYO_TRY(t_.Check("seccomp filter", SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, at));
+      // With TSYNC a thread that cannot follow is named by its tid (> 0).
+      long r = CRYO_TRY(t_.Check("seccomp filter", SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, at));
+      if (r != 0) return MakeError(EBUSY, "seccomp filter {}: thread {} cannot share it", i, r);
       if (!f.has_prev()) return {};
       i = f.prev();
       if (i >= static_cast<uint32_t>(all.size())) return MakeError(0, "seccomp.img: bad prev {}", i);
@@ -1071,6 +1105,7 @@ class Builder {
   size_t used_ = 0;
   int cryo_fd_ = -1;
   int tree_fd_ = -1;
+  SeccompFrom seccomp_from_ = SeccompFrom::kOwn;
   Log& log_;
   const Ghosts* ghosts_;
   Memfds* memfds_;
@@ -1161,6 +1196,35 @@ uint32_t BornIn(const ImageSet& s, size_t i) {
   return s.inventory.root_cg_set();
 }
 
+// Whether every thread of the process has the same seccomp filter chain
+// (same programs, oldest to newest) as its leader, in filter mode: then
+// the leader installs it once for all with TSYNC (as CRIU does: identical
+// chains cannot be told apart from chains a TSYNC install shared).
+bool SeccompShared(const img::seccomp_entry& se, const TaskImages& ti) {
+  const auto& all = se.seccomp_filters();
+  auto chain = [&](const img::thread_core_entry& th) {
+    std::vector<const std::string*> c;
+    for (uint32_t i = th.seccomp_filter(); i < static_cast<uint32_t>(all.size()) && c.size() <= static_cast<size_t>(all.size());) {
+      c.push_back(&all.Get(static_cast<int>(i)).filter());
+      if (!all.Get(static_cast<int>(i)).has_prev()) break;
+      i = all.Get(static_cast<int>(i)).prev();
+    }
+    return c;
+  };
+  const auto& lead = ti.cores[0].thread_core();
+  if (ti.cores.size() < 2 || lead.seccomp_mode() != img::filter) return false;
+  auto want = chain(lead);
+  for (size_t i = 1; i < ti.cores.size(); i++) {
+    const auto& th = ti.cores[i].thread_core();
+    if (th.seccomp_mode() != img::filter) return false;
+    auto got = chain(th);
+    if (got.size() != want.size()) return false;
+    for (size_t k = 0; k < got.size(); k++)
+      if (*got[k] != *want[k]) return false;
+  }
+  return true;
+}
+
 // Builds one process of the tree, stopped at the trampoline, into what was
 // dumped: memory, files, state, its threads; registers last.
 Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restore_stats_entry& st) {
@@ -1186,6 +1250,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   c.log.Info("pid {}: files, cwd and root in place", pid);
   CRYO_TRY_CTX(b.InFlightEpolls(c.epolls_done), "epoll");
+  CRYO_TRY_CTX(b.Loginuid(host), "loginuid");
   if (ti.owns_files) CRYO_TRY(t.Check("close cryo's pidfd", SYS_close, static_cast<uint64_t>(c.cryo_fd)));
   // The tree's root fd serves every task of the table (mappings, cwd).
   if (c.tree_fd >= 0 && c.last_of_table.at(ti.ids.files_id()) == pid)
@@ -1198,7 +1263,11 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   // threads (born there) and credentials (set as seen inside).
   if (c.userns_fd >= 0) CRYO_TRY_CTX(b.EnterUserns(c.userns_fd), "user namespace");
   CRYO_TRY_CTX(b.TaskState(host), "task state");
-  uint64_t all = ~0ULL;
+  bool tsync = SeccompShared(c.s.seccomp, ti);
+  if (tsync) b.set_seccomp_from(Builder::SeccompFrom::kLeaderTsync);
+  // Every signal blocked while cryo works in it, but SIGTRAP: the
+  // breakpoints of its remote calls would reset a blocked SIGTRAP's handler.
+  uint64_t all = ~(uint64_t{1} << (SIGTRAP - 1));
   if (ptrace(PTRACE_SETSIGMASK, host, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
   std::vector<RemoteTask> threads;
   for (size_t i = 1; i < ti.cores.size(); i++) {
@@ -1210,6 +1279,7 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
     CRYO_TRY(c.cgroups.MoveThread(htid, CgSetOf(ti.cores[i]), CgSetOf(ti.cores[0])));
     if (ptrace(PTRACE_SETSIGMASK, htid, sizeof all, &all) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", tid);
     Builder tb(threads.back(), c.s, ti, tramp, c.log);
+    if (tsync) tb.set_seccomp_from(Builder::SeccompFrom::kLeader);
     CRYO_TRY_CTX(tb.ThreadState(htid, ti.cores[i]), "thread {} state", tid);
     if (ti.cores[i].thread_core().has_signals_p())
       CRYO_TRY_CTX(tb.QueueSignals(pid, tid, ti.cores[i].thread_core().signals_p(), false), "signals of {}", tid);

@@ -109,6 +109,8 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of, co
   for (uint32_t id : ids) {
     img::fd_types kind = s.kinds.at(id);
     if ((kind != img::REG && kind != img::MEMFD) || s.mqueues.count(id) || fds_.count(id)) continue;
+    // /dev/tty names the opener's controlling terminal: each task opens it.
+    if (kind == img::REG && CRYO_TRY(s.File(id))->name() == "/dev/tty") continue;
     uint32_t flags;
     uint64_t pos;
     if (kind == img::REG) {
