@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -152,6 +153,7 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
     e.set_flags(m.flags);
     e.set_sb_flags(m.sb_flags);
     e.set_root(m.root);
+    if (m.deleted) e.set_deleted(true);
     e.set_mountpoint(m.mountpoint);
     e.set_source(m.source);
     e.set_options(m.options);
@@ -188,6 +190,17 @@ Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std
   d.root_ = root;
   std::vector<MountInfo> theirs = CRYO_TRY(ReadMountInfo(root));
   d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours), "mount namespace of {}", root);
+  // A bind of a removed file comes back as a new empty file: its
+  // contents are in no image.
+  for (const auto& e : d.entries_) {
+    if (!e.deleted()) continue;
+    struct stat st;
+    std::string at = fmt::format("/proc/{}/root{}", root, e.mountpoint());
+    if (::stat(at.c_str(), &st) != 0) return ErrnoError("mount {} (a bind of the removed {})", e.mountpoint(), e.root());
+    if (!S_ISDIR(st.st_mode) && st.st_size != 0)
+      return MakeError(ENOTSUP, "pid {}: mount {} is a bind of the removed file {} ({} bytes), whose contents cannot be restored",
+                       root, e.mountpoint(), e.root(), st.st_size);
+  }
   // Each tmpfs's contents once, from its first mount (not the root's: that
   // comes from --root).
   std::set<uint32_t> devs;

@@ -212,6 +212,7 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       // (LXC binds it on /dev/ptmx).
       if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty() && rel != "ptmx")
         CRYO_TRY_CTX(MakePty(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+      if (e.deleted() && !rel.empty()) return CRYO_TRY_CTX(CloneDeleted(n, s, rel), "bind from {}", s.e.mountpoint());
       return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
     }
     return MakeError(ENOENT, "no mount to bind it from");
@@ -252,6 +253,38 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
     if (r.present()) CRYO_TRY_CTX(ExtractTree(r.fd(), mnt.get()), "contents from {}", r.name());
   }
   return mnt;
+}
+
+// A bind of a directory or file removed since: it is made again where it
+// was (a directory, unless the mount point is a file), bound, and removed.
+Result<UniqueFd> MountTree::CloneDeleted(Node& n, const Node& from, const std::string& rel) {
+  const Node& p = nodes_[static_cast<size_t>(n.parent)];
+  bool dir = true;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  std::string at = RelativeTo(n.e.mountpoint(), p.e.mountpoint());
+  long mp = ::syscall(SYS_openat2, p.mnt.get(), at.empty() ? "." : at.c_str(), &how, sizeof how);
+  if (mp >= 0) {
+    UniqueFd m(static_cast<int>(mp));
+    struct stat st;
+    if (::fstat(m.get(), &st) == 0) dir = S_ISDIR(st.st_mode);
+  }
+  size_t slash = rel.rfind('/');
+  UniqueFd parent = CRYO_TRY_CTX(MakePath(from.mnt.get(), slash == std::string::npos ? "" : rel.substr(0, slash), true),
+                                 "directory of the removed {}", rel);
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  if (dir) {
+    if (::mkdirat(parent.get(), name.c_str(), 0700) != 0) return ErrnoError("make the removed {} again", rel);
+  } else {
+    UniqueFd f(::openat(parent.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!f) return ErrnoError("make the removed {} again", rel);
+  }
+  // Removed once attached: a mount of a removed root cannot be attached.
+  n.gone_name = name;
+  n.gone_dir = dir;
+  n.gone_in = std::move(parent);
+  return Clone(n.gone_in.get(), name);
 }
 
 // A bind of a pty's slave (a runtime's /dev/console): that pty must exist
@@ -295,6 +328,11 @@ Result<> MountTree::Make(Node& n, int pidns) {
   if (::move_mount(src.get(), "", at.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
     return ErrnoError("attach");
   n.mnt = std::move(src);
+  if (n.gone_in) {
+    if (::unlinkat(n.gone_in.get(), n.gone_name.c_str(), n.gone_dir ? AT_REMOVEDIR : 0) != 0)
+      return ErrnoError("remove {} again", n.gone_name);
+    n.gone_in.reset();
+  }
   return {};
 }
 

@@ -60,6 +60,9 @@ class MountTree {
     int parent = -1;   // index in nodes_
     bool anew = false;  // made by fsopen (superblock flags are its own)
     UniqueFd mnt;       // the mount, once made
+    UniqueFd gone_in;   // a removed root made again in this directory, removed once attached
+    std::string gone_name;
+    bool gone_dir = false;
   };
   MountTree(const Options& opts, Log& log) : opts_(opts), log_(log) {}
   Result<> Plan(std::vector<img::mnt_entry> entries);
@@ -67,6 +70,7 @@ class MountTree {
   Result<UniqueFd> Source(Node& n, int pidns);
   Result<UniqueFd> MountPoint(const Node& n, bool dir);
   Result<> MakePty(int devpts, const std::string& name);
+  Result<UniqueFd> CloneDeleted(Node& n, const Node& from, const std::string& rel);
   Result<> SetFlags(Node& n);
   Result<> SetPropagation();
   Result<> Leave();
