@@ -167,11 +167,15 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
     } else if (auto key = ExternalKey(opts, m.mountpoint)) {
       e.set_ext_mount(true);
       e.set_ext_key(*key);
-    } else if (bind_of_ours || MadeAnew(type)) {
-      // Restored from the tree's own mounts, or made anew.
-    } else if (auto_ext && MountShowing(ours, m.dev, m.root)) {
+    } else if (bind_of_ours) {
+      // Restored from the tree's own mounts.
+    } else if (auto_ext && (m.root != "/" || !MadeAnew(type)) && MountShowing(ours, m.dev, m.root)) {
+      // A bind of a part of one of cryo's mounts (a tmpfs too: made anew,
+      // it would not be shared with cryo's, and a file has no archive).
       e.set_ext_mount(true);
       e.set_ext_key(kAutoExternal);
+    } else if (MadeAnew(type)) {
+      // Made anew.
     } else {
       return MakeError(ENOTSUP,
                        "mount {} ({} {}, root {}) comes from outside the tree's mount namespace: name it with "
