@@ -125,7 +125,10 @@ Result<UniqueFd> OpenAlone(pid_t root, const std::string& target, const std::vec
 Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>& theirs, const Options& opts,
                                                    const std::vector<MountInfo>& ours) {
   // --ext-mount-map auto, or its other spelling --external mnt[].
-  bool auto_ext = opts.auto_ext_mnt || std::find(opts.external.begin(), opts.external.end(), "mnt[]") != opts.external.end();
+  // mnt[]:s and mnt[]:m (CRIU's sharing and masters flags) are auto too.
+  bool auto_ext = opts.auto_ext_mnt || std::any_of(opts.external.begin(), opts.external.end(), [](const std::string& x) {
+                    return x == "mnt[]" || x.starts_with("mnt[]:");
+                  });
   std::set<uint32_t> ids, skipped;
   for (const auto& m : theirs) ids.insert(m.id);
   std::vector<img::mnt_entry> out;

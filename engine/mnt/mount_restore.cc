@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 
 #include "engine/base/files.h"
@@ -371,33 +372,49 @@ Result<> JoinPeers(int from, int to) {
 }  // namespace
 
 Result<> MountTree::SetPropagation() {
-  std::map<uint32_t, int> group;  // peer group id -> the mount that has it
-  auto set = SetPropagationOf;
-  auto join = JoinPeers;
+  std::map<uint32_t, std::vector<size_t>> members;  // peer group id -> its mounts
+  for (size_t i = 0; i < nodes_.size(); i++)
+    if (nodes_[i].e.has_shared_id()) members[nodes_[i].e.shared_id()].push_back(i);
+  auto mnt = [&](size_t i) { return nodes_[i].mnt.get(); };
+  auto where = [&](size_t i) { return nodes_[i].e.mountpoint(); };
+  // A group's first mount becomes a slave of its master's group (made
+  // first) and then shared; the others join it, master and all.
+  std::map<uint32_t, int> state;  // 1: being made, 2: made
+  std::function<Result<>(uint32_t)> make = [&](uint32_t g) -> Result<> {
+    int& st = state[g];
+    if (st == 2) return {};
+    if (st == 1) return MakeError(EINVAL, "peer group {} is a slave of itself", g);
+    st = 1;
+    const std::vector<size_t>& m = members[g];
+    size_t f = m[0];
+    const auto& e = nodes_[f].e;
+    if (e.has_master_id() && members.count(e.master_id())) {
+      CRYO_TRY(make(e.master_id()));
+      CRYO_TRY_CTX(JoinPeers(mnt(members[e.master_id()][0]), mnt(f)), "mount {}", where(f));
+      CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SLAVE), "mount {}", where(f));
+    } else if (e.has_master_id()) {
+      log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored without it", where(f), e.master_id());
+    }
+    CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SHARED), "mount {}", where(f));
+    for (size_t k = 1; k < m.size(); k++) CRYO_TRY_CTX(JoinPeers(mnt(f), mnt(m[k])), "mount {}", where(m[k]));
+    state[g] = 2;
+    return {};
+  };
+  for (const auto& [g, m] : members) CRYO_TRY(make(g));
   for (size_t i = 0; i < nodes_.size(); i++) {
-    Node& n = nodes_[i];
-    if (!n.e.has_shared_id() || n.e.has_master_id()) continue;
-    auto [it, first] = group.emplace(n.e.shared_id(), static_cast<int>(i));
-    if (first)
-      CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
-    else
-      CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
-  }
-  for (Node& n : nodes_) {
-    if (!n.e.has_master_id()) continue;
-    auto it = group.find(n.e.master_id());
-    if (it == group.end()) {
-      log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored private", n.e.mountpoint(),
-                n.e.master_id());
+    const auto& e = nodes_[i].e;
+    if (!e.has_master_id() || e.has_shared_id()) continue;
+    auto it = members.find(e.master_id());
+    if (it == members.end()) {
+      log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored private", where(i), e.master_id());
       continue;
     }
-    CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
-    CRYO_TRY_CTX(set(n.mnt.get(), MS_SLAVE), "mount {}", n.e.mountpoint());
-    if (n.e.has_shared_id()) CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
+    CRYO_TRY_CTX(JoinPeers(mnt(it->second[0]), mnt(i)), "mount {}", where(i));
+    CRYO_TRY_CTX(SetPropagationOf(mnt(i), MS_SLAVE), "mount {}", where(i));
   }
   // Unbindable last of all: some of the binds above may come from it.
   for (Node& n : nodes_)
-    if (n.e.flags() & MS_UNBINDABLE) CRYO_TRY_CTX(set(n.mnt.get(), MS_UNBINDABLE), "mount {}", n.e.mountpoint());
+    if (n.e.flags() & MS_UNBINDABLE) CRYO_TRY_CTX(SetPropagationOf(n.mnt.get(), MS_UNBINDABLE), "mount {}", n.e.mountpoint());
   return {};
 }
 
