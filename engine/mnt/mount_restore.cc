@@ -134,17 +134,33 @@ Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
     n.e = std::move(e);
     nodes_.push_back(std::move(n));
   }
-  for (size_t i = 1; i < nodes_.size(); i++) {
-    Node& n = nodes_[i];
+  // In the dumped order, so the tree's mountinfo lists them as it did;
+  // but a mount the parent has below another one's mount point (a copy
+  // propagated there before that one covered it) is made first: once
+  // covered, its mount point is reached through the covering mount.
+  std::vector<bool> placed(nodes_.size(), false);
+  std::function<void(size_t)> place = [&](size_t i) {
+    const Node& n = nodes_[i];
+    for (size_t j = i + 1; j < nodes_.size(); j++) {
+      const Node& c = nodes_[j];
+      if (!placed[j] && c.parent == n.parent && c.e.mountpoint() != n.e.mountpoint() &&
+          IsBelow(c.e.mountpoint(), n.e.mountpoint()))
+        place(j);
+    }
+    placed[i] = true;
+    order_.push_back(i);
+  };
+  for (size_t i = 1; i < nodes_.size(); i++)
+    if (!placed[i]) place(i);
+  for (size_t k = 0; k < order_.size(); k++) {
+    Node& n = nodes_[order_[k]];
     Fstype t = static_cast<Fstype>(n.e.fstype());
     if (n.e.ext_mount()) continue;
-    // A bind of a mount before it, or a filesystem made anew.
-    const Node* from = nullptr;
-    for (size_t j = 0; j < i && !from; j++) {
-      const Node& s = nodes_[j];
-      if (s.e.root_dev() == n.e.root_dev() && IsBelow(n.e.root(), s.e.root())) from = &s;
-    }
-    if (from) continue;
+    // A bind of a mount made before it, or a filesystem made anew.
+    auto from = [&](const Node& s) { return s.e.root_dev() == n.e.root_dev() && IsBelow(n.e.root(), s.e.root()); };
+    bool bind = from(nodes_[0]);
+    for (size_t j = 0; j < k && !bind; j++) bind = from(nodes_[order_[j]]);
+    if (bind) continue;
     if (!MadeAnew(t))
       return MakeError(ENOTSUP, "mount {}: a {} filesystem cannot be made here", n.e.mountpoint(),
                        n.e.has_fsname() ? n.e.fsname() : std::to_string(n.e.fstype()));
@@ -206,7 +222,7 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
   }
   if (!n.anew) {
     for (Node& s : nodes_) {
-      if (&s == &n) break;
+      if (&s == &n) continue;
       if (!s.mnt || s.e.root_dev() != e.root_dev() || !IsBelow(e.root(), s.e.root())) continue;
       std::string rel = RelativeTo(e.root(), s.e.root());
       // A bind of a pty slave needs that pty; ptmx is always there
@@ -214,7 +230,11 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty() && rel != "ptmx")
         CRYO_TRY_CTX(MakePty(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
       if (e.deleted() && !rel.empty()) return CRYO_TRY_CTX(CloneDeleted(n, s, rel), "bind from {}", s.e.mountpoint());
-      return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+      if (rel.empty()) return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+      // From a copy of that mount alone: the path is in its filesystem,
+      // not in what is mounted on it (a bind of its /b with /b covered).
+      UniqueFd alone = CRYO_TRY_CTX(Clone(s.mnt.get(), ""), "bind from {}", s.e.mountpoint());
+      return CRYO_TRY_CTX(Clone(alone.get(), rel), "bind from {}", s.e.mountpoint());
     }
     return MakeError(ENOENT, "no mount to bind it from");
   }
@@ -420,8 +440,7 @@ Result<> MountTree::SetPropagation() {
 
 Result<> MountTree::Finish(pid_t root) {
   UniqueFd pidns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/pid", root), O_RDONLY));
-  // In the dumped order, so the tree's mountinfo lists them as it did.
-  for (size_t i = 1; i < nodes_.size(); i++) {
+  for (size_t i : order_) {
     Node& n = nodes_[i];
     bool proc = static_cast<Fstype>(n.e.fstype()) == Fstype::kProc && n.anew;
     CRYO_TRY_CTX(Make(n, proc ? pidns.get() : -1), "mount {}", n.e.mountpoint());

@@ -79,6 +79,7 @@ class MountTree {
   Log& log_;
   int images_dir_ = -1;
   std::vector<Node> nodes_;
+  std::vector<size_t> order_;  // the order mounts are made in (all but the root)
   std::vector<MountInfo> ours_;  // cryo's mounts, where external ones come from
   UniqueFd own_ns_, own_cwd_, root_fd_;
   std::map<uint32_t, UniqueFd> ptys_;  // masters made for binds, by index
