@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -218,6 +219,12 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       if (path.empty())
         return MakeError(ENOENT, "it is external (key {}): give --external mnt[{}]:PATH", e.ext_key(), e.ext_key());
     }
+    // A relative path is taken from / as CRIU's mounting task does.
+    if (!path.starts_with('/')) path = "/" + path;
+    bool master_outside = e.has_master_id() && std::none_of(nodes_.begin(), nodes_.end(), [&](const Node& o) {
+                            return o.e.has_shared_id() && o.e.shared_id() == e.master_id();
+                          });
+    if (master_outside) n.anchor = CRYO_TRY_CTX(CloneInOwnNs(path), "external mount from {}", path);
     return CRYO_TRY_CTX(Clone(AT_FDCWD, path, true), "external mount from {}", path);
   }
   if (!n.anew) {
@@ -306,6 +313,19 @@ Result<UniqueFd> MountTree::CloneDeleted(Node& n, const Node& from, const std::s
   n.gone_dir = dir;
   n.gone_in = std::move(parent);
   return Clone(n.gone_in.get(), name);
+}
+
+// A copy of cryo's own mount at `path`, taken in cryo's namespace: in
+// the peer group of that mount (or a slave of its master), which the
+// copies made in the tree's private namespace are not.
+Result<UniqueFd> MountTree::CloneInOwnNs(const std::string& path) {
+  UniqueFd here = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
+  if (::setns(own_ns_.get(), CLONE_NEWNS) != 0) return ErrnoError("enter cryo's mount namespace");
+  UniqueFd fd(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  int err = errno;
+  if (::setns(here.get(), CLONE_NEWNS) != 0) return ErrnoError("back to the tree's mount namespace");
+  if (!fd) return MakeError(err, "open_tree {} in cryo's namespace", path);
+  return fd;
 }
 
 // A bind of a pty's slave (a runtime's /dev/console): that pty must exist
@@ -412,6 +432,9 @@ Result<> MountTree::SetPropagation() {
       CRYO_TRY(make(e.master_id()));
       CRYO_TRY_CTX(JoinPeers(mnt(members[e.master_id()][0]), mnt(f)), "mount {}", where(f));
       CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SLAVE), "mount {}", where(f));
+    } else if (e.has_master_id() && nodes_[f].anchor) {
+      CRYO_TRY_CTX(JoinPeers(nodes_[f].anchor.get(), mnt(f)), "mount {} (its master outside the tree)", where(f));
+      CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SLAVE), "mount {}", where(f));
     } else if (e.has_master_id()) {
       log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored without it", where(f), e.master_id());
     }
@@ -425,6 +448,12 @@ Result<> MountTree::SetPropagation() {
     const auto& e = nodes_[i].e;
     if (!e.has_master_id() || e.has_shared_id()) continue;
     auto it = members.find(e.master_id());
+    if (it == members.end() && nodes_[i].anchor) {
+      // A slave of the group of cryo's mount it was bound from.
+      CRYO_TRY_CTX(JoinPeers(nodes_[i].anchor.get(), mnt(i)), "mount {} (its master outside the tree)", where(i));
+      CRYO_TRY_CTX(SetPropagationOf(mnt(i), MS_SLAVE), "mount {}", where(i));
+      continue;
+    }
     if (it == members.end()) {
       log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored private", where(i), e.master_id());
       continue;

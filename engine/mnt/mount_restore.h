@@ -60,6 +60,7 @@ class MountTree {
     int parent = -1;   // index in nodes_
     bool anew = false;  // made by fsopen (superblock flags are its own)
     UniqueFd mnt;       // the mount, once made
+    UniqueFd anchor;    // external, its master outside: a copy of its source in cryo's namespace
     UniqueFd gone_in;   // a removed root made again in this directory, removed once attached
     std::string gone_name;
     bool gone_dir = false;
@@ -70,6 +71,7 @@ class MountTree {
   Result<UniqueFd> Source(Node& n, int pidns);
   Result<UniqueFd> MountPoint(const Node& n, bool dir);
   Result<> MakePty(int devpts, const std::string& name);
+  Result<UniqueFd> CloneInOwnNs(const std::string& path);
   Result<UniqueFd> CloneDeleted(Node& n, const Node& from, const std::string& rel);
   Result<> SetFlags(Node& n);
   Result<> SetPropagation();
