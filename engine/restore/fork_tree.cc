@@ -78,7 +78,9 @@ Result<> Die(RemoteTask& t, int wait_status, uint64_t tramp, pid_t own_pid) {
     CRYO_TRY(t.Check("prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE, 0));
     uint64_t dfl[4] = {0, 0, 0, 0};  // SIG_DFL
     CRYO_TRY(t.Write(tramp + 4096, dfl, sizeof dfl));
-    CRYO_TRY(t.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), tramp + 4096, 0, 8));
+    // SIGKILL and SIGSTOP have no action to set (EINVAL): always the default.
+    if (sig != SIGKILL && sig != SIGSTOP)
+      CRYO_TRY(t.Check("rt_sigaction", SYS_rt_sigaction, static_cast<uint64_t>(sig), tramp + 4096, 0, 8));
     uint64_t none = 0;
     if (ptrace(PTRACE_SETSIGMASK, pid, sizeof none, &none) != 0) return ErrnoError("PTRACE_SETSIGMASK {}", pid);
     r.rax = SYS_kill;
