@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,7 +125,10 @@ Result<UniqueFd> OpenAlone(pid_t root, const std::string& target, const std::vec
 Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>& theirs, const Options& opts,
                                                    const std::vector<MountInfo>& ours) {
   // --ext-mount-map auto, or its other spelling --external mnt[].
-  bool auto_ext = opts.auto_ext_mnt || std::find(opts.external.begin(), opts.external.end(), "mnt[]") != opts.external.end();
+  // mnt[]:s and mnt[]:m (CRIU's sharing and masters flags) are auto too.
+  bool auto_ext = opts.auto_ext_mnt || std::any_of(opts.external.begin(), opts.external.end(), [](const std::string& x) {
+                    return x == "mnt[]" || x.starts_with("mnt[]:");
+                  });
   std::set<uint32_t> ids, skipped;
   for (const auto& m : theirs) ids.insert(m.id);
   std::vector<img::mnt_entry> out;
@@ -152,6 +156,7 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
     e.set_flags(m.flags);
     e.set_sb_flags(m.sb_flags);
     e.set_root(m.root);
+    if (m.deleted) e.set_deleted(true);
     e.set_mountpoint(m.mountpoint);
     e.set_source(m.source);
     e.set_options(m.options);
@@ -165,11 +170,15 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
     } else if (auto key = ExternalKey(opts, m.mountpoint)) {
       e.set_ext_mount(true);
       e.set_ext_key(*key);
-    } else if (bind_of_ours || MadeAnew(type)) {
-      // Restored from the tree's own mounts, or made anew.
-    } else if (auto_ext && MountShowing(ours, m.dev, m.root)) {
+    } else if (bind_of_ours) {
+      // Restored from the tree's own mounts.
+    } else if (auto_ext && (m.root != "/" || !MadeAnew(type)) && MountShowing(ours, m.dev, m.root)) {
+      // A bind of a part of one of cryo's mounts (a tmpfs too: made anew,
+      // it would not be shared with cryo's, and a file has no archive).
       e.set_ext_mount(true);
       e.set_ext_key(kAutoExternal);
+    } else if (MadeAnew(type)) {
+      // Made anew.
     } else {
       return MakeError(ENOTSUP,
                        "mount {} ({} {}, root {}) comes from outside the tree's mount namespace: name it with "
@@ -188,6 +197,17 @@ Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std
   d.root_ = root;
   std::vector<MountInfo> theirs = CRYO_TRY(ReadMountInfo(root));
   d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours), "mount namespace of {}", root);
+  // A bind of a removed file comes back as a new empty file: its
+  // contents are in no image.
+  for (const auto& e : d.entries_) {
+    if (!e.deleted()) continue;
+    struct stat st;
+    std::string at = fmt::format("/proc/{}/root{}", root, e.mountpoint());
+    if (::stat(at.c_str(), &st) != 0) return ErrnoError("mount {} (a bind of the removed {})", e.mountpoint(), e.root());
+    if (!S_ISDIR(st.st_mode) && st.st_size != 0)
+      return MakeError(ENOTSUP, "pid {}: mount {} is a bind of the removed file {} ({} bytes), whose contents cannot be restored",
+                       root, e.mountpoint(), e.root(), st.st_size);
+  }
   // Each tmpfs's contents once, from its first mount (not the root's: that
   // comes from --root).
   std::set<uint32_t> devs;

@@ -61,5 +61,31 @@ TEST(DescribeMounts, SkipMntDropsTheSubtree) {
   EXPECT_EQ(r->size(), 3u);  // /, /dev, /usr
 }
 
+
+// A tmpfs of cryo's bound in part (a file of it): external with mnt[]:s
+// (CRIU's sharing flag), not a new tmpfs; a whole tmpfs of the tree's own
+// stays made anew. A removed bind root is marked deleted.
+TEST(DescribeMounts, AutoExternalTmpfsPartsAndDeletedRoots) {
+  const char* host =
+      "1 0 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+      "3 1 0:70 /f /tmp/f rw,relatime - tmpfs src rw\n";
+  const char* ct =
+      "40 30 8:1 /srv/rootfs / rw,relatime - ext4 /dev/sda1 rw\n"
+      "41 40 0:70 /f /file rw,relatime - tmpfs src rw\n"
+      "42 40 0:71 / /t rw,relatime - tmpfs t rw\n"
+      "43 40 0:71 /gone//deleted /u rw,relatime - tmpfs t rw\n";
+  Options o;
+  o.external = {"mnt[]:s"};
+  auto r = DescribeMounts(Parse(ct), o, Parse(host));
+  ASSERT_TRUE(r) << r.error().what();
+  ASSERT_EQ(r->size(), 4u);
+  EXPECT_TRUE((*r)[1].ext_mount());
+  EXPECT_EQ((*r)[1].ext_key(), kAutoExternal);
+  EXPECT_FALSE((*r)[2].ext_mount());
+  EXPECT_FALSE((*r)[3].ext_mount());
+  EXPECT_TRUE((*r)[3].deleted());
+  EXPECT_EQ((*r)[3].root(), "/gone");
+}
+
 }  // namespace
 }  // namespace cryo::mnt

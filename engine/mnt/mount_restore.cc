@@ -9,7 +9,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <map>
 
 #include "engine/base/files.h"
@@ -133,17 +135,33 @@ Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
     n.e = std::move(e);
     nodes_.push_back(std::move(n));
   }
-  for (size_t i = 1; i < nodes_.size(); i++) {
-    Node& n = nodes_[i];
+  // In the dumped order, so the tree's mountinfo lists them as it did;
+  // but a mount the parent has below another one's mount point (a copy
+  // propagated there before that one covered it) is made first: once
+  // covered, its mount point is reached through the covering mount.
+  std::vector<bool> placed(nodes_.size(), false);
+  std::function<void(size_t)> place = [&](size_t i) {
+    const Node& n = nodes_[i];
+    for (size_t j = i + 1; j < nodes_.size(); j++) {
+      const Node& c = nodes_[j];
+      if (!placed[j] && c.parent == n.parent && c.e.mountpoint() != n.e.mountpoint() &&
+          IsBelow(c.e.mountpoint(), n.e.mountpoint()))
+        place(j);
+    }
+    placed[i] = true;
+    order_.push_back(i);
+  };
+  for (size_t i = 1; i < nodes_.size(); i++)
+    if (!placed[i]) place(i);
+  for (size_t k = 0; k < order_.size(); k++) {
+    Node& n = nodes_[order_[k]];
     Fstype t = static_cast<Fstype>(n.e.fstype());
     if (n.e.ext_mount()) continue;
-    // A bind of a mount before it, or a filesystem made anew.
-    const Node* from = nullptr;
-    for (size_t j = 0; j < i && !from; j++) {
-      const Node& s = nodes_[j];
-      if (s.e.root_dev() == n.e.root_dev() && IsBelow(n.e.root(), s.e.root())) from = &s;
-    }
-    if (from) continue;
+    // A bind of a mount made before it, or a filesystem made anew.
+    auto from = [&](const Node& s) { return s.e.root_dev() == n.e.root_dev() && IsBelow(n.e.root(), s.e.root()); };
+    bool bind = from(nodes_[0]);
+    for (size_t j = 0; j < k && !bind; j++) bind = from(nodes_[order_[j]]);
+    if (bind) continue;
     if (!MadeAnew(t))
       return MakeError(ENOTSUP, "mount {}: a {} filesystem cannot be made here", n.e.mountpoint(),
                        n.e.has_fsname() ? n.e.fsname() : std::to_string(n.e.fstype()));
@@ -201,18 +219,29 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       if (path.empty())
         return MakeError(ENOENT, "it is external (key {}): give --external mnt[{}]:PATH", e.ext_key(), e.ext_key());
     }
+    // A relative path is taken from / as CRIU's mounting task does.
+    if (!path.starts_with('/')) path = "/" + path;
+    bool master_outside = e.has_master_id() && std::none_of(nodes_.begin(), nodes_.end(), [&](const Node& o) {
+                            return o.e.has_shared_id() && o.e.shared_id() == e.master_id();
+                          });
+    if (master_outside) n.anchor = CRYO_TRY_CTX(CloneInOwnNs(path), "external mount from {}", path);
     return CRYO_TRY_CTX(Clone(AT_FDCWD, path, true), "external mount from {}", path);
   }
   if (!n.anew) {
     for (Node& s : nodes_) {
-      if (&s == &n) break;
+      if (&s == &n) continue;
       if (!s.mnt || s.e.root_dev() != e.root_dev() || !IsBelow(e.root(), s.e.root())) continue;
       std::string rel = RelativeTo(e.root(), s.e.root());
       // A bind of a pty slave needs that pty; ptmx is always there
       // (LXC binds it on /dev/ptmx).
       if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty() && rel != "ptmx")
         CRYO_TRY_CTX(MakePty(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
-      return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+      if (e.deleted() && !rel.empty()) return CRYO_TRY_CTX(CloneDeleted(n, s, rel), "bind from {}", s.e.mountpoint());
+      if (rel.empty()) return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+      // From a copy of that mount alone: the path is in its filesystem,
+      // not in what is mounted on it (a bind of its /b with /b covered).
+      UniqueFd alone = CRYO_TRY_CTX(Clone(s.mnt.get(), ""), "bind from {}", s.e.mountpoint());
+      return CRYO_TRY_CTX(Clone(alone.get(), rel), "bind from {}", s.e.mountpoint());
     }
     return MakeError(ENOENT, "no mount to bind it from");
   }
@@ -252,6 +281,51 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
     if (r.present()) CRYO_TRY_CTX(ExtractTree(r.fd(), mnt.get()), "contents from {}", r.name());
   }
   return mnt;
+}
+
+// A bind of a directory or file removed since: it is made again where it
+// was (a directory, unless the mount point is a file), bound, and removed.
+Result<UniqueFd> MountTree::CloneDeleted(Node& n, const Node& from, const std::string& rel) {
+  const Node& p = nodes_[static_cast<size_t>(n.parent)];
+  bool dir = true;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  std::string at = RelativeTo(n.e.mountpoint(), p.e.mountpoint());
+  long mp = ::syscall(SYS_openat2, p.mnt.get(), at.empty() ? "." : at.c_str(), &how, sizeof how);
+  if (mp >= 0) {
+    UniqueFd m(static_cast<int>(mp));
+    struct stat st;
+    if (::fstat(m.get(), &st) == 0) dir = S_ISDIR(st.st_mode);
+  }
+  size_t slash = rel.rfind('/');
+  UniqueFd parent = CRYO_TRY_CTX(MakePath(from.mnt.get(), slash == std::string::npos ? "" : rel.substr(0, slash), true),
+                                 "directory of the removed {}", rel);
+  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  if (dir) {
+    if (::mkdirat(parent.get(), name.c_str(), 0700) != 0) return ErrnoError("make the removed {} again", rel);
+  } else {
+    UniqueFd f(::openat(parent.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!f) return ErrnoError("make the removed {} again", rel);
+  }
+  // Removed once attached: a mount of a removed root cannot be attached.
+  n.gone_name = name;
+  n.gone_dir = dir;
+  n.gone_in = std::move(parent);
+  return Clone(n.gone_in.get(), name);
+}
+
+// A copy of cryo's own mount at `path`, taken in cryo's namespace: in
+// the peer group of that mount (or a slave of its master), which the
+// copies made in the tree's private namespace are not.
+Result<UniqueFd> MountTree::CloneInOwnNs(const std::string& path) {
+  UniqueFd here = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
+  if (::setns(own_ns_.get(), CLONE_NEWNS) != 0) return ErrnoError("enter cryo's mount namespace");
+  UniqueFd fd(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  int err = errno;
+  if (::setns(here.get(), CLONE_NEWNS) != 0) return ErrnoError("back to the tree's mount namespace");
+  if (!fd) return MakeError(err, "open_tree {} in cryo's namespace", path);
+  return fd;
 }
 
 // A bind of a pty's slave (a runtime's /dev/console): that pty must exist
@@ -295,6 +369,11 @@ Result<> MountTree::Make(Node& n, int pidns) {
   if (::move_mount(src.get(), "", at.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
     return ErrnoError("attach");
   n.mnt = std::move(src);
+  if (n.gone_in) {
+    if (::unlinkat(n.gone_in.get(), n.gone_name.c_str(), n.gone_dir ? AT_REMOVEDIR : 0) != 0)
+      return ErrnoError("remove {} again", n.gone_name);
+    n.gone_in.reset();
+  }
   return {};
 }
 
@@ -333,40 +412,64 @@ Result<> JoinPeers(int from, int to) {
 }  // namespace
 
 Result<> MountTree::SetPropagation() {
-  std::map<uint32_t, int> group;  // peer group id -> the mount that has it
-  auto set = SetPropagationOf;
-  auto join = JoinPeers;
+  std::map<uint32_t, std::vector<size_t>> members;  // peer group id -> its mounts
+  for (size_t i = 0; i < nodes_.size(); i++)
+    if (nodes_[i].e.has_shared_id()) members[nodes_[i].e.shared_id()].push_back(i);
+  auto mnt = [&](size_t i) { return nodes_[i].mnt.get(); };
+  auto where = [&](size_t i) { return nodes_[i].e.mountpoint(); };
+  // A group's first mount becomes a slave of its master's group (made
+  // first) and then shared; the others join it, master and all.
+  std::map<uint32_t, int> state;  // 1: being made, 2: made
+  std::function<Result<>(uint32_t)> make = [&](uint32_t g) -> Result<> {
+    int& st = state[g];
+    if (st == 2) return {};
+    if (st == 1) return MakeError(EINVAL, "peer group {} is a slave of itself", g);
+    st = 1;
+    const std::vector<size_t>& m = members[g];
+    size_t f = m[0];
+    const auto& e = nodes_[f].e;
+    if (e.has_master_id() && members.count(e.master_id())) {
+      CRYO_TRY(make(e.master_id()));
+      CRYO_TRY_CTX(JoinPeers(mnt(members[e.master_id()][0]), mnt(f)), "mount {}", where(f));
+      CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SLAVE), "mount {}", where(f));
+    } else if (e.has_master_id() && nodes_[f].anchor) {
+      CRYO_TRY_CTX(JoinPeers(nodes_[f].anchor.get(), mnt(f)), "mount {} (its master outside the tree)", where(f));
+      CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SLAVE), "mount {}", where(f));
+    } else if (e.has_master_id()) {
+      log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored without it", where(f), e.master_id());
+    }
+    CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SHARED), "mount {}", where(f));
+    for (size_t k = 1; k < m.size(); k++) CRYO_TRY_CTX(JoinPeers(mnt(f), mnt(m[k])), "mount {}", where(m[k]));
+    state[g] = 2;
+    return {};
+  };
+  for (const auto& [g, m] : members) CRYO_TRY(make(g));
   for (size_t i = 0; i < nodes_.size(); i++) {
-    Node& n = nodes_[i];
-    if (!n.e.has_shared_id() || n.e.has_master_id()) continue;
-    auto [it, first] = group.emplace(n.e.shared_id(), static_cast<int>(i));
-    if (first)
-      CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
-    else
-      CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
-  }
-  for (Node& n : nodes_) {
-    if (!n.e.has_master_id()) continue;
-    auto it = group.find(n.e.master_id());
-    if (it == group.end()) {
-      log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored private", n.e.mountpoint(),
-                n.e.master_id());
+    const auto& e = nodes_[i].e;
+    if (!e.has_master_id() || e.has_shared_id()) continue;
+    auto it = members.find(e.master_id());
+    if (it == members.end() && nodes_[i].anchor) {
+      // A slave of the group of cryo's mount it was bound from.
+      CRYO_TRY_CTX(JoinPeers(nodes_[i].anchor.get(), mnt(i)), "mount {} (its master outside the tree)", where(i));
+      CRYO_TRY_CTX(SetPropagationOf(mnt(i), MS_SLAVE), "mount {}", where(i));
       continue;
     }
-    CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
-    CRYO_TRY_CTX(set(n.mnt.get(), MS_SLAVE), "mount {}", n.e.mountpoint());
-    if (n.e.has_shared_id()) CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
+    if (it == members.end()) {
+      log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored private", where(i), e.master_id());
+      continue;
+    }
+    CRYO_TRY_CTX(JoinPeers(mnt(it->second[0]), mnt(i)), "mount {}", where(i));
+    CRYO_TRY_CTX(SetPropagationOf(mnt(i), MS_SLAVE), "mount {}", where(i));
   }
   // Unbindable last of all: some of the binds above may come from it.
   for (Node& n : nodes_)
-    if (n.e.flags() & MS_UNBINDABLE) CRYO_TRY_CTX(set(n.mnt.get(), MS_UNBINDABLE), "mount {}", n.e.mountpoint());
+    if (n.e.flags() & MS_UNBINDABLE) CRYO_TRY_CTX(SetPropagationOf(n.mnt.get(), MS_UNBINDABLE), "mount {}", n.e.mountpoint());
   return {};
 }
 
 Result<> MountTree::Finish(pid_t root) {
   UniqueFd pidns = CRYO_TRY(Open(fmt::format("/proc/{}/ns/pid", root), O_RDONLY));
-  // In the dumped order, so the tree's mountinfo lists them as it did.
-  for (size_t i = 1; i < nodes_.size(); i++) {
+  for (size_t i : order_) {
     Node& n = nodes_[i];
     bool proc = static_cast<Fstype>(n.e.fstype()) == Fstype::kProc && n.anew;
     CRYO_TRY_CTX(Make(n, proc ? pidns.get() : -1), "mount {}", n.e.mountpoint());

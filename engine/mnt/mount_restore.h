@@ -60,6 +60,10 @@ class MountTree {
     int parent = -1;   // index in nodes_
     bool anew = false;  // made by fsopen (superblock flags are its own)
     UniqueFd mnt;       // the mount, once made
+    UniqueFd anchor;    // external, its master outside: a copy of its source in cryo's namespace
+    UniqueFd gone_in;   // a removed root made again in this directory, removed once attached
+    std::string gone_name;
+    bool gone_dir = false;
   };
   MountTree(const Options& opts, Log& log) : opts_(opts), log_(log) {}
   Result<> Plan(std::vector<img::mnt_entry> entries);
@@ -67,6 +71,8 @@ class MountTree {
   Result<UniqueFd> Source(Node& n, int pidns);
   Result<UniqueFd> MountPoint(const Node& n, bool dir);
   Result<> MakePty(int devpts, const std::string& name);
+  Result<UniqueFd> CloneInOwnNs(const std::string& path);
+  Result<UniqueFd> CloneDeleted(Node& n, const Node& from, const std::string& rel);
   Result<> SetFlags(Node& n);
   Result<> SetPropagation();
   Result<> Leave();
@@ -75,6 +81,7 @@ class MountTree {
   Log& log_;
   int images_dir_ = -1;
   std::vector<Node> nodes_;
+  std::vector<size_t> order_;  // the order mounts are made in (all but the root)
   std::vector<MountInfo> ours_;  // cryo's mounts, where external ones come from
   UniqueFd own_ns_, own_cwd_, root_fd_;
   std::map<uint32_t, UniqueFd> ptys_;  // masters made for binds, by index

@@ -105,6 +105,10 @@ Result<std::vector<MountInfo>> ParseMountInfo(std::string_view text) {
       return MakeError(EINVAL, "mountinfo line '{}': bad ids", line);
     m.dev = (maj << 20) | min;
     m.root = Unescape(f[3]);
+    if (constexpr std::string_view kDeleted = "//deleted"; m.root.size() > kDeleted.size() && m.root.ends_with(kDeleted)) {
+      m.root.resize(m.root.size() - kDeleted.size());
+      m.deleted = true;
+    }
     m.mountpoint = Unescape(f[4]);
     m.flags = Flags(f[5], kMountFlags, nullptr);
     // strictatime is what mountinfo shows by saying neither of the others.

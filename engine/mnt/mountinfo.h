@@ -19,6 +19,7 @@ struct MountInfo {
   uint32_t id = 0, parent = 0;
   uint32_t dev = 0;         // kernel encoding, (major << 20) | minor
   std::string root;         // the part of its filesystem it shows
+  bool deleted = false;     // that part was removed since ("//deleted" after root)
   std::string mountpoint;   // relative to the reader's root
   uint32_t flags = 0;       // per-mount MS_* (ro, nosuid, nodev, noexec, atime; MS_UNBINDABLE)
   uint32_t shared = 0, master = 0;  // peer group ids (0: none)

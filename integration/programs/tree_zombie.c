@@ -1,5 +1,5 @@
-// Two zombie children the root has not reaped: A exited with 7, B was
-// killed by SIGTERM. The root counts SIGCHLDs with a handler. After
+// Three zombie children the root has not reaped: A exited with 7, B was
+// killed by SIGTERM, C by SIGKILL (which has no action to reset). The root counts SIGCHLDs with a handler. After
 // restore no new SIGCHLD arrives (restoring the zombies must not make
 // one), and waitpid still reports A's exit code and B's signal.
 #define _GNU_SOURCE
@@ -36,8 +36,14 @@ int main(int argc, char** argv) {
     for (;;) pause();
   }
   PROG_CHECK(kill(b, SIGTERM) == 0, "kill B");
+  pid_t c = fork();
+  PROG_CHECK(c >= 0, "fork C");
+  if (c == 0)
+    for (;;) pause();
+  PROG_CHECK(kill(c, SIGKILL) == 0, "kill C");
   wait_zombie(a);
   wait_zombie(b);
+  wait_zombie(c);
   // Both SIGCHLDs were sent before the children turned Z and are handled
   // by now (they may have merged into one).
   int before = chld_count;
@@ -45,13 +51,15 @@ int main(int argc, char** argv) {
   prog_ready();
   prog_wait_go();
   PROG_CHECK(chld_count == before, "%d SIGCHLD after restore (had %d)", (int)chld_count, before);
-  PROG_CHECK(prog_proc_state(a) == 'Z' && prog_proc_state(b) == 'Z', "children are no longer zombies: %c %c",
-             prog_proc_state(a), prog_proc_state(b));
+  PROG_CHECK(prog_proc_state(a) == 'Z' && prog_proc_state(b) == 'Z' && prog_proc_state(c) == 'Z',
+             "children are no longer zombies: %c %c %c", prog_proc_state(a), prog_proc_state(b), prog_proc_state(c));
   int st;
   PROG_CHECK(waitpid(a, &st, WNOHANG) == a, "waitpid A");
   PROG_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7, "A: status %#x, want exit 7", st);
   PROG_CHECK(waitpid(b, &st, WNOHANG) == b, "waitpid B");
   PROG_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "B: status %#x, want SIGTERM", st);
+  PROG_CHECK(waitpid(c, &st, WNOHANG) == c, "waitpid C");
+  PROG_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "C: status %#x, want SIGKILL", st);
   PROG_CHECK(chld_count == before, "reaping raised SIGCHLD");
   prog_pass();
 }
