@@ -51,6 +51,7 @@ Result<> DumpNetns(int netns_fd, int dir, uint32_t id, std::string_view lock_run
     CRYO_TRY(ReadConf(6, "default", ns.mutable_def_conf6()));
     CRYO_TRY(ReadConf(6, "all", ns.mutable_all_conf6()));
     CRYO_TRY(ReadUnixConf(ns.mutable_unix_conf()));
+    CRYO_TRY(ReadIpv4Sysctls(ns.mutable_ipv4_sysctl()));
     addrs = CRYO_TRY(DumpAddrs(rt));
     routes = CRYO_TRY(DumpRoutes(rt, AF_INET));
     routes6 = CRYO_TRY(DumpRoutes(rt, AF_INET6));
@@ -111,6 +112,7 @@ Result<NetnsLock> RestoreNetns(int dir, uint32_t id, const NetnsTarget& to, cons
   CRYO_TRY_CTX(WriteConf(6, "all", ns.all_conf6(), opts.weak_sysctls, log), "sysctls");
   CRYO_TRY_CTX(WriteConf(6, "default", ns.def_conf6(), opts.weak_sysctls, log), "sysctls");
   CRYO_TRY_CTX(WriteUnixConf(ns.unix_conf(), opts.weak_sysctls, log), "sysctls");
+  CRYO_TRY_CTX(WriteIpv4Sysctls(ns.ipv4_sysctl(), opts.weak_sysctls, log), "sysctls");
   // iptables-restore replaces whole tables: before an iptables lock goes in.
   CRYO_TRY_CTX(RestoreIptables(to.self_netns, fw, log), "iptables");
   NetnsLock lock = CRYO_TRY(NetnsLock::Lock(to.self_netns, to.lock, NewRunId(), log));

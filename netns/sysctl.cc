@@ -32,6 +32,8 @@ constexpr std::array<std::string_view, 42> kConf6 = {
     "router_solicitation_interval", "router_solicitations", "stable_secret", "suppress_frag_ndisc",
     "temp_prefered_lft", "temp_valid_lft", "use_oif_addrs_only", "use_optimistic", "use_tempaddr"};
 constexpr std::array<std::string_view, 1> kUnix = {"max_dgram_qlen"};
+// CRIU's ipv4_sysctl: the groups that may make ping sockets (a string).
+constexpr std::array<std::string_view, 1> kIpv4 = {"ping_group_range"};
 
 constexpr std::string_view kStable = "stable_secret";
 
@@ -60,7 +62,7 @@ Result<> ReadList(const std::string& dir, const std::array<std::string_view, N>&
     img::sysctl_entry* e = out->Add();
     std::string path = fmt::format("{}/{}", dir, name);
     auto v = CRYO_TRY(ReadValue(path));
-    if (name == kStable) {
+    if (name == kStable || name == "ping_group_range") {
       e->set_type(img::CTL_STR);
       if (v) e->set_sarg(*v);
       continue;
@@ -128,6 +130,12 @@ Result<> ReadUnixConf(Sysctls* out) { return ReadList("/proc/sys/net/unix", kUni
 
 Result<> WriteUnixConf(const Sysctls& conf, bool weak, Log& log) {
   return WriteList("/proc/sys/net/unix", kUnix, conf, weak, log);
+}
+
+Result<> ReadIpv4Sysctls(Sysctls* out) { return ReadList("/proc/sys/net/ipv4", kIpv4, out); }
+
+Result<> WriteIpv4Sysctls(const Sysctls& conf, bool weak, Log& log) {
+  return WriteList("/proc/sys/net/ipv4", kIpv4, conf, weak, log);
 }
 
 }  // namespace cryo::netns

@@ -24,5 +24,9 @@ Result<> ReadConf(int ipv, std::string_view dev, Sysctls* out);
 Result<> WriteConf(int ipv, std::string_view dev, const Sysctls& conf, bool weak, Log& log);
 Result<> ReadUnixConf(Sysctls* out);
 Result<> WriteUnixConf(const Sysctls& conf, bool weak, Log& log);
+// net.ipv4 sysctls of the namespace (ping_group_range: before any ping
+// socket is made again).
+Result<> ReadIpv4Sysctls(Sysctls* out);
+Result<> WriteIpv4Sysctls(const Sysctls& conf, bool weak, Log& log);
 
 }  // namespace cryo::netns
