@@ -170,215 +170,253 @@ Result<> Requeue(int via, uint32_t id, const std::vector<ImageSet::Packet>& pack
   return {};
 }
 
-Result<> CreateHere(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited) {
-  std::map<uint32_t, uint32_t> id_of;  // inode -> file id
-  for (const auto& [id, u] : s.unix_sks)
-    if (!id_of.emplace(u.ino(), id).second) return MakeError(0, "files.img: unix socket inode {} twice", u.ino());
-  auto entry_of = [&](uint32_t ino) -> const img::unix_sk_entry* {
-    auto it = id_of.find(ino);
-    return it == id_of.end() ? nullptr : &s.unix_sks.at(it->second);
-  };
-  // Two sockets connected to each other (not one connected to itself: a
-  // bound datagram socket may be).
-  auto mutual = [&](const img::unix_sk_entry& u) {
-    const auto* p = entry_of(u.peer());
-    return p != nullptr && p != &u && p->peer() == u.ino() && u.state() != kListen && p->state() != kListen;
-  };
-  auto fd_of = [&](uint32_t id) { return out.at(id).get(); };
-  // A datagram socket with a name: what it holds came from anyone who
-  // knew the name, and comes again that way.
-  auto named_dgram = [](const img::unix_sk_entry& u) { return u.type() == SOCK_DGRAM && !u.name().empty(); };
-  auto external = [&](const img::unix_sk_entry& u) { return (u.uflags() & 1) != 0 || inherited.count(u.id()) > 0; };
-  // A socket whose peer is an external stream socket can only be handed in.
-  for (const auto& [id, u] : s.unix_sks) {
-    if (external(u) || u.peer() == 0) continue;
-    const auto* p = entry_of(u.peer());
-    if (p != nullptr && (p->uflags() & 1) && u.type() != SOCK_DGRAM)
-      return MakeError(ENOENT, "unix socket {} was connected to a socket outside the dump: restore with --inherit-fd fd[N]:socket:[{}]",
-                       id, u.ino());
+// A datagram socket with a name: what it holds came from anyone who knew
+// the name, and comes again that way.
+bool NamedDgram(const img::unix_sk_entry& u) { return u.type() == SOCK_DGRAM && !u.name().empty(); }
+// Bound to a path whose file was unlinked since.
+bool Unlinked(const img::unix_sk_entry& u) { return u.deleted() && !u.name().empty() && u.name()[0] != '\0'; }
+
+Result<> CheckType(const img::unix_sk_entry& u) {
+  int type = static_cast<int>(u.type());
+  if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
+    return MakeError(EINVAL, "unix socket {}: type {}", u.id(), type);
+  return {};
+}
+
+// The unix sockets of a dump made again, step by step (Run).
+class Rebuild {
+ public:
+  Rebuild(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited)
+      : s_(s), out_(out), inherited_(inherited) {}
+
+  Result<> Run() {
+    for (const auto& [id, u] : s_.unix_sks)
+      if (!id_of_.emplace(u.ino(), id).second) return MakeError(0, "files.img: unix socket inode {} twice", u.ino());
+    CRYO_TRY(CheckExternalPeers());
+    CRYO_TRY(CreateUnpaired());
+    CRYO_TRY(CreatePairs());
+    for (const auto& [id, u] : s_.unix_sks)
+      if (!External(u) && FdOf(id) >= 0) CRYO_TRY(ApplySocketOpts(FdOf(id), u.opts(), id, false));
+    CRYO_TRY(RequeueAll());
+    for (auto& [id, g] : ghosts_) CRYO_TRY(GhostWhile(id, g));
+    CRYO_TRY(ConnectClients(0, false));
+    return Finish();
   }
 
-  // Sockets without a peer of their own in the dump first: bound (and
-  // listening) as they were. One whose peer is gone but which still holds
-  // what the peer sent is made as half of a pair: the other half sends it
-  // again and goes.
-  std::map<uint32_t, UniqueFd> gone_peer;  // socket id -> the half that stands for its peer
-  std::vector<std::pair<uint32_t, Ghost>> ghosts;
-  for (const auto& [id, u] : s.unix_sks) {
-    if (external(u) || (u.peer() != 0 && mutual(u))) continue;
-    int type = static_cast<int>(u.type());
-    if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
-      return MakeError(EINVAL, "unix socket {}: type {}", id, type);
-    UniqueFd fd;
-    if (u.peer() == 0 && u.state() != kListen && s.sk_queues.count(id) && !named_dgram(u)) {
-      int sv[2];
-      if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
-      fd = UniqueFd(sv[0]);
-      gone_peer[id] = UniqueFd(sv[1]);
-    } else {
-      fd = UniqueFd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-      if (fd.get() < 0) return ErrnoError("socket for socket {}", id);
-    }
-    // A client's name is its server's (accepted sockets report the
-    // listener's name): only what no peer explains is bound.
-    bool bind_it = !u.name().empty() && (u.state() == kListen || u.peer() == 0 || u.type() == SOCK_DGRAM);
-    bool ghost = bind_it && u.deleted() && u.name()[0] != '\0';
-    if (ghost) {
-      ghosts.emplace_back(id, Ghost(u));
-    } else if (bind_it) {
-      CRYO_TRY(Bind(fd.get(), u));
-    }
-    if (u.state() == kListen && !ghost && ::listen(fd.get(), static_cast<int>(u.backlog())) != 0)
-      return ErrnoError("socket {}: listen", id);
-    out[id] = std::move(fd);
+ private:
+  const img::unix_sk_entry* EntryOf(uint32_t ino) const {
+    auto it = id_of_.find(ino);
+    return it == id_of_.end() ? nullptr : &s_.unix_sks.at(it->second);
   }
+  // Two sockets connected to each other (not one connected to itself: a
+  // bound datagram socket may be).
+  bool Mutual(const img::unix_sk_entry& u) const {
+    const auto* p = EntryOf(u.peer());
+    return p != nullptr && p != &u && p->peer() == u.ino() && u.state() != kListen && p->state() != kListen;
+  }
+  bool External(const img::unix_sk_entry& u) const { return (u.uflags() & 1) != 0 || inherited_.count(u.id()) > 0; }
+  int FdOf(uint32_t id) const { return out_.at(id).get(); }
+
+  // A socket whose peer is an external stream socket can only be handed in.
+  Result<> CheckExternalPeers() const {
+    for (const auto& [id, u] : s_.unix_sks) {
+      if (External(u) || u.peer() == 0) continue;
+      const auto* p = EntryOf(u.peer());
+      if (p != nullptr && (p->uflags() & 1) && u.type() != SOCK_DGRAM)
+        return MakeError(ENOENT,
+                         "unix socket {} was connected to a socket outside the dump: restore with --inherit-fd "
+                         "fd[N]:socket:[{}]",
+                         id, u.ino());
+    }
+    return {};
+  }
+
+  // Sockets without a peer of their own in the dump: bound (and listening)
+  // as they were. One whose peer is gone but which still holds what the
+  // peer sent is made as half of a pair: the other half sends it again and
+  // goes. One whose file is gone is bound later, as a ghost.
+  Result<> CreateUnpaired() {
+    for (const auto& [id, u] : s_.unix_sks) {
+      if (External(u) || (u.peer() != 0 && Mutual(u))) continue;
+      CRYO_TRY(CheckType(u));
+      int type = static_cast<int>(u.type());
+      UniqueFd fd;
+      if (u.peer() == 0 && u.state() != kListen && s_.sk_queues.count(id) && !NamedDgram(u)) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
+        fd = UniqueFd(sv[0]);
+        gone_peer_[id] = UniqueFd(sv[1]);
+      } else {
+        fd = UniqueFd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+        if (fd.get() < 0) return ErrnoError("socket for socket {}", id);
+      }
+      // A client's name is its server's (accepted sockets report the
+      // listener's name): only what no peer explains is bound.
+      bool bind_it = !u.name().empty() && (u.state() == kListen || u.peer() == 0 || u.type() == SOCK_DGRAM);
+      bool ghost = bind_it && Unlinked(u);
+      if (ghost) {
+        ghosts_.emplace_back(id, Ghost(u));
+      } else if (bind_it) {
+        CRYO_TRY(Bind(fd.get(), u));
+      }
+      if (u.state() == kListen && !ghost && ::listen(fd.get(), static_cast<int>(u.backlog())) != 0)
+        return ErrnoError("socket {}: listen", id);
+      out_[id] = std::move(fd);
+    }
+    return {};
+  }
+
   // Connected pairs: through their listener when it is in the dump (so the
   // accepted end has its name and the client its peer's), else as a
-  // socketpair.
-  // A listener whose file is gone takes its connections while its ghost
-  // is bound (below).
-  std::map<std::string, uint32_t> listener_of, ghost_listener_of;  // name -> listening socket id
-  for (const auto& [id, u] : s.unix_sks)
-    if (u.state() == kListen && !u.name().empty() && !external(u))
-      (u.deleted() && u.name()[0] != '\0' ? ghost_listener_of : listener_of)[u.name()] = id;
-  std::map<uint32_t, std::vector<std::pair<uint32_t, uint32_t>>> ghost_pairs;  // listener -> (accepted, client)
-  auto through = [&](uint32_t listener_id, uint32_t acc, uint32_t cli) -> Result<> {
-    const auto& c = s.unix_sks.at(cli);
-    const auto& listener = s.unix_sks.at(listener_id);
+  // socketpair. A listener whose file is gone takes its connections while
+  // its ghost is bound (GhostWhile).
+  Result<> CreatePairs() {
+    for (const auto& [id, u] : s_.unix_sks)
+      if (u.state() == kListen && !u.name().empty() && !External(u))
+        (Unlinked(u) ? ghost_listener_of_ : listener_of_)[u.name()] = id;
+    for (const auto& [id, u] : s_.unix_sks) {
+      if (out_.count(id) || External(u) || u.peer() == 0 || !Mutual(u)) continue;
+      uint32_t peer_id = id_of_.at(u.peer());
+      CRYO_TRY(CheckType(u));
+      if (u.type() != SOCK_DGRAM && CRYO_TRY(ThroughListener(id, peer_id))) continue;
+      int sv[2];
+      if (::socketpair(AF_UNIX, static_cast<int>(u.type()) | SOCK_CLOEXEC, 0, sv) != 0)
+        return ErrnoError("socketpair for socket {}", id);
+      out_[id] = UniqueFd(sv[0]);
+      out_[peer_id] = UniqueFd(sv[1]);
+    }
+    return {};
+  }
+
+  // Whether one of the pair was accepted from a listener of the dump (the
+  // accepted end reports its listener's name): then made through it.
+  Result<bool> ThroughListener(uint32_t id, uint32_t peer_id) {
+    const auto& u = s_.unix_sks.at(id);
+    const auto& p = s_.unix_sks.at(peer_id);
+    for (auto* names : {&listener_of_, &ghost_listener_of_}) {
+      auto lu = names->find(u.name()), lp = names->find(p.name());
+      if (lu == names->end() && lp == names->end()) continue;
+      bool u_accepted = lu != names->end();
+      uint32_t acc = u_accepted ? id : peer_id, cli = u_accepted ? peer_id : id;
+      uint32_t listener = (u_accepted ? lu : lp)->second;
+      if (names == &ghost_listener_of_) {
+        ghost_pairs_[listener].emplace_back(acc, cli);
+        out_[acc] = UniqueFd();  // made later
+        out_[cli] = UniqueFd();
+        return true;
+      }
+      CRYO_TRY(Through(listener, acc, cli));
+      return true;
+    }
+    return false;
+  }
+
+  Result<> Through(uint32_t listener_id, uint32_t acc, uint32_t cli) {
+    const auto& c = s_.unix_sks.at(cli);
+    const auto& listener = s_.unix_sks.at(listener_id);
     UniqueFd cfd(::socket(AF_UNIX, static_cast<int>(c.type()) | SOCK_CLOEXEC, 0));
     if (cfd.get() < 0) return ErrnoError("socket for socket {}", cli);
     if (!c.name().empty() && c.name() != listener.name()) CRYO_TRY(Bind(cfd.get(), c));
     CRYO_TRY(Connect(cfd.get(), listener, cli));
-    UniqueFd afd(::accept4(fd_of(listener_id), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd afd(::accept4(FdOf(listener_id), nullptr, nullptr, SOCK_CLOEXEC));
     if (afd.get() < 0) return ErrnoError("socket {}: accept from {}", acc, Printable(listener.name()));
-    out[cli] = std::move(cfd);
-    out[acc] = std::move(afd);
+    out_[cli] = std::move(cfd);
+    out_[acc] = std::move(afd);
     return {};
-  };
-  for (const auto& [id, u] : s.unix_sks) {
-    if (out.count(id) || external(u) || u.peer() == 0 || !mutual(u)) continue;
-    uint32_t peer_id = id_of.at(u.peer());
-    const auto& p = s.unix_sks.at(peer_id);
-    int type = static_cast<int>(u.type());
-    if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
-      return MakeError(EINVAL, "unix socket {}: type {}", id, type);
-    if (type != SOCK_DGRAM) {
-      // The accepted end reports its listener's name.
-      bool found = false;
-      for (auto* names : {&listener_of, &ghost_listener_of}) {
-        auto lu = names->find(u.name()), lp = names->find(p.name());
-        if (lu == names->end() && lp == names->end()) continue;
-        bool u_accepted = lu != names->end();
-        uint32_t acc = u_accepted ? id : peer_id, cli = u_accepted ? peer_id : id;
-        uint32_t listener = (u_accepted ? lu : lp)->second;
-        if (names == &ghost_listener_of) {
-          ghost_pairs[listener].emplace_back(acc, cli);
-          out[acc] = UniqueFd();  // made later
-          out[cli] = UniqueFd();
-        } else {
-          CRYO_TRY(through(listener, acc, cli));
-        }
-        found = true;
-        break;
-      }
-      if (found) continue;
-    }
-    int sv[2];
-    if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair for socket {}", id);
-    out[id] = UniqueFd(sv[0]);
-    out[peer_id] = UniqueFd(sv[1]);
   }
-  for (const auto& [id, u] : s.unix_sks)
-    if (!external(u) && fd_of(id) >= 0) CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id, false));
-  // Clients of named sockets (in the dump, or outside it with --ext-unix-sk);
-  // those of a socket whose file is gone while it is bound for them.
-  auto connect_clients = [&](uint32_t server_ino, bool ghost) -> Result<> {
-    for (const auto& [id, u] : s.unix_sks) {
-      if (u.peer() == 0 || external(u) || mutual(u)) continue;
-      const auto* p = entry_of(u.peer());
+
+  // Clients of named sockets (in the dump, or outside it with
+  // --ext-unix-sk); those of a socket whose file is gone while it is bound
+  // for them (`ghost`: the clients of `server_ino` only).
+  Result<> ConnectClients(uint32_t server_ino, bool ghost) {
+    for (const auto& [id, u] : s_.unix_sks) {
+      if (u.peer() == 0 || External(u) || Mutual(u)) continue;
+      const auto* p = EntryOf(u.peer());
       if (p == nullptr) return MakeError(0, "unix socket {}: peer {} is not in the dump", id, u.peer());
-      bool to_ghost = p->deleted() && p->name()[0] != '\0';
-      if (to_ghost != ghost || (ghost && u.peer() != server_ino)) continue;
+      if (Unlinked(*p) != ghost || (ghost && u.peer() != server_ino)) continue;
       if (p->name().empty()) return MakeError(0, "unix socket {}: peer {} has no name to connect to", id, u.peer());
-      CRYO_TRY(Connect(fd_of(id), *p, id));
+      CRYO_TRY(Connect(FdOf(id), *p, id));
     }
     return {};
-  };
+  }
+
   // Queued packets arrive again from the peer (or, for a named datagram
   // socket, from anyone: before it connects anywhere, when anyone still
   // may send to it).
-  for (const auto& [id, packets] : s.sk_queues) {
-    const auto& u = s.unix_sks.at(id);
-    if (inherited.count(id)) continue;  // the real socket, with its own queue
-    if (fd_of(id) < 0) continue;        // a connection of a ghost listener: queued with it
-    const auto* p = entry_of(u.peer());
-    UniqueFd temp;
-    int via = -1;
-    if (p != nullptr && mutual(u)) {
-      via = fd_of(id_of.at(u.peer()));
-    } else if (auto g = gone_peer.find(id); g != gone_peer.end()) {
-      via = g->second.get();
-    } else if (named_dgram(u)) {
-      if (u.deleted() && u.name()[0] != '\0') continue;  // sent while its ghost was bound
-      temp = UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      if (temp.get() < 0) return ErrnoError("socket");
-      CRYO_TRY(Connect(temp.get(), u, id));
-      via = temp.get();
-    } else {
-      return MakeError(ENOTSUP, "unix socket {}: queued data with no peer to send it again", id);
-    }
-    CRYO_TRY(Requeue(via, id, packets, out));
-  }
-  gone_peer.clear();  // the peers are gone again: what they sent stays queued
-  // The connections of a ghost listener, with what they hold.
-  auto ghost_connections = [&](uint32_t listener) -> Result<> {
-    auto g = ghost_pairs.find(listener);
-    if (g == ghost_pairs.end()) return {};
-    for (auto [acc, cli] : g->second) {
-      CRYO_TRY(through(listener, acc, cli));
-      for (uint32_t id : {acc, cli}) {
-        const auto& u = s.unix_sks.at(id);
-        CRYO_TRY(ApplySocketOpts(fd_of(id), u.opts(), id, false));
+  Result<> RequeueAll() {
+    for (const auto& [id, packets] : s_.sk_queues) {
+      const auto& u = s_.unix_sks.at(id);
+      if (inherited_.count(id)) continue;  // the real socket, with its own queue
+      if (FdOf(id) < 0) continue;         // a connection of a ghost listener: queued with it
+      if (Mutual(u)) {
+        CRYO_TRY(Requeue(FdOf(id_of_.at(u.peer())), id, packets, out_));
+      } else if (auto g = gone_peer_.find(id); g != gone_peer_.end()) {
+        CRYO_TRY(Requeue(g->second.get(), id, packets, out_));
+      } else if (NamedDgram(u)) {
+        if (!Unlinked(u)) CRYO_TRY(RequeueByName(u, packets));  // else while its ghost is bound
+      } else {
+        return MakeError(ENOTSUP, "unix socket {}: queued data with no peer to send it again", id);
       }
-      for (auto [id, peer] : {std::pair{acc, cli}, std::pair{cli, acc}})
-        if (auto q = s.sk_queues.find(id); q != s.sk_queues.end()) CRYO_TRY(Requeue(fd_of(peer), id, q->second, out));
+    }
+    gone_peer_.clear();  // the peers are gone again: what they sent stays queued
+    return {};
+  }
+
+  Result<> RequeueByName(const img::unix_sk_entry& u, const std::vector<ImageSet::Packet>& packets) {
+    UniqueFd temp(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (temp.get() < 0) return ErrnoError("socket");
+    CRYO_TRY(Connect(temp.get(), u, u.id()));
+    return Requeue(temp.get(), u.id(), packets, out_);
+  }
+
+  // A socket whose file is gone, bound for the while: its connections
+  // (with what they hold), its datagrams, its clients; then the file goes.
+  Result<> GhostWhile(uint32_t id, Ghost& g) {
+    const auto& u = s_.unix_sks.at(id);
+    CRYO_TRY(g.Bind(FdOf(id)));
+    if (u.state() == kListen && ::listen(FdOf(id), static_cast<int>(u.backlog())) != 0)
+      return ErrnoError("socket {}: listen", id);
+    for (auto [acc, cli] : ghost_pairs_[id]) {
+      CRYO_TRY(Through(id, acc, cli));
+      for (uint32_t end : {acc, cli}) CRYO_TRY(ApplySocketOpts(FdOf(end), s_.unix_sks.at(end).opts(), end, false));
+      for (auto [end, peer] : {std::pair{acc, cli}, std::pair{cli, acc}})
+        if (auto q = s_.sk_queues.find(end); q != s_.sk_queues.end()) CRYO_TRY(Requeue(FdOf(peer), end, q->second, out_));
+    }
+    if (auto q = s_.sk_queues.find(id); q != s_.sk_queues.end() && NamedDgram(u)) CRYO_TRY(RequeueByName(u, q->second));
+    CRYO_TRY(ConnectClients(u.ino(), true));
+    return g.Done();
+  }
+
+  // Shutdown states and status flags, last.
+  Result<> Finish() const {
+    for (const auto& [id, u] : s_.unix_sks) {
+      if (External(u)) continue;
+      if (int sh = u.has_shutdown() ? static_cast<int>(u.shutdown()) : 0; sh != 0) {
+        int how = sh == 1 ? SHUT_RD : sh == 2 ? SHUT_WR : SHUT_RDWR;
+        if (::shutdown(FdOf(id), how) != 0) return ErrnoError("socket {}: shutdown", id);
+      }
+      constexpr uint32_t kStatus = O_NONBLOCK | O_ASYNC;
+      if (::fcntl(FdOf(id), F_SETFL, u.flags() & kStatus) != 0) return ErrnoError("socket {}: flags", id);
     }
     return {};
-  };
-  for (auto& [id, g] : ghosts) {
-    const auto& u = s.unix_sks.at(id);
-    CRYO_TRY(g.Bind(fd_of(id)));
-    if (u.state() == kListen && ::listen(fd_of(id), static_cast<int>(u.backlog())) != 0)
-      return ErrnoError("socket {}: listen", id);
-    CRYO_TRY(ghost_connections(id));
-    if (auto q = s.sk_queues.find(id); q != s.sk_queues.end() && named_dgram(u)) {
-      UniqueFd temp(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      if (temp.get() < 0) return ErrnoError("socket");
-      CRYO_TRY(Connect(temp.get(), u, id));
-      CRYO_TRY(Requeue(temp.get(), id, q->second, out));
-    }
-    CRYO_TRY(connect_clients(u.ino(), true));
-    CRYO_TRY(g.Done());
   }
-  CRYO_TRY(connect_clients(0, false));
-  for (const auto& [id, u] : s.unix_sks) {
-    if (external(u)) continue;
-    if (int sh = u.has_shutdown() ? static_cast<int>(u.shutdown()) : 0; sh != 0) {
-      int how = sh == 1 ? SHUT_RD : sh == 2 ? SHUT_WR : SHUT_RDWR;
-      if (::shutdown(fd_of(id), how) != 0) return ErrnoError("socket {}: shutdown", id);
-    }
-    constexpr uint32_t kStatus = O_NONBLOCK | O_ASYNC;
-    if (::fcntl(fd_of(id), F_SETFL, u.flags() & kStatus) != 0) return ErrnoError("socket {}: flags", id);
-  }
-  return {};
-}
+
+  const ImageSet& s_;
+  std::map<uint32_t, UniqueFd>& out_;
+  const std::set<uint32_t>& inherited_;
+  std::map<uint32_t, uint32_t> id_of_;       // inode -> file id
+  std::map<uint32_t, UniqueFd> gone_peer_;   // socket id -> the half that stands for its gone peer
+  std::vector<std::pair<uint32_t, Ghost>> ghosts_;
+  std::map<std::string, uint32_t> listener_of_, ghost_listener_of_;               // name -> listener id
+  std::map<uint32_t, std::vector<std::pair<uint32_t, uint32_t>>> ghost_pairs_;  // listener -> (accepted, client)
+};
 
 }  // namespace
 
 Result<> CreateUnixSockets(const ImageSet& s, std::map<uint32_t, UniqueFd>& out, const std::set<uint32_t>& inherited,
                            const mnt::TreeRoot& root) {
   // Names are paths of the tree's: bound and connected from inside its root.
-  return root.Within([&]() { return CreateHere(s, out, inherited); });
+  return root.Within([&]() { return Rebuild(s, out, inherited).Run(); });
 }
 
 }  // namespace cryo
