@@ -244,7 +244,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   mm.set_mm_env_start(st.env_start);
   mm.set_mm_env_end(st.env_end);
   std::string exe = CRYO_TRY(ReadLink(fmt::format("/proc/{}/exe", pid)));
-  mm.set_exe_file_id(CRYO_TRY(d.files.ByPath(exe, O_RDONLY)));
+  mm.set_exe_file_id(CRYO_TRY(d.fds.ByPath(exe, fmt::format("/proc/{}/exe", pid), O_RDONLY)));
   std::string auxv = CRYO_TRY(ReadFile(fmt::format("/proc/{}/auxv", pid)));
   for (size_t i = 0; i + 8 <= auxv.size(); i += 8) {
     uint64_t w;
@@ -253,8 +253,8 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   }
   mm.set_dumpable(extras.dumpable);
   CRYO_TRY(DumpVmas(pid, mm,
-                    [&](const std::string& path, bool writable) {
-                      return d.files.ByPath(path, writable ? O_RDWR : O_RDONLY);
+                    [&](const std::string& link, const std::string& proc, bool writable) {
+                      return d.fds.ByPath(link, proc, writable ? O_RDWR : O_RDONLY);
                     },
                     [&](uint64_t start, uint64_t end, const std::string& path) {
                       return d.memfds.Inode(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, start, end), path);
@@ -279,8 +279,11 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   CRYO_TRY(FaultPoint("files"));
   if (!shared_files) CRYO_TRY(d.fds.DumpTable(pid, ids.files_id()));
   img::fs_entry fs;
-  fs.set_cwd_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid))), O_RDONLY | O_DIRECTORY)));
-  fs.set_root_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));
+  for (std::string_view which : {"cwd", "root"}) {
+    std::string proc = fmt::format("/proc/{}/{}", pid, which);
+    uint32_t id = CRYO_TRY(d.fds.ByPath(CRYO_TRY(ReadLink(proc)), proc, O_RDONLY | O_DIRECTORY));
+    which == "cwd" ? fs.set_cwd_id(id) : fs.set_root_id(id);
+  }
   fs.set_umask(extras.umask);
   CRYO_TRY(WriteLater(d, ImageKind::kFs, static_cast<uint64_t>(vpid), fs));
   CRYO_TRY(WriteLater(d, ImageKind::kIds, static_cast<uint64_t>(vpid), ids));
@@ -674,7 +677,7 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
       img::mm_entry mm;
       // The mappings name no files here: only their kinds matter.
       CRYO_TRY(DumpVmas(
-          t.pid, mm, [](const std::string&, bool) -> Result<uint32_t> { return 0; },
+          t.pid, mm, [](const std::string&, const std::string&, bool) -> Result<uint32_t> { return 0; },
           [](uint64_t, uint64_t, const std::string&) -> Result<uint32_t> { return 0; }));
       ParentCover cover;
       if (track->relative_to_parent()) cover = CRYO_TRY(ReadParentCover(parent.dir.get(), vpid));

@@ -26,39 +26,6 @@ namespace {
 
 constexpr std::string_view kDeleted = " (deleted)";
 
-// An open file that was unlinked: its contents go to ghost-file-ID.img and
-// remap-fpath.img says the file is to be found there (CRIU's ghost files).
-Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const Options& opts,
-                   int dir, img::remap_file_path_entry* remap) {
-  if (static_cast<uint64_t>(st.st_size) > opts.ghost_limit)
-    return MakeError(EFBIG, "pid {} fd {}: unlinked file of {} bytes is over the ghost limit ({} bytes, --ghost-limit)",
-                     pid, fd, st.st_size, opts.ghost_limit);
-  UniqueFd f = CRYO_TRY(Open(fmt::format("/proc/{}/fd/{}", pid, fd), O_RDONLY));
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  size_t got = CRYO_TRY(ReadFull(f.get(), data.data(), data.size()));
-  data.resize(got);
-  img::ghost_file_entry g;
-  g.set_uid(st.st_uid);
-  g.set_gid(st.st_gid);
-  g.set_mode(st.st_mode);
-  g.set_dev(static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)));
-  g.set_ino(st.st_ino);
-  g.mutable_atim()->set_tv_sec(static_cast<uint64_t>(st.st_atim.tv_sec));
-  g.mutable_atim()->set_tv_usec(static_cast<uint64_t>(st.st_atim.tv_nsec / 1000));
-  g.mutable_mtim()->set_tv_sec(static_cast<uint64_t>(st.st_mtim.tv_sec));
-  g.mutable_mtim()->set_tv_usec(static_cast<uint64_t>(st.st_mtim.tv_nsec / 1000));
-  g.set_chunks(false);
-  g.set_size(data.size());
-  ImageWriter w(dir, ImageKind::kGhostFile, id);
-  CRYO_TRY(w.Write(g));
-  CRYO_TRY(w.WriteRaw(std::string_view(data)));
-  CRYO_TRY(w.Close());
-  remap->set_orig_id(id);
-  remap->set_remap_id(id);
-  remap->set_remap_type(img::GHOST);
-  return {};
-}
-
 // Two fds of one process on the same inode.
 bool SameFile(pid_t pid, int a, int b) {
   struct stat sa, sb;
@@ -240,10 +207,10 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     uint32_t inode = CRYO_TRY(memfds_.Inode(proc, link));
     return files_.AddMemfd(inode, flags, pos);
   }
-  bool ghost = S_ISREG(st.st_mode) && st.st_nlink == 0 && link.ends_with(kDeleted) && link.starts_with("/");
-  if (ghost) link.resize(link.size() - kDeleted.size());
+  // Unlinked (or renamed over): recreated from the dump (file_remap.h).
+  bool gone = link.starts_with("/") && !link.starts_with("/dev/pts/") && Gone(link, st);
   bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
-  if (!by_path || (!ghost && link.ends_with(kDeleted))) {
+  if (!by_path) {
     std::string kind = link.starts_with("socket:[")      ? SocketKind(pid, fd)
                        : link.starts_with("anon_inode:") ? link.substr(11)
                                                          : link;
@@ -276,14 +243,32 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   // restore, with --shell-job only, as CRIU does.
   if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
-  if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
+  if (!gone) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
   *type = img::REG;
   uint32_t id = files_.AddReg(link, flags, pos, st, mounts_.count(mnt_id) ? mnt_id : -1);
-  if (ghost) {
-    img::remap_file_path_entry remap;
-    CRYO_TRY(DumpGhost(pid, fd, id, st, opts_, dir_, &remap));
-    remaps_.push_back(remap);
-  }
+  if (gone) CRYO_TRY(remaps_.Remap(id, link, proc, st, view_, fmt::format("pid {} fd {}", pid, fd), files_));
+  return id;
+}
+
+bool FdDumper::Gone(std::string& link, const struct stat& st) const {
+  if (!link.ends_with(kDeleted)) return false;
+  // A name that truly ends so, of this very file, is no remap.
+  struct stat there;
+  if (::stat((view_ + link).c_str(), &there) == 0 && there.st_dev == st.st_dev && there.st_ino == st.st_ino)
+    return false;
+  return StripDeleted(link);
+}
+
+Result<uint32_t> FdDumper::ByPath(std::string link, const std::string& proc, uint32_t flags) {
+  struct stat st;
+  if (!link.ends_with(kDeleted)) return files_.ByPath(link, flags);
+  if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat {}", proc);
+  if (!Gone(link, st)) return files_.ByPath(link, flags);
+  auto key = std::make_tuple(st.st_dev, st.st_ino, flags);
+  if (auto it = gone_by_inode_.find(key); it != gone_by_inode_.end()) return it->second;
+  uint32_t id = files_.AddReg(link, flags, 0, st);
+  CRYO_TRY(remaps_.Remap(id, link, proc, st, view_, proc, files_));
+  gone_by_inode_[key] = id;
   return id;
 }
 
@@ -383,11 +368,7 @@ Result<> FdDumper::Finish() {
     for (const auto& l : locks_) CRYO_TRY(w.Write(l));
     CRYO_TRY(w.Close());
   }
-  {
-    ImageWriter w(dir_, ImageKind::kRemapFpath);
-    for (const auto& r : remaps_) CRYO_TRY(w.Write(r));
-    CRYO_TRY(w.Close());
-  }
+  CRYO_TRY(remaps_.Write());
   for (bool fifo : {false, true}) {
     ImageWriter w(dir_, fifo ? ImageKind::kFifoData : ImageKind::kPipesData);
     for (const auto& q : queued_) {

@@ -8,11 +8,14 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
+#include <tuple>
 #include <set>
 #include <vector>
 
 #include "engine/base/log.h"
 #include "engine/base/result.h"
+#include "engine/dump/file_remap.h"
 #include "engine/dump/file_table.h"
 #include "engine/dump/inet_socket.h"
 #include "engine/dump/memfd.h"
@@ -29,7 +32,7 @@ namespace cryo {
 class FdDumper {
  public:
   FdDumper(const Options& opts, int dir, FileTable& files, MemfdTable& memfds)
-      : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts), inet_(opts, dir) {}
+      : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts), inet_(opts, dir), remaps_(opts, dir) {}
   // The tree's network namespace, where its sockets are looked up.
   void SetNetnsOf(pid_t pid);
   // Where connections taken into repair mode are kept (--tcp-established).
@@ -57,12 +60,18 @@ class FdDumper {
   Result<> FindPtys(const std::vector<pid_t>& pids) { return ptys_.Find(pids, opts_.orphan_pts_master); }
   // Writes fdinfo-<files_id>.img for the fd table of `pid`.
   Result<> DumpTable(pid_t pid, uint32_t files_id);
+  // A file the tree reaches by path only (cwd, root, exe, a mapping):
+  // `link` as /proc shows it, `proc` where cryo reaches it. Shared by name,
+  // or by inode once unlinked (then remapped, file_remap.h).
+  Result<uint32_t> ByPath(std::string link, const std::string& proc, uint32_t flags);
   // remap-fpath.img, pipes-data.img, fifo-data.img.
   Result<> Finish();
   // The files that are POSIX message queues: id and the queue's name.
   const std::vector<std::pair<uint32_t, std::string>>& mqueue_files() const { return mqueue_files_; }
 
  private:
+  // Whether `link` names a file no longer there (" (deleted)" is cut off then).
+  bool Gone(std::string& link, const struct stat& st) const;
   Result<> Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st, int mnt_id) const;
   Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
                             uint32_t flags, uint64_t pos, int mnt_id, img::fd_types* type);
@@ -83,7 +92,8 @@ class FdDumper {
   Log* log_ = nullptr;
   Ptys ptys_;
   TunFileWhere tun_where_;
-  std::vector<img::remap_file_path_entry> remaps_;
+  FileRemaps remaps_;
+  std::map<std::tuple<dev_t, ino_t, uint32_t>, uint32_t> gone_by_inode_;  // ByPath's unlinked files
   std::vector<img::file_lock_entry> locks_;
   std::set<uint32_t> pipes_seen_;
   std::string view_;  // where cryo reaches the tree's paths

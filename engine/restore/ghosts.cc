@@ -1,46 +1,169 @@
 #include "engine/restore/ghosts.h"
 
 #include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/base/files.h"
-#include "engine/base/unique_fd.h"
 #include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
 
 namespace cryo {
+namespace {
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+Result<UniqueFd> Dup(int fd) {
+  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return ErrnoError("dup");
+  return UniqueFd(d);
+}
+
+// `len` bytes of the image from `from` on, into `fd` at `off`.
+Result<> CopyIn(int img, uint64_t from, int fd, uint64_t off, uint64_t len) {
+  if (::lseek(fd, static_cast<off_t>(off), SEEK_SET) < 0) return ErrnoError("seek to {}", off);
+  auto pos = static_cast<off_t>(from);
+  while (len > 0) {
+    ssize_t n = ::sendfile(fd, img, &pos, std::min<uint64_t>(len, 1ULL << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("write {} bytes at {}", len, off);
+    if (n == 0) return MakeError(EIO, "image ended {} bytes short", len);
+    len -= static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+// The contents after the ghost's entry: whole, or in chunks around holes.
+Result<> FillGhost(ImageReader& r, const img::ghost_file_entry& g, int fd) {
+  if (!g.chunks()) {
+    uint64_t len = r.file_size() - r.offset();
+    CRYO_TRY(CopyIn(r.fd(), r.offset(), fd, 0, len));
+    return r.SkipPayload(len);
+  }
+  if (!g.has_size()) return MakeError(EINVAL, "{}: chunks without a size", r.name());
+  if (::ftruncate(fd, static_cast<off_t>(g.size())) != 0) return ErrnoError("size to {}", g.size());
+  img::ghost_chunk_entry c;
+  while (CRYO_TRY(r.Next(c))) {
+    if (c.off() > g.size() || c.len() > g.size() - c.off())
+      return MakeError(EINVAL, "{}: chunk {}+{} past the size {}", r.name(), c.off(), c.len(), g.size());
+    if (c.len() > r.file_size() - r.offset()) return MakeError(EINVAL, "{}: truncated chunk at {}", r.name(), c.off());
+    CRYO_TRY(CopyIn(r.fd(), r.offset(), fd, c.off(), c.len()));
+    CRYO_TRY(r.SkipPayload(c.len()));
+  }
+  return {};
+}
+
+// Owner, mode (after the owner: chown drops set-id bits) and times.
+Result<> SetAttrs(int fd, const img::ghost_file_entry& g) {
+  std::string self = fmt::format("/proc/self/fd/{}", fd);
+  if (::chown(self.c_str(), g.uid(), g.gid()) != 0) return ErrnoError("chown to {}:{}", g.uid(), g.gid());
+  if (::chmod(self.c_str(), g.mode() & 07777) != 0) return ErrnoError("chmod to {:o}", g.mode() & 07777);
+  if (!g.has_atim() || !g.has_mtim()) return {};
+  struct timespec ts[2];
+  ts[0].tv_sec = static_cast<time_t>(g.atim().tv_sec());
+  ts[0].tv_nsec = static_cast<long>(g.atim().tv_usec() * 1000);
+  ts[1].tv_sec = static_cast<time_t>(g.mtim().tv_sec());
+  ts[1].tv_nsec = static_cast<long>(g.mtim().tv_usec() * 1000);
+  if (::utimensat(AT_FDCWD, self.c_str(), ts, 0) != 0) return ErrnoError("set times");
+  return {};
+}
+
+}  // namespace
 
 Ghosts::~Ghosts() {
-  for (auto& [id, path] : paths_) {
-    if (root_.is_own()) {
-      ::unlink(path.c_str());
-      continue;
+  for (auto it = made_.rbegin(); it != made_.rend(); ++it)
+    if (!it->link || restored_) ::unlinkat(it->dir.get(), it->name.c_str(), it->is_dir ? AT_REMOVEDIR : 0);
+}
+
+Result<std::pair<UniqueFd, std::string>> Ghosts::DirFor(const std::string& path, bool make_parents) {
+  std::string dir = Dirname(path);
+  std::vector<std::string> missing;
+  while (true) {
+    auto fd = root_.Open(dir, O_PATH | O_DIRECTORY);
+    if (fd) {
+      // A ghost directory is made where it was, parents and all.
+      for (; make_parents && !missing.empty(); missing.pop_back()) {
+        if (::mkdirat(fd->get(), missing.back().c_str(), 0700) != 0)
+          return ErrnoError("make directory {} for a ghost", Join(dir, missing.back()));
+        made_.push_back({CRYO_TRY(Dup(fd->get())), missing.back(), true});
+        dir = Join(dir, missing.back());
+        fd = CRYO_TRY(root_.Open(dir, O_PATH | O_DIRECTORY));
+      }
+      return std::make_pair(std::move(*fd), dir);
     }
-    size_t slash = path.rfind('/');
-    auto dir = mnt::OpenInRoot(root_.fd(), path.substr(0, slash + 1), O_PATH | O_DIRECTORY);
-    if (dir) ::unlinkat(dir->get(), path.c_str() + slash + 1, 0);
+    int err = fd.error().err();
+    if ((err != ENOENT && err != ENOTDIR) || dir == "/") return std::unexpected(fd.error());
+    missing.push_back(dir.substr(dir.rfind('/') + 1));
+    dir = Dirname(dir);
   }
+}
+
+Result<std::string> Ghosts::CreateGhost(const ImageSet& s, uint32_t ghost_id, const std::string& orig, pid_t pid) {
+  ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
+  img::ghost_file_entry g;
+  if (!r.present() || !CRYO_TRY(r.Next(g)))
+    return MakeError(0, "{} is missing", ImageFileName(ImageKind::kGhostFile, ghost_id));
+  mode_t mode = g.mode();
+  bool dir = S_ISDIR(mode);
+  auto [dfd, where] = CRYO_TRY(DirFor(orig, dir));
+  // A directory under its own name (a cwd shows it); the others beside it.
+  std::string name = orig.substr(orig.rfind('/') + 1);
+  if (!dir || name.empty() || ::faccessat(dfd.get(), name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    name = fmt::format(".cryo-ghost-{}-{}", pid, ghost_id);
+  std::string path = Join(where, name);
+  int made = 0;
+  if (dir) {
+    made = ::mkdirat(dfd.get(), name.c_str(), 0700);
+  } else if (S_ISCHR(mode) || S_ISBLK(mode)) {
+    if (!g.has_rdev()) return MakeError(EINVAL, "{}: a device without its number", r.name());
+    made = ::mknodat(dfd.get(), name.c_str(), (mode & S_IFMT) | 0600, static_cast<dev_t>(g.rdev()));
+  } else if (!S_ISREG(mode)) {
+    return MakeError(ENOTSUP, "{}: a ghost of mode {:o} is not supported", r.name(), mode);
+  }
+  if (made != 0) return ErrnoError("create ghost {}", path);
+  UniqueFd fd;
+  if (S_ISREG(mode)) {
+    int got = ::openat(dfd.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (got < 0) return ErrnoError("create ghost file {}", path);
+    fd = UniqueFd(got);
+  }
+  made_.push_back({CRYO_TRY(Dup(dfd.get())), name, dir});
+  if (!fd) {
+    int got = ::openat(dfd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (got < 0) return ErrnoError("open ghost {}", path);
+    fd = UniqueFd(got);
+  }
+  if (S_ISREG(mode)) CRYO_TRY_CTX(FillGhost(r, g, fd.get()), "ghost file {}", path);
+  CRYO_TRY_CTX(SetAttrs(fd.get(), g), "ghost {}", path);
+  return path;
 }
 
 Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root) {
   root_ = root;
+  std::map<uint32_t, std::string> by_ghost;
   for (auto [file_id, ghost_id] : s.ghosts) {
-    ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
-    img::ghost_file_entry g;
-    if (!r.present() || !CRYO_TRY(r.Next(g)))
-      return MakeError(0, "{} is missing", ImageFileName(ImageKind::kGhostFile, ghost_id));
-    if (g.chunks()) return MakeError(ENOTSUP, "{}: chunked ghost files are not supported yet", r.name());
-    std::string data = CRYO_TRY(r.ReadPayload(r.file_size() - r.offset()));
-    const auto* f = CRYO_TRY(s.File(file_id));
-    std::string dir = f->name().substr(0, f->name().rfind('/'));
-    // Outside a mount tree of its own, where it was or else by the images.
-    if (root.is_own() && (dir.empty() || ::access(dir.c_str(), W_OK) != 0)) dir = s.dir_path;
-    std::string path = fmt::format("{}/.cryo-ghost-{}-{}", dir, pid, file_id);
-    UniqueFd owned = CRYO_TRY_CTX(root.Open(path, O_WRONLY | O_CREAT | O_EXCL, g.mode() & 07777), "create ghost file");
-    int fd = owned.get();
-    paths_[file_id] = path;
-    CRYO_TRY_CTX(WriteAll(fd, data), "ghost file {}", path);
-    if (::fchown(fd, g.uid(), g.gid()) != 0) return ErrnoError("chown ghost file {}", path);
+    auto it = by_ghost.find(ghost_id);
+    if (it == by_ghost.end()) {
+      const auto* f = CRYO_TRY(s.File(file_id));
+      std::string path = CRYO_TRY_CTX(CreateGhost(s, ghost_id, f->name(), pid), "{}", f->name());
+      it = by_ghost.emplace(ghost_id, std::move(path)).first;
+    }
+    paths_[file_id] = it->second;
+  }
+  for (auto [file_id, link_id] : s.links) {
+    const std::string& link = CRYO_TRY(s.File(link_id))->name();
+    paths_[file_id] = link;
+    auto [dfd, where] = CRYO_TRY(DirFor(link, false));
+    (void)where;
+    made_.push_back({std::move(dfd), link.substr(link.rfind('/') + 1), false, true});
   }
   return {};
 }
