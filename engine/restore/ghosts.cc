@@ -1,7 +1,9 @@
 #include "engine/restore/ghosts.h"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,19 @@ Result<UniqueFd> Dup(int fd) {
   int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (d < 0) return ErrnoError("dup");
   return UniqueFd(d);
+}
+
+// A copy of the mount `dir` is on, rooted at `dir`, that is not read-only
+// (in cryo's mount namespace: the tree's while its mounts are made).
+Result<UniqueFd> WritableClone(int dir) {
+  long fd = ::syscall(SYS_open_tree, dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (fd < 0) return ErrnoError("copy the mount");
+  UniqueFd clone(static_cast<int>(fd));
+  mount_attr attr{};
+  attr.attr_clr = MOUNT_ATTR_RDONLY;
+  if (::syscall(SYS_mount_setattr, clone.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+    return ErrnoError("make the copy writable");
+  return clone;
 }
 
 // `len` bytes of the image from `from` on, into `fd` at `off`.
@@ -119,22 +134,25 @@ Result<std::string> Ghosts::CreateGhost(const ImageSet& s, uint32_t ghost_id, co
   if (!dir || name.empty() || ::faccessat(dfd.get(), name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0)
     name = fmt::format(".cryo-ghost-{}-{}", pid, ghost_id);
   std::string path = Join(where, name);
-  int made = 0;
-  if (dir) {
-    made = ::mkdirat(dfd.get(), name.c_str(), 0700);
-  } else if (S_ISCHR(mode) || S_ISBLK(mode)) {
-    if (!g.has_rdev()) return MakeError(EINVAL, "{}: a device without its number", r.name());
-    made = ::mknodat(dfd.get(), name.c_str(), (mode & S_IFMT) | 0600, static_cast<dev_t>(g.rdev()));
-  } else if (!S_ISREG(mode)) {
+  if ((S_ISCHR(mode) || S_ISBLK(mode)) && !g.has_rdev())
+    return MakeError(EINVAL, "{}: a device without its number", r.name());
+  if (!dir && !S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
     return MakeError(ENOTSUP, "{}: a ghost of mode {:o} is not supported", r.name(), mode);
+  // A regular file comes back open for its contents.
+  auto make = [&](int at) -> int {
+    if (dir) return ::mkdirat(at, name.c_str(), 0700);
+    if (!S_ISREG(mode)) return ::mknodat(at, name.c_str(), (mode & S_IFMT) | 0600, static_cast<dev_t>(g.rdev()));
+    return ::openat(at, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  };
+  int made = make(dfd.get());
+  if (made < 0 && errno == EROFS) {
+    // A read-only mount of a writable filesystem: made through a writable
+    // copy of the mount, the same directory for the tree's path.
+    dfd = CRYO_TRY_CTX(WritableClone(dfd.get()), "ghost {} on a read-only mount", path);
+    made = make(dfd.get());
   }
-  if (made != 0) return ErrnoError("create ghost {}", path);
-  UniqueFd fd;
-  if (S_ISREG(mode)) {
-    int got = ::openat(dfd.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (got < 0) return ErrnoError("create ghost file {}", path);
-    fd = UniqueFd(got);
-  }
+  if (made < 0) return ErrnoError("create ghost {}", path);
+  UniqueFd fd(S_ISREG(mode) ? made : -1);
   made_.push_back({CRYO_TRY(Dup(dfd.get())), name, dir});
   if (!fd) {
     int got = ::openat(dfd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
