@@ -79,6 +79,18 @@ Result<> CopyOut(int fd, uint64_t off, uint64_t len, int img) {
   return {};
 }
 
+// A ghost image keeps no inode flags (chattr): a file that is append-only
+// or immutable would come back without, so it is refused. The others come
+// from the directory the ghost is made in, as they came at first.
+Result<> CheckAttrs(int fd, const std::string& what) {
+  int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return {};  // a filesystem without them
+  if (flags & (FS_APPEND_FL | FS_IMMUTABLE_FL))
+    return MakeError(ENOTSUP, "{} (unlinked) is {} (chattr): a ghost file cannot keep that", what,
+                     (flags & FS_APPEND_FL) ? "append-only" : "immutable");
+  return {};
+}
+
 img::timeval Timeval(const struct timespec& t) {
   img::timeval v;
   v.set_tv_sec(static_cast<uint64_t>(t.tv_sec));
@@ -153,6 +165,7 @@ Result<uint32_t> FileRemaps::Ghost(const std::string& proc, const struct stat& s
   if (reg) {
     // Opened anew: the task's own fd may be write-only.
     UniqueFd f = CRYO_TRY_CTX(Open(proc, O_RDONLY | O_CLOEXEC), "{}", what);
+    CRYO_TRY(CheckAttrs(f.get(), what));
     int img = CRYO_TRY(w.RawFd());
     if (!chunks) {
       CRYO_TRY_CTX(CopyOut(f.get(), 0, size, img), "{} (unlinked)", what);
