@@ -172,12 +172,13 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     return id;
   }
   if (S_ISFIFO(st.st_mode) && link.starts_with("/")) {
-    if (link.ends_with(kDeleted))
-      return MakeError(ENOTSUP, "pid {} fd {}: FIFO {} was unlinked: not supported", pid, fd, link);
-    CRYO_TRY(Reachable(pid, fd, link, st, -1));
+    // Unlinked: a ghost FIFO, by its path entry.
+    bool gone = Gone(link, st);
+    if (!gone) CRYO_TRY(Reachable(pid, fd, link, st, -1));
     *type = img::FIFO;
     CRYO_TRY_CTX(PipeData(ino, proc, true), "pid {} fd {}", pid, fd);
     uint32_t regf = files_.AddReg(link, flags, 0, st);
+    if (gone) CRYO_TRY(remaps_.Remap(regf, link, proc, st, view_, fmt::format("pid {} fd {}", pid, fd), files_));
     uint32_t id = files_.NextId();
     img::file_entry fe;
     fe.set_type(img::FIFO);

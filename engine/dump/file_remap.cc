@@ -138,7 +138,7 @@ Result<uint32_t> FileRemaps::Ghost(const std::string& proc, const struct stat& s
   auto key = std::make_pair(st.st_dev, st.st_ino);
   if (auto it = ghosts_.find(key); it != ghosts_.end()) return it->second;
   bool reg = S_ISREG(st.st_mode);
-  if (!reg && !S_ISDIR(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+  if (!reg && !S_ISDIR(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISFIFO(st.st_mode))
     return MakeError(ENOTSUP, "{} (unlinked) is of mode {:o}: not supported", what, st.st_mode);
   uint64_t held = static_cast<uint64_t>(st.st_blocks) * 512;
   if (reg && held > opts_.ghost_limit)

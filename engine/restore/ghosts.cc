@@ -136,12 +136,12 @@ Result<std::string> Ghosts::CreateGhost(const ImageSet& s, uint32_t ghost_id, co
   std::string path = Join(where, name);
   if ((S_ISCHR(mode) || S_ISBLK(mode)) && !g.has_rdev())
     return MakeError(EINVAL, "{}: a device without its number", r.name());
-  if (!dir && !S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
+  if (!dir && !S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) && !S_ISFIFO(mode))
     return MakeError(ENOTSUP, "{}: a ghost of mode {:o} is not supported", r.name(), mode);
   // A regular file comes back open for its contents.
   auto make = [&](int at) -> int {
     if (dir) return ::mkdirat(at, name.c_str(), 0700);
-    if (!S_ISREG(mode)) return ::mknodat(at, name.c_str(), (mode & S_IFMT) | 0600, static_cast<dev_t>(g.rdev()));
+    if (!S_ISREG(mode)) return ::mknodat(at, name.c_str(), (mode & S_IFMT) | 0600, static_cast<dev_t>(g.rdev()));  // FIFO: 0
     return ::openat(at, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   };
   int made = make(dfd.get());

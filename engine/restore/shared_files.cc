@@ -74,19 +74,20 @@ Result<> SharedFiles::CreatePipes(const ImageSet& s) {
   return {};
 }
 
-Result<> SharedFiles::CreateFifos(const ImageSet& s, const mnt::TreeRoot& root) {
+Result<> SharedFiles::CreateFifos(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root) {
   for (const auto& [id, f] : s.fifos) {
     const auto* reg = CRYO_TRY(s.File(f.regf_id()));
+    std::string path = CRYO_TRY(path_of(f.regf_id()));  // its ghost, once unlinked
     if (!holds_.count(f.pipe_id())) {
       // Both ends held: no open below blocks, and the FIFO keeps its bytes.
-      UniqueFd hold = CRYO_TRY_CTX(root.Open(reg->name(), O_RDWR | O_NONBLOCK | O_CLOEXEC), "FIFO {}", reg->name());
+      UniqueFd hold = CRYO_TRY_CTX(root.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC), "FIFO {}", reg->name());
       auto pd = s.fifo_data.find(f.pipe_id());
       CRYO_TRY_CTX(Fill(hold.get(), pd == s.fifo_data.end() ? nullptr : &pd->second, f.pipe_id()), "FIFO {}",
                    reg->name());
       holds_[f.pipe_id()] = std::move(hold);
     }
     uint32_t mode = reg->flags() & O_ACCMODE;
-    UniqueFd fd = CRYO_TRY_CTX(root.Open(reg->name(), static_cast<int>(mode | O_CLOEXEC | O_NONBLOCK)), "FIFO {}",
+    UniqueFd fd = CRYO_TRY_CTX(root.Open(path, static_cast<int>(mode | O_CLOEXEC | O_NONBLOCK)), "FIFO {}",
                                reg->name());
     CRYO_TRY(SetStatus(fd.get(), reg->flags(), id));
     fds_[id] = std::move(fd);
@@ -183,7 +184,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
     fds_[id] = CRYO_TRY(ns::OpenMqueue(f->name(), f->flags()));
   }
   CRYO_TRY_CTX(CreatePipes(s), "pipes");
-  CRYO_TRY_CTX(CreateFifos(s, root), "FIFOs");
+  CRYO_TRY_CTX(CreateFifos(s, path_of, root), "FIFOs");
   CRYO_TRY_CTX(CreateEventFiles(s, fds_, root), "event files");
   CRYO_TRY_CTX(CreatePtys(s, fds_, root, orphan_masters_, premade_pty), "ptys");
   CRYO_TRY_CTX(CreateUnixSockets(s, fds_, inherited_, root), "unix sockets");

@@ -55,7 +55,7 @@ class SharedFiles {
 
  private:
   Result<> CreatePipes(const ImageSet& s);
-  Result<> CreateFifos(const ImageSet& s, const mnt::TreeRoot& root);
+  Result<> CreateFifos(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
 
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
   Result<> CreateHidden(const ImageSet& s, const Hidden& hidden);
