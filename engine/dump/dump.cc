@@ -282,7 +282,10 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   for (std::string_view which : {"cwd", "root"}) {
     std::string proc = fmt::format("/proc/{}/{}", pid, which);
     uint32_t id = CRYO_TRY(d.fds.ByPath(CRYO_TRY(ReadLink(proc)), proc, O_RDONLY | O_DIRECTORY));
-    which == "cwd" ? fs.set_cwd_id(id) : fs.set_root_id(id);
+    if (which == "cwd")
+      fs.set_cwd_id(id);
+    else
+      fs.set_root_id(id);
   }
   fs.set_umask(extras.umask);
   CRYO_TRY(WriteLater(d, ImageKind::kFs, static_cast<uint64_t>(vpid), fs));

@@ -160,12 +160,15 @@ Result<uint32_t> FileRemaps::Ghost(const std::string& proc, const struct stat& s
     g.set_chunks(true);
     g.set_size(size);
   }
+  // Opened anew: the task's own fd may be write-only.
+  UniqueFd f;
+  if (reg) {
+    f = CRYO_TRY_CTX(Open(proc, O_RDONLY | O_CLOEXEC), "{}", what);
+    CRYO_TRY(CheckAttrs(f.get(), what));
+  }
   ImageWriter w(dir_, ImageKind::kGhostFile, gid);
   CRYO_TRY(w.Write(g));
   if (reg) {
-    // Opened anew: the task's own fd may be write-only.
-    UniqueFd f = CRYO_TRY_CTX(Open(proc, O_RDONLY | O_CLOEXEC), "{}", what);
-    CRYO_TRY(CheckAttrs(f.get(), what));
     int img = CRYO_TRY(w.RawFd());
     if (!chunks) {
       CRYO_TRY_CTX(CopyOut(f.get(), 0, size, img), "{} (unlinked)", what);
