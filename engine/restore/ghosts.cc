@@ -93,9 +93,17 @@ Result<> SetAttrs(int fd, const img::ghost_file_entry& g) {
 
 }  // namespace
 
+void Ghosts::Remove(bool links) {
+  for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
+    if (!it->dir || it->link != links) continue;
+    ::unlinkat(it->dir.get(), it->name.c_str(), it->is_dir ? AT_REMOVEDIR : 0);
+    it->dir.reset();
+  }
+}
+
 Ghosts::~Ghosts() {
-  for (auto it = made_.rbegin(); it != made_.rend(); ++it)
-    if (!it->link || restored_) ::unlinkat(it->dir.get(), it->name.c_str(), it->is_dir ? AT_REMOVEDIR : 0);
+  Remove(false);
+  if (restored_) Remove(true);
 }
 
 Result<std::pair<UniqueFd, std::string>> Ghosts::DirFor(const std::string& path, bool make_parents) {

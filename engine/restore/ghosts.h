@@ -32,9 +32,14 @@ class Ghosts {
   Result<> Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root = {});
   // Where file `file_id` is opened instead of by its name (its ghost or
   // its link), or null when it is not remapped.
+  // Every task holds what it needs: the ghosts go, before the tree runs.
+  void RemoveGhosts() { Remove(false); }
   // The tree runs: the links made at dump go too (a failed restore keeps
   // them for the next try).
-  void Restored() { restored_ = true; }
+  void Restored() {
+    restored_ = true;
+    Remove(true);
+  }
   const std::string* PathOf(uint32_t file_id) const {
     auto it = paths_.find(file_id);
     return it == paths_.end() ? nullptr : &it->second;
@@ -48,6 +53,8 @@ class Ghosts {
     bool is_dir = false;
     bool link = false;  // made at dump: kept should the restore fail
   };
+  // Unlinks what cryo made (`links`: the links made at dump, else the rest).
+  void Remove(bool links);
   Result<std::string> CreateGhost(const ImageSet& s, uint32_t ghost_id, const std::string& orig, pid_t pid);
   // The directory a new ghost goes into: `path`'s, or the nearest one
   // above that exists (directories made for a ghost directory noted).

@@ -1212,6 +1212,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // then a failed restore closes them in repair mode, without a word.
   CRYO_TRY_CTX(shared.ResumeConnections(), "TCP connections");
   if (lazy) CRYO_TRY_CTX(lazy->Finish(), "lazy pages");
+  ghosts.RemoveGhosts();
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   ghosts.Restored();
   cg.Commit();
