@@ -449,6 +449,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   // Names the network lock; a restore into the same namespace lifts it.
   inv.set_dump_criu_run_id(std::string(run_id));
   CRYO_TRY(WriteInventory(dir, inv));
+  d.fds.Complete();
   stats.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
   return stats;
 }

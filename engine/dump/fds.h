@@ -66,6 +66,10 @@ class FdDumper {
   Result<uint32_t> ByPath(std::string link, const std::string& proc, uint32_t flags);
   // remap-fpath.img, pipes-data.img, fifo-data.img.
   Result<> Finish();
+  // The dump is complete (its inventory written): what it made on the
+  // tree's filesystems (links of --link-remap) stays for the restore;
+  // otherwise it goes with this dumper.
+  void Complete() { remaps_.Keep(); }
   // The files that are POSIX message queues: id and the queue's name.
   const std::vector<std::pair<uint32_t, std::string>>& mqueue_files() const { return mqueue_files_; }
 

@@ -115,7 +115,7 @@ Result<std::vector<DataRange>> DataRanges(int fd, uint64_t size, bool fiemap) {
 }
 
 FileRemaps::~FileRemaps() {
-  if (written_) return;
+  if (kept_) return;
   for (const auto& l : made_) ::unlink(l.c_str());
 }
 
@@ -215,9 +215,7 @@ Result<uint32_t> FileRemaps::Link(const std::string& path, const std::string& pr
 Result<> FileRemaps::Write() {
   ImageWriter w(dir_, ImageKind::kRemapFpath);
   for (const auto& e : entries_) CRYO_TRY(w.Write(e));
-  CRYO_TRY(w.Close());
-  written_ = true;
-  return {};
+  return w.Close();
 }
 
 }  // namespace cryo

@@ -51,8 +51,10 @@ class FileRemaps {
   // names the holder in errors ("pid 5 fd 3").
   Result<> Remap(uint32_t id, const std::string& path, const std::string& proc, const struct stat& st,
                  const std::string& view, const std::string& what, FileTable& files);
-  // remap-fpath.img. The links made stay for the restore from here on.
+  // remap-fpath.img.
   Result<> Write();
+  // The dump is complete: the links made stay for the restore.
+  void Keep() { kept_ = true; }
 
  private:
   Result<uint32_t> Ghost(const std::string& proc, const struct stat& st, const std::string& what);
@@ -66,7 +68,7 @@ class FileRemaps {
   std::map<std::pair<dev_t, ino_t>, uint32_t> links_;   // inode -> file id of its new link
   std::vector<std::string> made_;                       // links made, as cryo reaches them
   std::vector<img::remap_file_path_entry> entries_;
-  bool written_ = false;
+  bool kept_ = false;
 };
 
 }  // namespace cryo

@@ -137,6 +137,23 @@ for kind in append linked; do
   kill -9 "$pid"
 done
 
+# A dump with --link-remap that fails after making its link takes the link
+# away again; one that succeeds leaves it for the restore.
+d=$w/held-remap; mkdir -p "$d/img"
+pid=$("$spawn" -o "$d/out" /usr/bin/perl -e "$held" "$d" linked)
+track "$pid"
+for _ in $(seq 200); do [ -s "$d/out" ] && break; sleep 0.01; done
+CRYO_FAULT=inventory "$cryo" dump -t "$pid" -D "$d/img" --link-remap -R 2>"$d/err"; rc=$?
+left=$(ls "$d" | grep -c link_remap)
+"$cryo" dump -t "$pid" -D "$d/img" --link-remap -R 2>>"$d/err"; rc2=$?
+kept=$(ls "$d" | grep -c link_remap)
+if [ $rc -ne 0 ] && [ "$left" = 0 ] && [ $rc2 -eq 0 ] && [ "$kept" = 1 ] && alive "$pid"; then
+  echo "PASS dump-link-remap-undone-on-failure"
+else
+  echo "FAIL dump-link-remap-undone-on-failure: rc=$rc left=$left rc2=$rc2 kept=$kept $(cat "$d/err")"
+fi
+kill -9 "$pid"
+
 # Lifecycle: a stopped process comes back stopped; --leave-stopped and
 # --leave-running leave it so; restore without -d waits for the task.
 state() { awk '{print $3}' /proc/"$1"/stat 2>/dev/null; }
