@@ -209,7 +209,9 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     return files_.AddMemfd(inode, flags, pos);
   }
   // Unlinked (or renamed over): recreated from the dump (file_remap.h).
-  bool gone = link.starts_with("/") && !link.starts_with("/dev/pts/") && Gone(link, st);
+  if (link.starts_with("/dev/pts/") && link.ends_with(kDeleted))
+    return MakeError(ENOTSUP, "pid {} fd {}: terminal {} was removed: not supported", pid, fd, link);
+  bool gone = link.starts_with("/") && Gone(link, st);
   bool by_path = link.starts_with("/") && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode));
   if (!by_path) {
     std::string kind = link.starts_with("socket:[")      ? SocketKind(pid, fd)
