@@ -101,6 +101,7 @@ const Spec kSpecs[] = {
        o.ghost_limit = CRYO_TRY(Number<uint64_t>(s, "ghost-limit")) * mult;
        return {};
      }},
+    {"ghost-fiemap", 0, Arg::kNone, true, FLAG(ghost_fiemap)},
     {"track-mem", 0, Arg::kNone, true, FLAG(track_mem)},
     {"prev-images-dir", 0, Arg::kRequired, false, STRING(prev_images_dir)},
     {"auto-dedup", 0, Arg::kNone, true, FLAG(auto_dedup)},

@@ -141,6 +141,14 @@ TEST(Parse, ClearErrors) {
             "dump: --leave-running and --leave-stopped exclude each other");
 }
 
+TEST(Parse, GhostOptionsAsCriuTakesThem) {
+  auto o = Parse({"dump", "-t", "1", "--ghost-limit", "8M", "--no-ghost-fiemap"}).value();
+  EXPECT_EQ(o.ghost_limit, 8u << 20);
+  EXPECT_FALSE(o.ghost_fiemap);
+  EXPECT_TRUE(Parse({"dump", "-t", "1", "--ghost-fiemap"}).value().ghost_fiemap);
+  EXPECT_TRUE(Parse({"dump", "-t", "1"}).value().ghost_fiemap);
+}
+
 TEST(Parse, ConfigFileFormat) {
   ConfigText cfg{"/etc/criu/default.conf",
                  "# comment\n\n  tcp-established  \nlog-file /tmp/x.log # trailing\n"

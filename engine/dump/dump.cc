@@ -272,7 +272,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   mm.set_mm_env_start(st.env_start);
   mm.set_mm_env_end(st.env_end);
   std::string exe = CRYO_TRY(ReadLink(fmt::format("/proc/{}/exe", pid)));
-  mm.set_exe_file_id(CRYO_TRY(d.files.ByPath(exe, O_RDONLY)));
+  mm.set_exe_file_id(CRYO_TRY(d.fds.ByPath(exe, fmt::format("/proc/{}/exe", pid), O_RDONLY)));
   std::string auxv = CRYO_TRY(ReadFile(fmt::format("/proc/{}/auxv", pid)));
   for (size_t i = 0; i + 8 <= auxv.size(); i += 8) {
     uint64_t w;
@@ -282,8 +282,8 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   mm.set_dumpable(extras.dumpable);
   mm.set_thp_disabled(extras.thp_disabled);
   CRYO_TRY(DumpVmas(pid, mm,
-                    [&](const std::string& path, bool writable) {
-                      return d.files.ByPath(path, writable ? O_RDWR : O_RDONLY);
+                    [&](const std::string& link, const std::string& proc, bool writable) {
+                      return d.fds.ByPath(link, proc, writable ? O_RDWR : O_RDONLY);
                     },
                     [&](uint64_t start, uint64_t end, const std::string& path) {
                       return d.memfds.Inode(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, start, end), path);
@@ -308,7 +308,8 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   CRYO_TRY(FaultPoint("files"));
   if (!shared_files) CRYO_TRY(d.fds.DumpTable(pid, ids.files_id()));
   img::fs_entry fs;
-  std::string cwd = CRYO_TRY(ReadLink(fmt::format("/proc/{}/cwd", pid)));
+  std::string cwd_proc = fmt::format("/proc/{}/cwd", pid);
+  std::string cwd = CRYO_TRY(ReadLink(cwd_proc));
   if (auto dead = DeadProcDir(cwd)) {
     // The /proc dir of a process that has exited: one with its pid stands
     // in for it on restore (CRIU's PROCFS remap).
@@ -317,9 +318,10 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
     fs.set_cwd_id(d.files.AddReg(dead->first, O_RDONLY | O_DIRECTORY, 0, st));
     d.fds.AddDeadProc(fs.cwd_id(), dead->second);
   } else {
-    fs.set_cwd_id(CRYO_TRY(d.files.ByPath(cwd, O_RDONLY | O_DIRECTORY)));
+    fs.set_cwd_id(CRYO_TRY(d.fds.ByPath(cwd, cwd_proc, O_RDONLY | O_DIRECTORY)));
   }
-  fs.set_root_id(CRYO_TRY(d.files.ByPath(CRYO_TRY(ReadLink(fmt::format("/proc/{}/root", pid))), O_RDONLY | O_DIRECTORY)));
+  std::string root_proc = fmt::format("/proc/{}/root", pid);
+  fs.set_root_id(CRYO_TRY(d.fds.ByPath(CRYO_TRY(ReadLink(root_proc)), root_proc, O_RDONLY | O_DIRECTORY)));
   fs.set_umask(extras.umask);
   CRYO_TRY(WriteLater(d, ImageKind::kFs, static_cast<uint64_t>(vpid), fs));
   CRYO_TRY(WriteLater(d, ImageKind::kIds, static_cast<uint64_t>(vpid), ids));
@@ -482,6 +484,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   // Names the network lock; a restore into the same namespace lifts it.
   inv.set_dump_criu_run_id(std::string(run_id));
   CRYO_TRY(WriteInventory(dir, inv));
+  d.fds.Complete();
   stats.set_frozen_time(static_cast<uint32_t>(NowUs() - t_frozen));
   return stats;
 }
@@ -713,7 +716,7 @@ Result<img::dump_stats_entry> PreDump(const Options& opts, const KernelFeatures&
       img::mm_entry mm;
       // The mappings name no files here: only their kinds matter.
       CRYO_TRY(DumpVmas(
-          t.pid, mm, [](const std::string&, bool) -> Result<uint32_t> { return 0; },
+          t.pid, mm, [](const std::string&, const std::string&, bool) -> Result<uint32_t> { return 0; },
           [](uint64_t, uint64_t, const std::string&) -> Result<uint32_t> { return 0; }));
       ParentCover cover;
       if (track->relative_to_parent()) cover = CRYO_TRY(ReadParentCover(parent.dir.get(), vpid));

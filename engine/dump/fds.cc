@@ -30,53 +30,6 @@ namespace {
 
 constexpr std::string_view kDeleted = " (deleted)";
 
-// What an unlinked symlink held open (O_PATH|O_NOFOLLOW) points to: the
-// magic link leads to the symlink itself, not through it.
-Result<std::string> LinkTarget(const std::string& proc) {
-  UniqueFd f = CRYO_TRY(Open(proc, O_PATH));
-  char buf[4096];
-  ssize_t n = ::readlinkat(f.get(), "", buf, sizeof buf);
-  if (n < 0) return ErrnoError("read the target of {}", proc);
-  if (static_cast<size_t>(n) == sizeof buf) return MakeError(ENAMETOOLONG, "the target of {}", proc);
-  return std::string(buf, static_cast<size_t>(n));
-}
-
-// An open file that was unlinked: ghost-file-ID.img keeps what it takes to
-// make it again (a regular file's contents, a symlink's target, a FIFO's
-// mode), and remap-fpath.img says the file is to be found there (CRIU's
-// ghost files).
-Result<> DumpGhost(pid_t pid, int fd, uint32_t id, const struct stat& st, const Options& opts, int dir) {
-  std::string proc = fmt::format("/proc/{}/fd/{}", pid, fd);
-  img::ghost_file_entry g;
-  std::string data;
-  if (S_ISREG(st.st_mode)) {
-    if (static_cast<uint64_t>(st.st_size) > opts.ghost_limit)
-      return MakeError(EFBIG, "pid {} fd {}: unlinked file of {} bytes is over the ghost limit ({} bytes, --ghost-limit)",
-                       pid, fd, st.st_size, opts.ghost_limit);
-    UniqueFd f = CRYO_TRY(Open(proc, O_RDONLY));
-    data.resize(static_cast<size_t>(st.st_size));
-    size_t got = CRYO_TRY(ReadFull(f.get(), data.data(), data.size()));
-    data.resize(got);
-    g.set_chunks(false);
-    g.set_size(data.size());
-  } else if (S_ISLNK(st.st_mode)) {
-    g.set_symlnk_target(CRYO_TRY_CTX(LinkTarget(proc), "pid {} fd {}", pid, fd));
-  }
-  g.set_uid(st.st_uid);
-  g.set_gid(st.st_gid);
-  g.set_mode(st.st_mode);
-  g.set_dev(static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)));
-  g.set_ino(st.st_ino);
-  g.mutable_atim()->set_tv_sec(static_cast<uint64_t>(st.st_atim.tv_sec));
-  g.mutable_atim()->set_tv_usec(static_cast<uint64_t>(st.st_atim.tv_nsec / 1000));
-  g.mutable_mtim()->set_tv_sec(static_cast<uint64_t>(st.st_mtim.tv_sec));
-  g.mutable_mtim()->set_tv_usec(static_cast<uint64_t>(st.st_mtim.tv_nsec / 1000));
-  ImageWriter w(dir, ImageKind::kGhostFile, id);
-  CRYO_TRY(w.Write(g));
-  if (!data.empty()) CRYO_TRY(w.WriteRaw(std::string_view(data)));
-  return w.Close();
-}
-
 // Two fds of one process on the same inode.
 bool SameFile(pid_t pid, int a, int b) {
   struct stat sa, sb;
@@ -293,14 +246,13 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     return id;
   }
   if (S_ISFIFO(st.st_mode) && link.starts_with("/")) {
-    // An unlinked FIFO is made again as a ghost, opened, and unlinked.
-    bool unlinked = st.st_nlink == 0 && link.ends_with(kDeleted);
-    if (unlinked) link.resize(link.size() - kDeleted.size());
-    if (!unlinked) CRYO_TRY(Reachable(pid, fd, link, st, -1));
+    // Unlinked: a ghost FIFO, by its path entry.
+    bool gone = Gone(link, st);
+    if (!gone) CRYO_TRY(Reachable(pid, fd, link, st, -1));
     *type = img::FIFO;
     CRYO_TRY_CTX(PipeData(ino, proc, true), "pid {} fd {}", pid, fd);
     uint32_t regf = files_.AddReg(link, flags, 0, st);
-    if (unlinked) CRYO_TRY(Ghost(pid, fd, regf, st));
+    if (gone) CRYO_TRY(remaps_.Remap(regf, link, proc, st, view_, fmt::format("pid {} fd {}", pid, fd), files_));
     uint32_t id = files_.NextId();
     img::file_entry fe;
     fe.set_type(img::FIFO);
@@ -335,13 +287,14 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
     *type = img::TTY;
     return ptys_.Dump(pid, fd, st.st_rdev, flags, files_);
   }
+  // Unlinked (or renamed over): recreated from the dump (file_remap.h).
+  if (link.starts_with("/dev/pts/") && link.ends_with(kDeleted))
+    return MakeError(ENOTSUP, "pid {} fd {}: terminal {} was removed: not supported", pid, fd, link);
+  bool gone = link.starts_with("/") && Gone(link, st);
   // A symlink is held open with O_PATH|O_NOFOLLOW, and reopened so.
-  bool ghost = (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && st.st_nlink == 0 && link.ends_with(kDeleted) &&
-               link.starts_with("/");
-  if (ghost) link.resize(link.size() - kDeleted.size());
   bool by_path = link.starts_with("/") &&
                  (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISLNK(st.st_mode));
-  if (!by_path || (!ghost && link.ends_with(kDeleted))) {
+  if (!by_path) {
     std::string kind = link.starts_with("socket:[")      ? SocketKind(pid, fd)
                        : link.starts_with("anon_inode:") ? link.substr(11)
                                                          : link;
@@ -378,24 +331,33 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   if (S_ISCHR(st.st_mode) && !console && !own_ctty && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) &&
       !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
-  if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
+  if (!gone) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
   *type = img::REG;
   uint32_t id = files_.AddReg(link, flags, pos, st, mounts_.count(mnt_id) ? mnt_id : -1);
-  if (ghost) CRYO_TRY(Ghost(pid, fd, id, st));
+  if (gone) CRYO_TRY(remaps_.Remap(id, link, proc, st, view_, fmt::format("pid {} fd {}", pid, fd), files_));
   return id;
 }
 
-// Every open of one unlinked inode names the same ghost (the first one's
-// id): restored, they are opens of one file again.
-Result<> FdDumper::Ghost(pid_t pid, int fd, uint32_t id, const struct stat& st) {
-  auto [it, fresh] = ghosts_.try_emplace({st.st_dev, st.st_ino}, id);
-  if (fresh) CRYO_TRY(DumpGhost(pid, fd, id, st, opts_, dir_));
-  img::remap_file_path_entry remap;
-  remap.set_orig_id(id);
-  remap.set_remap_id(it->second);
-  remap.set_remap_type(img::GHOST);
-  remaps_.push_back(remap);
-  return {};
+bool FdDumper::Gone(std::string& link, const struct stat& st) const {
+  if (!link.ends_with(kDeleted)) return false;
+  // A name that truly ends so, of this very file, is no remap.
+  struct stat there;
+  if (::stat((view_ + link).c_str(), &there) == 0 && there.st_dev == st.st_dev && there.st_ino == st.st_ino)
+    return false;
+  return StripDeleted(link);
+}
+
+Result<uint32_t> FdDumper::ByPath(std::string link, const std::string& proc, uint32_t flags) {
+  struct stat st;
+  if (!link.ends_with(kDeleted)) return files_.ByPath(link, flags);
+  if (::stat(proc.c_str(), &st) != 0) return ErrnoError("stat {}", proc);
+  if (!Gone(link, st)) return files_.ByPath(link, flags);
+  auto key = std::make_tuple(st.st_dev, st.st_ino, flags);
+  if (auto it = gone_by_inode_.find(key); it != gone_by_inode_.end()) return it->second;
+  uint32_t id = files_.AddReg(link, flags, 0, st);
+  CRYO_TRY(remaps_.Remap(id, link, proc, st, view_, proc, files_));
+  gone_by_inode_[key] = id;
+  return id;
 }
 
 // An epoll's registrations name fds of the task that made them: one in
@@ -508,7 +470,7 @@ Result<> FdDumper::Finish() {
   // A watch on an unlinked inode follows the ghost of an fd on that inode.
   for (const auto& w : unlinked_watches_) {
     dev_t dev = makedev(w.s_dev >> 20, w.s_dev & 0xfffff);
-    if (!ghosts_.count({dev, static_cast<ino_t>(w.ino)}))
+    if (!remaps_.HasGhost(dev, static_cast<ino_t>(w.ino)))
       return MakeError(ENOTSUP,
                        "pid {} fd {}: inotify watch {} is on inode {}, unlinked, which no fd of the tree holds: not "
                        "supported",
@@ -521,11 +483,7 @@ Result<> FdDumper::Finish() {
     for (const auto& l : locks_) CRYO_TRY(w.Write(l));
     CRYO_TRY(w.Close());
   }
-  {
-    ImageWriter w(dir_, ImageKind::kRemapFpath);
-    for (const auto& r : remaps_) CRYO_TRY(w.Write(r));
-    CRYO_TRY(w.Close());
-  }
+  CRYO_TRY(remaps_.Write());
   for (bool fifo : {false, true}) {
     ImageWriter w(dir_, fifo ? ImageKind::kFifoData : ImageKind::kPipesData);
     for (const auto& q : queued_) {

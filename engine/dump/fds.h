@@ -9,11 +9,13 @@
 
 #include <functional>
 #include <map>
+#include <tuple>
 #include <set>
 #include <vector>
 
 #include "engine/base/log.h"
 #include "engine/base/result.h"
+#include "engine/dump/file_remap.h"
 #include "engine/dump/file_table.h"
 #include "engine/dump/inet_socket.h"
 #include "engine/dump/memfd.h"
@@ -32,7 +34,7 @@ namespace cryo {
 class FdDumper {
  public:
   FdDumper(const Options& opts, int dir, FileTable& files, MemfdTable& memfds)
-      : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts), inet_(opts, dir) {}
+      : opts_(opts), dir_(dir), files_(files), memfds_(memfds), unix_(opts), inet_(opts, dir), remaps_(opts, dir) {}
   // The tree's network namespace, where its sockets are looked up.
   void SetNetnsOf(pid_t pid);
   // Where connections taken into repair mode are kept (--tcp-established).
@@ -67,20 +69,28 @@ class FdDumper {
     r.set_orig_id(id);
     r.set_remap_id(static_cast<uint32_t>(pid));
     r.set_remap_type(img::PROCFS);
-    remaps_.push_back(r);
+    remaps_.Add(r);
   }
+  // A file the tree reaches by path only (cwd, root, exe, a mapping):
+  // `link` as /proc shows it, `proc` where cryo reaches it. Shared by name,
+  // or by inode once unlinked (then remapped, file_remap.h).
+  Result<uint32_t> ByPath(std::string link, const std::string& proc, uint32_t flags);
   // remap-fpath.img, pipes-data.img, fifo-data.img.
   Result<> Finish();
+  // The dump is complete (its inventory written): what it made on the
+  // tree's filesystems (links of --link-remap) stays for the restore;
+  // otherwise it goes with this dumper.
+  void Complete() { remaps_.Keep(); }
   // The files that are POSIX message queues: id and the queue's name.
   const std::vector<std::pair<uint32_t, std::string>>& mqueue_files() const { return mqueue_files_; }
 
  private:
+  // Whether `link` names a file no longer there (" (deleted)" is cut off then).
+  bool Gone(std::string& link, const struct stat& st) const;
   Result<> Reachable(pid_t pid, int fd, const std::string& path, const struct stat& st, int mnt_id) const;
   Result<uint32_t> DumpFile(pid_t pid, int fd, const std::string& link, const struct stat& st,
                             uint32_t flags, uint64_t pos, int mnt_id, img::fd_types* type);
   Result<> PipeData(uint32_t ino, const std::string& proc, bool fifo);
-  // File `id` is an unlinked inode: its ghost, written once per inode.
-  Result<> Ghost(pid_t pid, int fd, uint32_t id, const struct stat& st);
   // The owner of a new file description for SIGIO (file_owner.h).
   Result<> DumpOwner(int pidfd, pid_t pid, int fd, uint32_t id);
   // A file in flight on a unix socket, received by a peek as fd `ours`.
@@ -100,8 +110,8 @@ class FdDumper {
   Log* log_ = nullptr;
   Ptys ptys_;
   TunFileWhere tun_where_;
-  std::vector<img::remap_file_path_entry> remaps_;
-  std::map<std::pair<dev_t, ino_t>, uint32_t> ghosts_;  // inode -> its ghost's id
+  FileRemaps remaps_;
+  std::map<std::tuple<dev_t, ino_t, uint32_t>, uint32_t> gone_by_inode_;  // ByPath's unlinked files
   struct UnlinkedWatch {
     pid_t pid;
     int fd;

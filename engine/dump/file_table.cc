@@ -19,6 +19,12 @@ void NoOwner(img::fown_entry* f) {
 
 uint32_t FileTable::AddReg(const std::string& path, uint32_t flags, uint64_t pos, const struct stat& st, int mnt_id) {
   uint32_t id = NextId();
+  AddRegWithId(id, path, flags, pos, st, mnt_id);
+  return id;
+}
+
+void FileTable::AddRegWithId(uint32_t id, const std::string& path, uint32_t flags, uint64_t pos, const struct stat& st,
+                             int mnt_id) {
   img::file_entry fe;
   fe.set_type(img::REG);
   fe.set_id(id);
@@ -32,7 +38,6 @@ uint32_t FileTable::AddReg(const std::string& path, uint32_t flags, uint64_t pos
   r->set_mode(st.st_mode);
   if (mnt_id >= 0) r->set_mnt_id(mnt_id);
   Add(std::move(fe));
-  return id;
 }
 
 uint32_t FileTable::AddMemfd(uint32_t inode_id, uint32_t flags, uint64_t pos) {

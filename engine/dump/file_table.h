@@ -27,6 +27,9 @@ class FileTable {
 
   // `mnt_id`: the mount it is on, when that is one of the tree's (-1: none).
   uint32_t AddReg(const std::string& path, uint32_t flags, uint64_t pos, const struct stat& st, int mnt_id = -1);
+  // The same, under an id taken from NextId() before.
+  void AddRegWithId(uint32_t id, const std::string& path, uint32_t flags, uint64_t pos, const struct stat& st,
+                    int mnt_id = -1);
   uint32_t AddMemfd(uint32_t inode_id, uint32_t flags, uint64_t pos);
   // Files reached by path only (cwd, root, exe, mappings): shared by name.
   Result<uint32_t> ByPath(const std::string& path, uint32_t flags);

@@ -149,13 +149,16 @@ Result<> DumpVmas(pid_t pid, img::mm_entry& mm, const FileIdFor& file_id, const 
       e->set_shmid(CRYO_TRY(memfd_id(v.start, v.end, v.path)));
       e->set_fdflags(CRYO_TRY(MappedFileMode(pid, v)));
     } else if (!v.path.empty() && v.path.front() == '/') {
-      if (v.deleted || v.path.starts_with("/SYSV"))
+      if (v.path.starts_with("/SYSV"))
         return MakeError(ENOTSUP, "pid {}: mapping {:#x}-{:#x} of {}{} is not supported yet", pid,
                          v.start, v.end, v.path, v.deleted ? " (deleted)" : "");
       status |= v.shared ? kFileShared : kFilePrivate;
       uint32_t mode = CRYO_TRY(MappedFileMode(pid, v));
       e->set_fdflags(mode);
-      uint32_t id = CRYO_TRY(file_id(v.path, v.shared && mode == O_RDWR));
+      // An unlinked file is reached through map_files (and remapped).
+      uint32_t id = CRYO_TRY(file_id(v.deleted ? v.path + " (deleted)" : v.path,
+                                     fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, v.start, v.end),
+                                     v.shared && mode == O_RDWR));
       e->set_shmid(id);
     } else {
       status |= kAnonPrivate;

@@ -30,7 +30,7 @@ using ParentCover = std::vector<PageRun>;
 Result<ParentCover> ReadParentCover(int parent_dir, pid_t image_pid);
 
 // Gives the files.img id of a mapped file, registering it when new.
-using FileIdFor = std::function<Result<uint32_t>(const std::string& path, bool writable)>;
+using FileIdFor = std::function<Result<uint32_t>(const std::string& link, const std::string& proc, bool writable)>;
 
 // Gives the memfd inode id behind a mapping.
 using MemfdIdFor = std::function<Result<uint32_t>(uint64_t start, uint64_t end, const std::string& path)>;

@@ -75,7 +75,8 @@ struct Options {
   bool evasive_devices = false;
   bool force_irmap = false;
   std::vector<std::string> irmap_scan_paths;
-  uint64_t ghost_limit = 1 << 20;
+  uint64_t ghost_limit = 1 << 20;  // bytes an unlinked file's data may take (its blocks)
+  bool ghost_fiemap = true;        // find its data with FIEMAP first (SEEK_DATA otherwise)
   bool track_mem = false;
   std::string prev_images_dir;  // parent_img
   bool auto_dedup = false;

@@ -1,17 +1,22 @@
-// Unlinked files of the dump, recreated from their ghost images next to
-// where they were, opened by the tasks, and unlinked again when the restore
-// is over, whatever its outcome.
+// Files of the dump no path led to (remap-fpath.img): each ghost (an
+// unlinked file, directory or device node) is recreated once from its
+// ghost image, next to where it was, for every file entry that names it;
+// links made at dump (--link-remap) are opened as they are. When the
+// restore is over, whatever its outcome, ghosts and links are unlinked
+// again, so the tasks hold unlinked files as before.
 #pragma once
 
 #include <sys/types.h>
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "engine/base/result.h"
-#include "engine/restore/image_set.h"
-
+#include "engine/base/unique_fd.h"
+#include "engine/image/proto/files.pb.h"
 #include "engine/mnt/tree_root.h"
+#include "engine/restore/image_set.h"
 
 namespace cryo {
 
@@ -25,12 +30,19 @@ class Ghosts {
   // `pid` names the files (.cryo-ghost-PID-ID); `root` is where the
   // tree's paths are.
   Result<> Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root = {});
-  // Where file `file_id` was recreated, or null if it is not a ghost.
+  // Where file `file_id` is opened instead of by its name (its ghost or
+  // its link), or null when it is not remapped.
+  // Every task holds what it needs: the ghosts go, before the tree runs.
+  void RemoveGhosts() { Remove(false); }
+  // The tree runs: the links made at dump go too (a failed restore keeps
+  // them for the next try).
+  void Restored() {
+    restored_ = true;
+    Remove(true);
+  }
   const std::string* PathOf(uint32_t file_id) const {
     auto it = paths_.find(file_id);
-    if (it != paths_.end()) return &it->second;
-    it = others_.find(file_id);
-    return it == others_.end() ? nullptr : &it->second;
+    return it == paths_.end() ? nullptr : &it->second;
   }
   // Where the ghost of inode `ino` on device `dev` (the kernel's encoding,
   // as ghost_file_entry has it) was made, or null.
@@ -40,10 +52,25 @@ class Ghosts {
   }
 
  private:
-  std::map<std::pair<uint32_t, uint64_t>, std::string> by_inode_;
-  std::map<uint32_t, std::string> paths_;   // the files made (unlinked at the end)
-  std::map<uint32_t, std::string> others_;  // more opens of one of them
+  // One name cryo made, to be taken away again: `name` in `dir`.
+  struct Made {
+    UniqueFd dir;
+    std::string name;
+    bool is_dir = false;
+    bool link = false;  // made at dump: kept should the restore fail
+  };
+  // Unlinks what cryo made (`links`: the links made at dump, else the rest).
+  void Remove(bool links);
+  Result<std::string> CreateGhost(const ImageSet& s, uint32_t ghost_id, const std::string& orig, pid_t pid);
+  // The directory a new ghost goes into: `path`'s, or the nearest one
+  // above that exists (directories made for a ghost directory noted).
+  Result<std::pair<UniqueFd, std::string>> DirFor(const std::string& path, bool make_parents);
+
+  std::map<std::pair<uint32_t, uint64_t>, std::string> by_inode_;  // ghosts by their inode (inotify watches)
+  std::map<uint32_t, std::string> paths_;  // file id -> path to open
+  std::vector<Made> made_;                 // in the order made
   mnt::TreeRoot root_;
+  bool restored_ = false;
 };
 
 }  // namespace cryo

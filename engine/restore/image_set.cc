@@ -1,5 +1,7 @@
 #include "engine/restore/image_set.h"
 
+#include <fcntl.h>
+
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -76,6 +78,13 @@ Result<const img::reg_file_entry*> ImageSet::File(uint32_t id) const {
   auto it = files.find(id);
   if (it == files.end()) return MakeError(0, "files.img has no file {}", id);
   return &it->second;
+}
+
+uint32_t OpenFlags(uint32_t dumped) {
+  uint32_t flags = dumped & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
+  // O_TMPFILE holds O_DIRECTORY: the file it made is none.
+  if ((flags & O_TMPFILE) == O_TMPFILE) flags &= ~static_cast<uint32_t>(O_TMPFILE);
+  return flags;
 }
 
 Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
@@ -215,17 +224,20 @@ Result<ImageSet> ReadImageSet(const std::string& path, bool lazy) {
     ImageReader rm = CRYO_TRY(ImageReader::Open(d, ImageKind::kRemapFpath));
     img::remap_file_path_entry e;
     while (CRYO_TRY(rm.Next(e))) {
-      if (e.remap_type() != img::GHOST && e.remap_type() != img::PROCFS)
-        return MakeError(ENOTSUP, "remap-fpath.img: remap type {} is not supported by this build yet",
-                         img::remap_type_Name(e.remap_type()));
       CRYO_TRY(s.File(e.orig_id()));
-      if (e.remap_type() == img::PROCFS) {
+      if (e.remap_type() == img::GHOST) {
+        s.ghosts[e.orig_id()] = e.remap_id();
+      } else if (e.remap_type() == img::LINKED) {
+        CRYO_TRY(s.File(e.remap_id()));
+        s.links[e.orig_id()] = e.remap_id();
+      } else if (e.remap_type() == img::PROCFS) {
         if (e.remap_id() == 0 || e.remap_id() > (1u << 22))
           return MakeError(EINVAL, "remap-fpath.img: file {}: pid {}", e.orig_id(), e.remap_id());
         s.dead_procs[e.orig_id()] = static_cast<pid_t>(e.remap_id());
-        continue;
+      } else {
+        return MakeError(ENOTSUP, "remap-fpath.img: remap type {} is not supported by this build yet",
+                         img::remap_type_Name(e.remap_type()));
       }
-      s.ghosts[e.orig_id()] = e.remap_id();
     }
   }
   {

@@ -59,6 +59,7 @@ struct ImageSet {
   img::seccomp_entry seccomp;  // empty when no thread had filters
   std::map<uint32_t, uint32_t> ghosts;  // file id -> ghost-file id (unlinked files)
   std::map<uint32_t, pid_t> dead_procs;  // file id -> pid: a path below /proc/PID of an exited process
+  std::map<uint32_t, uint32_t> links;   // file id -> file id of a link made at dump (--link-remap)
   std::map<uint32_t, img::memfd_file_entry> memfd_files;   // by file id
   std::map<uint32_t, img::memfd_inode_entry> memfd_inodes;  // by inode id
   std::map<uint32_t, img::pipe_entry> pipes;                // by file id
@@ -87,6 +88,10 @@ struct ImageSet {
 
   Result<const img::reg_file_entry*> File(uint32_t id) const;
 };
+
+// The flags a regular file of files.img is opened again with: those
+// that made it (O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE) go.
+uint32_t OpenFlags(uint32_t dumped);
 
 // `lazy`: the pages of lazy mappings (mem/pagemap_flags.h) are left out
 // of each task's sources, for the lazy-pages daemon to fill in.

@@ -119,6 +119,12 @@ class Builder {
 
   // `in_tree`: a path of the tree's (an image's file name), not one of
   // cryo's (the images, cryo's /proc).
+  // Where a file of files.img is opened: its ghost or link, else its name.
+  Result<std::string> PathOfFile(uint32_t id) const {
+    if (const std::string* remapped = ghosts_ ? ghosts_->PathOf(id) : nullptr) return *remapped;
+    return std::string(CRYO_TRY(s_.File(id))->name());
+  }
+
   Result<long> Open(const std::string& path, uint32_t flags, bool in_tree = false) {
     ResetScratch();
     uint64_t p = CRYO_TRY(Put(path.c_str(), path.size() + 1));
@@ -387,7 +393,7 @@ class Builder {
           // (A task sharing an earlier task's fd table has no cryo pidfd.)
           if (mode == O_RDWR && ti_.owns_files) held = memfds_->FdOf(static_cast<uint32_t>(v.shmid()));
         } else {
-          path = CRYO_TRY(s_.File(static_cast<uint32_t>(v.shmid())))->name(), in_tree = true;
+          path = CRYO_TRY(PathOfFile(static_cast<uint32_t>(v.shmid()))), in_tree = true;
         }
       }
       if (!path.empty()) {
@@ -486,8 +492,7 @@ class Builder {
 
   Result<> SetMm() {
     const auto& mm = ti_.mm;
-    const auto* exe = CRYO_TRY(s_.File(mm.exe_file_id()));
-    long exe_fd = CRYO_TRY(Open(exe->name(), O_RDONLY, true));
+    long exe_fd = CRYO_TRY(Open(CRYO_TRY(PathOfFile(mm.exe_file_id())), O_RDONLY, true));
     std::vector<uint64_t> auxv(mm.mm_saved_auxv().begin(), mm.mm_saved_auxv().end());
     if (auxv.size() > 512) return MakeError(E2BIG, "mm.img: an auxv of {} words", auxv.size());
     // The map, the exe's close and dumpable in one batch, arguments past
@@ -643,12 +648,11 @@ class Builder {
         }
       } else {
         const auto* f = CRYO_TRY(s_.File(fi.id()));
-        const std::string* ghost = ghosts_ ? ghosts_->PathOf(fi.id()) : nullptr;
-        path = ghost ? *ghost : f->name();
-        flags = f->flags();
+        path = CRYO_TRY(PathOfFile(fi.id()));
+        flags = OpenFlags(f->flags());
         pos = f->pos();
       }
-      flags &= ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
+      flags &= ~static_cast<uint32_t>(O_CLOEXEC);
       long fd = CRYO_TRY(Open(path, flags | (cloexec ? O_CLOEXEC : 0), in_tree));
       if (static_cast<uint32_t>(fd) != fi.fd()) {
         CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), fi.fd(), cloexec ? O_CLOEXEC : 0));
@@ -659,26 +663,26 @@ class Builder {
                  img::fd_types_Name(fi.type()), path, flags, pos);
       first_fd[fi.id()] = fi.fd();
     }
-    const auto* cwd = CRYO_TRY(s_.File(ti_.fs.cwd_id()));
-    const auto* root = CRYO_TRY(s_.File(ti_.fs.root_id()));
-    if (int held = shared_ ? shared_->FdOf(ti_.fs.cwd_id()) : -1; held >= 0) return HeldCwd(held, root->name());
-    if (tree_fd_ >= 0) return TreeFs(root->name(), cwd->name());
+    std::string cwd = CRYO_TRY(PathOfFile(ti_.fs.cwd_id()));
+    std::string root = CRYO_TRY(PathOfFile(ti_.fs.root_id()));
+    if (int held = shared_ ? shared_->FdOf(ti_.fs.cwd_id()) : -1; held >= 0) return HeldCwd(held, root);
+    if (tree_fd_ >= 0) return TreeFs(root, cwd);
     // Root, cwd and umask in one batch, the paths past its table.
-    if (root->name().size() + cwd->name().size() + 4096 + 64 > kTrampSize - kPage)
-      return MakeError(ENAMETOOLONG, "cwd {} / root {}", cwd->name(), root->name());
+    if (root.size() + cwd.size() + 4096 + 64 > kTrampSize - kPage)
+      return MakeError(ENAMETOOLONG, "cwd {} / root {}", cwd, root);
     // Both paths are as cryo sees them (from its root): the cwd first,
     // then the root, which leaves the cwd where it is.
     uint64_t at = scratch_ + 4096;
     SyscallBatch b;
     std::vector<std::string> what;
-    CRYO_TRY(t_.Write(at, cwd->name().c_str(), cwd->name().size() + 1));
+    CRYO_TRY(t_.Write(at, cwd.c_str(), cwd.size() + 1));
     b.Add(SYS_chdir, at);
-    what.push_back("chdir to cwd " + cwd->name());
-    at += (cwd->name().size() + 16) & ~size_t{15};
-    if (root->name() != "/") {
-      CRYO_TRY(t_.Write(at, root->name().c_str(), root->name().size() + 1));
+    what.push_back("chdir to cwd " + cwd);
+    at += (cwd.size() + 16) & ~size_t{15};
+    if (root != "/") {
+      CRYO_TRY(t_.Write(at, root.c_str(), root.size() + 1));
       b.Add(SYS_chroot, at);
-      what.push_back("chroot " + root->name());
+      what.push_back("chroot " + root);
     }
     b.Add(SYS_umask, ti_.fs.umask());  // returns the old mask
     what.push_back("umask");
@@ -1472,8 +1476,10 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   // then a failed restore closes them in repair mode, without a word.
   CRYO_TRY_CTX(shared.ResumeConnections(), "TCP connections");
   if (lazy) CRYO_TRY_CTX(lazy->Finish(), "lazy pages");
+  ghosts.RemoveGhosts();
   CRYO_TRY(tree.Release(s, c.pin.ok() ? &c.pin.saved() : nullptr));
   log.Info("the tree runs");
+  ghosts.Restored();
   cg.Commit();
   if (pidns_init) CRYO_TRY(pidns_init->Watch(s.tasks[0].pid()));
   if (lazy) CRYO_TRY_CTX(lazy->Running(), "lazy pages");

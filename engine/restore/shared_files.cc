@@ -123,7 +123,7 @@ Result<> SharedFiles::CreateRegular(const ImageSet& s, const PathOf& path_of, co
       pos = m.pos();
     }
     std::string path = CRYO_TRY(path_of(id));
-    flags &= ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
+    flags = OpenFlags(flags);
     // memfds are cryo's own; regular files (ghosts too) are the tree's.
     auto opened = kind == img::MEMFD ? Open(path, static_cast<int>(flags | O_CLOEXEC))
                                      : root.Open(path, static_cast<int>(flags | O_CLOEXEC));
@@ -154,12 +154,13 @@ Result<> SharedFiles::OpenedAt(uint32_t id, UniqueFd fd, const std::string& path
 Result<> SharedFiles::CreateHidden(const ImageSet& s, const Hidden& hidden) {
   if (!hidden) return {};
   for (const auto& [id, f] : s.files) {
-    if (f.mnt_id() < 0 || s.kinds.at(id) != img::REG || s.mqueues.count(id) || s.ghosts.count(id) || fds_.count(id))
+    if (f.mnt_id() < 0 || s.kinds.at(id) != img::REG || s.mqueues.count(id) || s.ghosts.count(id) || s.links.count(id) ||
+        fds_.count(id))
       continue;
     // Only what a task holds or a packet carries (a FIFO's path entry,
     // say, is opened as the FIFO).
     if (!s.tables_using.count(id) && !s.in_flight.count(id)) continue;
-    uint32_t flags = f.flags() & ~static_cast<uint32_t>(O_CREAT | O_TRUNC | O_EXCL);
+    uint32_t flags = OpenFlags(f.flags());
     auto fd = CRYO_TRY_CTX(hidden(f, static_cast<int>(flags)), "file {}", f.name());
     if (!fd) continue;
     if (!(flags & O_PATH) && f.pos() != 0 && ::lseek(fd->get(), static_cast<off_t>(f.pos()), SEEK_SET) < 0)

@@ -100,6 +100,60 @@ else
   echo "FAIL dump-ghost-limit: rc=$rc $(cat "$d/err") result=$(cat "$d/run/result" 2>/dev/null)"
 fi
 
+# Unlinked files a restore could not bring back as they were: one kept
+# append-only (chattr +a, set through the fd after the unlink), one whose
+# name is gone while another link remains (without --link-remap). The
+# dump stops with one line naming it; the process goes on writing.
+held='
+my ($dir, $kind) = @ARGV;
+open(my $f, "+>", "$dir/held") or die "open: $!";
+if ($kind eq "append") {
+  unlink("$dir/held") or die "unlink: $!";
+  my $flags = pack("l", 0x20);  # FS_APPEND_FL
+  ioctl($f, 0x40086602, $flags) or die "FS_IOC_SETFLAGS: $!";
+} else {
+  link("$dir/held", "$dir/other") or die "link: $!";
+  unlink("$dir/held") or die "unlink: $!";
+}
+$| = 1;
+while (1) { print "beat\n"; select(undef, undef, undef, 0.02); }
+'
+for kind in append linked; do
+  d=$w/held-$kind; mkdir -p "$d/img"
+  pid=$("$spawn" -o "$d/out" /usr/bin/perl -e "$held" "$d" "$kind")
+  track "$pid"
+  for _ in $(seq 200); do [ -s "$d/out" ] && break; sleep 0.01; done
+  fds=$(ls -l /proc/"$pid"/fd | awk '{print $9, $10, $11}')
+  "$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err"; rc=$?
+  before=$(wc -l <"$d/out"); sleep 0.3; after=$(wc -l <"$d/out")
+  want=$([ $kind = append ] && echo "is append-only (chattr)" || echo "dump with --link-remap")
+  if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "pid $pid fd" "$d/err" && grep -qF "$want" "$d/err" &&
+     alive "$pid" && [ "$after" -gt "$before" ] && [ "$fds" = "$(ls -l /proc/"$pid"/fd | awk '{print $9, $10, $11}')" ] &&
+     [ ! -e "$d/img/inventory.img" ]; then
+    echo "PASS dump-refuses-unlinked-$kind"
+  else
+    echo "FAIL dump-refuses-unlinked-$kind: rc=$rc $(cat "$d/err")"
+  fi
+  kill -9 "$pid"
+done
+
+# A dump with --link-remap that fails after making its link takes the link
+# away again; one that succeeds leaves it for the restore.
+d=$w/held-remap; mkdir -p "$d/img"
+pid=$("$spawn" -o "$d/out" /usr/bin/perl -e "$held" "$d" linked)
+track "$pid"
+for _ in $(seq 200); do [ -s "$d/out" ] && break; sleep 0.01; done
+CRYO_FAULT=inventory "$cryo" dump -t "$pid" -D "$d/img" --link-remap -R 2>"$d/err"; rc=$?
+left=$(ls "$d" | grep -c link_remap)
+"$cryo" dump -t "$pid" -D "$d/img" --link-remap -R 2>>"$d/err"; rc2=$?
+kept=$(ls "$d" | grep -c link_remap)
+if [ $rc -ne 0 ] && [ "$left" = 0 ] && [ $rc2 -eq 0 ] && [ "$kept" = 1 ] && alive "$pid"; then
+  echo "PASS dump-link-remap-undone-on-failure"
+else
+  echo "FAIL dump-link-remap-undone-on-failure: rc=$rc left=$left rc2=$rc2 kept=$kept $(cat "$d/err")"
+fi
+kill -9 "$pid"
+
 # Lifecycle: a stopped process comes back stopped; --leave-stopped and
 # --leave-running leave it so; restore without -d waits for the task.
 state() { awk '{print $3}' /proc/"$1"/stat 2>/dev/null; }
