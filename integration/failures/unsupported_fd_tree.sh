@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A tree whose child holds an fd of a kind cryo cannot dump (an io_uring
-# instance from the raw io_uring_setup syscall; a netlink socket; /dev/kvm,
+# instance from the raw io_uring_setup syscall; a fanotify group; /dev/kvm,
 # a device cryo does not know to open again): the dump
 # fails with one line naming the child's pid, the fd and the kind, writes
 # no inventory.img, and leaves the whole tree as it was: every process
@@ -21,7 +21,7 @@ one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 fds_of() { ls -l /proc/"$1"/fd | awk '{print $9, $10, $11}'; }
 
-# ARGV: dir kind (io_uring | netlink | kvm).
+# ARGV: dir kind (io_uring | fanotify | kvm).
 tree='
 use strict;
 my ($dir, $kind) = @ARGV;
@@ -33,7 +33,7 @@ sub beat {
 }
 my $pid = fork() // die "fork: $!";
 if ($pid == 0) {
-  my ($fd, $sock, $dev);
+  my ($fd, $dev);
   if ($kind eq "kvm") {
     open($dev, "+<", "/dev/kvm") or die "open /dev/kvm: $!";  # a device cryo does not know
     $fd = fileno($dev);
@@ -42,8 +42,8 @@ if ($pid == 0) {
     $fd = syscall(425, 4, $params);     # io_uring_setup(4 entries)
     die "io_uring_setup: $!" if $fd < 0;
   } else {
-    socket($sock, 16, 3, 0) or die "netlink socket: $!";  # AF_NETLINK, SOCK_RAW, NETLINK_ROUTE
-    $fd = fileno($sock);
+    $fd = syscall(300, 0, 0);           # fanotify_init(FAN_CLASS_NOTIF, O_RDONLY)
+    die "fanotify_init: $!" if $fd < 0;
   }
   open(my $f, ">", "$dir/child.tmp") or die; print $f "$$ $fd\n"; close $f;
   rename("$dir/child.tmp", "$dir/child") or die;
@@ -52,7 +52,7 @@ if ($pid == 0) {
 beat("root");
 '
 
-for kind in io_uring netlink kvm; do
+for kind in io_uring fanotify kvm; do
   name=dump-refuses-$kind-in-tree
   d=$w/$kind; mkdir -p "$d/img"
   root=$("$spawn" -o "$d/out" /usr/bin/perl -e "$tree" "$d" "$kind")
