@@ -88,6 +88,16 @@ Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t fla
   u->set_flags(flags);
   u->set_uflags(0);
   u->set_backlog(d.state == kListen ? d.wqueue : 0);
+  // A connection in the listener's queue whose client is closed (the
+  // queue lists it as inode 0) or held by no one the dump sees would be
+  // lost: accept() would wait for ever after the restore.
+  if (d.state == kListen)
+    for (uint32_t c : d.icons)
+      if (c == 0 || !diag_->count(c))
+        return MakeError(ENOTSUP,
+                         "pid {} fd {}: listening unix socket {} holds a connection not accepted yet whose client is "
+                         "closed: not supported",
+                         pid, fd, ino);
   // A connection the listener has not accepted yet: its client's peer is
   // the socket waiting in the listener's queue, which has no inode; the
   // listener lists the client. As far as restore goes, the client is

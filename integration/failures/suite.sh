@@ -286,6 +286,32 @@ if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "user namespace nested more tha
 else echo "FAIL dump-refuses-namespace: rc=$rc $(cat "$d/err")"; fi
 kill -9 "$pid" 2>/dev/null
 
+# A listening unix socket holding a connection whose client has closed
+# (CRIU refuses it too): the restored listener would not have it, and
+# accept() would wait for ever. Refused in one line; the process runs on,
+# and accept() still returns the connection.
+d=$w/listen-closed; mkdir -p "$d/img"
+pid=$("$spawn" -o "$d/out" /usr/bin/perl -e '
+  use Socket;
+  my $path = "$ARGV[0]/sk";
+  socket(my $l, AF_UNIX, SOCK_STREAM, 0) or die; bind($l, pack_sockaddr_un($path)) or die; listen($l, 4) or die;
+  socket(my $c, AF_UNIX, SOCK_STREAM, 0) or die; connect($c, pack_sockaddr_un($path)) or die; close($c);
+  open(my $r, ">", "$ARGV[0]/ready") or die; close($r);
+  while (!-e "$ARGV[0]/go") { select(undef, undef, undef, 0.01); }
+  accept(my $a, $l) or die "accept: $!";
+  open(my $o, ">", "$ARGV[0]/accepted") or die; close($o);
+  sleep 100;' "$d")
+track "$pid"
+for _ in $(seq 300); do [ -e "$d/ready" ] && break; sleep 0.01; done
+"$cryo" dump -t "$pid" -D "$d/img" 2>"$d/err"; rc=$?
+touch "$d/go"
+for _ in $(seq 300); do [ -e "$d/accepted" ] && break; sleep 0.01; done
+if [ $rc -ne 0 ] && one_line "$d/err" && grep -q "connection not accepted yet whose client is closed" "$d/err" &&
+  alive "$pid" && [ -e "$d/accepted" ] && [ ! -e "$d/img/inventory.img" ]; then
+  echo "PASS dump-refuses-listener-with-closed-client"
+else echo "FAIL dump-refuses-listener-with-closed-client: rc=$rc accepted=$([ -e "$d/accepted" ] && echo yes || echo no) $(cat "$d/err")"; fi
+kill -9 "$pid" 2>/dev/null
+
 # A child in a user namespace of its own under a root in cryo's.
 d=$w/userns-child; mkdir -p "$d"
 pid=$("$spawn" -o "$d/out" /bin/sh -c '/usr/bin/unshare --user --map-root-user /bin/sleep 100 & wait')
