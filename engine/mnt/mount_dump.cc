@@ -199,6 +199,13 @@ Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std
   return d;
 }
 
+void MountDumper::BindsFrom(const MountDumper& other) {
+  std::erase_if(tmpfs_, [&](size_t i) {
+    return std::any_of(other.entries_.begin(), other.entries_.end(),
+                       [&](const img::mnt_entry& o) { return o.root_dev() == entries_[i].root_dev(); });
+  });
+}
+
 Result<> MountDumper::Write(int dir, uint32_t ns_id, Log& log) const {
   ImageWriter w(dir, ImageKind::kMountpoints, ns_id);
   for (const auto& e : entries_) CRYO_TRY(w.Write(e));

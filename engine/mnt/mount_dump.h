@@ -33,6 +33,9 @@ class MountDumper {
   static Result<MountDumper> Make(pid_t root, const Options& opts, const std::vector<MountInfo>& ours);
   Result<> Write(int dir, uint32_t ns_id, Log& log) const;
   const std::vector<img::mnt_entry>& entries() const { return entries_; }
+  // Another namespace of the tree, whose mounts of the same filesystems
+  // restore binds from (a tmpfs there is archived there, not here).
+  void BindsFrom(const MountDumper& other);
 
  private:
   pid_t root_ = 0;

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 
@@ -143,7 +144,7 @@ Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
       const Node& s = nodes_[j];
       if (s.e.root_dev() == n.e.root_dev() && IsBelow(n.e.root(), s.e.root())) from = &s;
     }
-    if (from) continue;
+    if (from || OuterSource(n.e)) continue;
     if (!MadeAnew(t))
       return MakeError(ENOTSUP, "mount {}: a {} filesystem cannot be made here", n.e.mountpoint(),
                        n.e.has_fsname() ? n.e.fsname() : std::to_string(n.e.fstype()));
@@ -152,15 +153,32 @@ Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
   return {};
 }
 
+const img::mnt_entry* MountTree::OuterSource(const img::mnt_entry& e) const {
+  for (const auto& o : outer_)
+    if (!o.ext_mount() && o.root_dev() == e.root_dev() && IsBelow(e.root(), o.root())) return &o;
+  return nullptr;
+}
+
 Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log,
-                                                    int made_ns) {
+                                                    int made_ns, const MountTree* outer) {
   std::unique_ptr<MountTree> t(new MountTree(opts, log));
   t->images_dir_ = images_dir;
   std::vector<img::mnt_entry> entries;
   ImageReader r = CRYO_TRY(ImageReader::Open(images_dir, ImageKind::kMountpoints, ns_id));
   img::mnt_entry e;
   while (CRYO_TRY(r.Next(e))) entries.push_back(e);
+  if (outer)
+    for (const Node& n : outer->nodes_) t->outer_.push_back(n.e);
   CRYO_TRY_CTX(t->Plan(std::move(entries)), "{}", r.name());
+  // Another namespace of the tree stands on the root's root filesystem.
+  std::string root_rel;
+  if (outer) {
+    const auto& mine = t->nodes_[0].e;
+    const auto& top = outer->nodes_[0].e;
+    if (mine.root_dev() != top.root_dev() || !IsBelow(mine.root(), top.root()))
+      return MakeError(ENOTSUP, "{}: its root ({}) is not on the root filesystem of the tree", r.name(), mine.root());
+    root_rel = RelativeTo(mine.root(), top.root());
+  }
   if (opts.root.empty())
     return MakeError(EINVAL, "the tree had a mount namespace of its own: restore with --root DIR (its root filesystem)");
   t->ours_ = CRYO_TRY(ReadMountInfo(0));
@@ -169,10 +187,17 @@ Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_
   if (made_ns >= 0 ? ::setns(made_ns, CLONE_NEWNS) != 0 : ::unshare(CLONE_NEWNS) != 0)
     return ErrnoError("create a mount namespace");
   t->inside_ = true;
+  t->ns_ = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
   // Nothing done here reaches cryo's own namespace, nor comes back from it.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return ErrnoError("make mounts private");
   Node& root = t->nodes_[0];
-  root.mnt = CRYO_TRY_CTX(Clone(AT_FDCWD, opts.root), "--root {}", opts.root);
+  if (outer) {
+    // The copy of outer's tree, before its root is covered by this one's.
+    t->outer_root_ = CRYO_TRY_CTX(Open(opts.root, O_PATH | O_DIRECTORY), "--root {}", opts.root);
+    root.mnt = CRYO_TRY_CTX(Clone(t->outer_root_.get(), root_rel), "the root {}", root.e.root());
+  } else {
+    root.mnt = CRYO_TRY_CTX(Clone(AT_FDCWD, opts.root), "--root {}", opts.root);
+  }
   if (::move_mount(root.mnt.get(), "", AT_FDCWD, opts.root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
     return ErrnoError("bind --root {}", opts.root);
   t->root_fd_ = UniqueFd(::fcntl(root.mnt.get(), F_DUPFD_CLOEXEC, 0));
@@ -213,6 +238,13 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty() && rel != "ptmx")
         CRYO_TRY_CTX(MakePty(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
       return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+    }
+    if (const img::mnt_entry* o = OuterSource(e)) {
+      // A mount of the root's namespace, reached in its copy here.
+      std::string at = RelativeTo(o->mountpoint(), "/");
+      std::string rel = RelativeTo(e.root(), o->root());
+      std::string path = at.empty() ? rel : rel.empty() ? at : at + "/" + rel;
+      return CRYO_TRY_CTX(Clone(outer_root_.get(), path), "bind from {} of the root's namespace", o->mountpoint());
     }
     return MakeError(ENOENT, "no mount to bind it from");
   }
@@ -452,6 +484,16 @@ Result<std::optional<UniqueFd>> MountTree::OpenHidden(int mnt_id, const std::str
   if (fd < 0) return ErrnoError("open {} on the mount beneath {}", path, at->e.mountpoint());
   log_.Info("{}: opened on its mount at {}, which another mount covers", path, at->e.mountpoint());
   return std::optional<UniqueFd>(UniqueFd(static_cast<int>(fd)));
+}
+
+bool MountTree::Has(int mnt_id) const {
+  return std::any_of(nodes_.begin(), nodes_.end(), [&](const Node& n) { return static_cast<int>(n.e.mnt_id()) == mnt_id; });
+}
+
+Result<UniqueFd> MountTree::OpenOn(int mnt_id, const std::string& path, int flags) const {
+  auto hidden = CRYO_TRY(OpenHidden(mnt_id, path, flags));
+  if (hidden) return std::move(*hidden);
+  return OpenInRoot(root_fd_.get(), path, flags | O_CLOEXEC);
 }
 
 MountTree::~MountTree() { (void)Leave(); }

@@ -36,6 +36,7 @@
 #include "arch/x86_64/regs.h"
 #include "cgroups/restore.h"
 #include "engine/mnt/mount_restore.h"
+#include "engine/mnt/nested_mounts.h"
 #include "engine/ns/namespaces.h"
 #include "engine/restore/pidns_init.h"
 #include "engine/base/cpu_pin.h"
@@ -173,6 +174,15 @@ class Builder {
     long r = CRYO_TRY(t_.Syscall(SYS_setns, static_cast<uint64_t>(fd), static_cast<uint64_t>(flag)));
     CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
     if (r < 0) return MakeError(static_cast<int>(-r), "setns({}) in task {}", what, t_.tid());
+    return {};
+  }
+  // Into the mount namespace at `path` (cryo's /proc); its root becomes
+  // the task's fd `tree_fd`, where the paths of its files resolve.
+  Result<> JoinMnt(const std::string& path, int tree_fd) {
+    CRYO_TRY(JoinNs(path, CLONE_NEWNS, "mnt"));
+    long fd = CRYO_TRY(Open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), static_cast<uint64_t>(tree_fd), O_CLOEXEC));
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
     return {};
   }
   Result<> EnterUserns(int fd) {
@@ -944,6 +954,7 @@ struct Common {
   const std::string& userns;  // the tree's user namespace (a path in cryo's /proc), "" for cryo's
   int userns_fd;              // the tasks' fd for it, -1 without
   LazyRestore* lazy;          // --lazy-pages; null without
+  const mnt::NestedMounts& nested;  // the tasks' other mount namespaces
 };
 
 // A pidfd of cryo's at an fd number above every one the tasks had and
@@ -1002,6 +1013,12 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   st.set_pages_restored(st.pages_restored() + CRYO_TRY_CTX(b.LoadPages(), "load pages"));
   if (c.lazy) CRYO_TRY_CTX(c.lazy->Prepare(t, ti), "lazy pages");
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
+  // Into a mount namespace other than the root's: before its files (its
+  // root and cwd are the namespace's from then on), after what it reads
+  // from cryo's paths (pages).
+  if (int ns = c.nested.Ns(ti.ids.mnt_ns_id()); ns >= 0)
+    CRYO_TRY_CTX(b.JoinMnt(fmt::format("/proc/{}/fd/{}", ::getpid(), ns), c.tree_fd), "mount namespace {}",
+                 ti.ids.mnt_ns_id());
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   if (ti.owns_files) CRYO_TRY(t.Check("close cryo's pidfd", SYS_close, static_cast<uint64_t>(c.cryo_fd)));
@@ -1104,8 +1121,18 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   Ghosts ghosts;
   Memfds memfds;
   SharedFiles shared;
+  // The tasks' other mount namespaces, made from the root's once it is
+  // built.
+  std::set<uint32_t> nested_ids;
+  for (const auto& t : s.tasks)
+    if (!t.zombie && t.ids.mnt_ns_id() != s.tasks[0].ids.mnt_ns_id()) nested_ids.insert(t.ids.mnt_ns_id());
+  if (!nested_ids.empty() && !mounts)
+    return MakeError(EINVAL, "tasks in mount namespaces of their own, and the root in cryo's");
+  mnt::NestedMounts nested;
   auto make_files = [&](pid_t root) -> Result<> {
     if (mounts) CRYO_TRY_CTX(mounts->Finish(root), "mount namespace");
+    if (!nested_ids.empty())
+      nested = CRYO_TRY(mnt::NestedMounts::Make(nested_ids, s.dir.get(), opts, log, *mounts, root));
     CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
     CRYO_TRY_CTX(memfds.Create(s), "memfd files");
     CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
@@ -1116,6 +1143,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     }, opts.inherit_fd, where, [&](uint32_t index) { return mounts ? mounts->TakePty(index) : UniqueFd(); },
     [&](const img::reg_file_entry& f, int flags) -> Result<std::optional<UniqueFd>> {
       if (!mounts) return std::nullopt;
+      if (!nested.empty()) return nested.Open(*mounts, f, flags);
       return mounts->OpenHidden(f.mnt_id(), f.name(), flags);
     }));
     return {};
@@ -1177,7 +1205,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   }));
   std::set<uint32_t> epolls_done, async_done;
   Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, async_done, pin, cg, cryo_fd.get(), tree,
-           tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy};
+           tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy, nested};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;

@@ -1,0 +1,109 @@
+// A process in a mount namespace of its own below the container's: it
+// mounts a tmpfs only it sees, keeps its cwd and a file there, holds the
+// file of a tmpfs the root mounted both through the fd it inherited
+// (the root's mount) and through one it opened itself (its own copy of
+// that mount). After restore: still two namespaces, each with its own
+// mounts, every fd on the mount it was on, and the copy still the same
+// filesystem as the root's.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mnt.h"
+#include "prog.h"
+
+#define OUTER "/mnt/nested-outer"
+#define INNER "/mnt/nested-inner"
+
+static int fd_mnt_id(int fd) {
+  char p[64], line[256];
+  snprintf(p, sizeof p, "/proc/self/fdinfo/%d", fd);
+  FILE* f = fopen(p, "r");
+  PROG_CHECK(f, "open %s", p);
+  int id = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "mnt_id: %d", &id) == 1) break;
+  fclose(f);
+  PROG_CHECK(id >= 0, "no mnt_id in %s", p);
+  return id;
+}
+
+static int path_mnt_id(const char* path) {
+  int fd = open(path, O_PATH);
+  PROG_CHECK(fd >= 0, "open %s", path);
+  int id = fd_mnt_id(fd);
+  close(fd);
+  return id;
+}
+
+static ino_t ns_of(pid_t pid) {
+  char p[64];
+  struct stat st;
+  snprintf(p, sizeof p, "/proc/%d/ns/mnt", pid);
+  PROG_CHECK(stat(p, &st) == 0, "stat %s", p);
+  return st.st_ino;
+}
+
+static void child(int outer) {
+  PROG_CHECK(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS)");
+  // Nothing it mounts reaches the root's namespace.
+  mnt_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+  mnt_mkdirs(INNER);
+  mnt_mount("cryo-inner", INNER, "tmpfs", 0, "size=1m");
+  mnt_mkdirs(INNER "/work");
+  mnt_write(INNER "/data", "inner data");
+  int in = open(INNER "/data", O_RDONLY);
+  int own = open(OUTER "/data", O_RDONLY);
+  PROG_CHECK(in >= 0 && own >= 0, "open");
+  PROG_CHECK(chdir(INNER "/work") == 0, "chdir");
+  PROG_CHECK(fd_mnt_id(outer) != fd_mnt_id(own), "the copy has the root's mount id");
+  prog_child_ready(0);
+  prog_wait_go();
+  PROG_CHECK(ns_of(getpid()) != ns_of(getppid()), "the child is in the root's mount namespace");
+  char line[1024], buf[64] = "", cwd[256];
+  PROG_CHECK(mnt_line(INNER, line, sizeof line) && strstr(line, " - tmpfs cryo-inner "), "no tmpfs at " INNER);
+  PROG_CHECK(getcwd(cwd, sizeof cwd) && strcmp(cwd, INNER "/work") == 0, "cwd %s", cwd);
+  PROG_CHECK(pread(in, buf, 10, 0) == 10 && memcmp(buf, "inner data", 10) == 0, "inner file: '%s'", buf);
+  struct stat a, b;
+  PROG_CHECK(fstat(in, &a) == 0 && stat(INNER "/data", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev,
+             "the inner fd is not the file at its path");
+  PROG_CHECK(fd_mnt_id(in) == path_mnt_id(INNER), "the inner fd is not on " INNER);
+  PROG_CHECK(fd_mnt_id(own) == path_mnt_id(OUTER), "its own fd is not on its copy of " OUTER);
+  PROG_CHECK(fd_mnt_id(outer) != fd_mnt_id(own), "the inherited fd is on its copy of " OUTER ", not the root's");
+  PROG_CHECK(fstat(outer, &a) == 0 && fstat(own, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+             "the two fds are not one file");
+  // One filesystem under both mounts: the root reads what it writes.
+  mnt_write(OUTER "/from-child", "through the copy");
+  prog_mark("written");
+  prog_pass();
+}
+
+int main(int argc, char** argv) {
+  prog_init(argc, argv);
+  mnt_require_container();
+  mnt_mkdirs(OUTER);
+  mnt_mount("cryo-outer", OUTER, "tmpfs", 0, "size=1m");
+  mnt_mount(NULL, OUTER, NULL, MS_PRIVATE, NULL);
+  mnt_write(OUTER "/data", "outer data");
+  int outer = open(OUTER "/data", O_RDONLY);
+  PROG_CHECK(outer >= 0, "open " OUTER "/data");
+  pid_t kid = prog_fork_child(0);
+  if (kid == 0) child(outer);
+  prog_wait_children_ready(1);
+  prog_ready();
+  prog_wait_go();
+  PROG_CHECK(!mnt_line(INNER, (char[1024]){0}, 1024), "the child's tmpfs shows in the root's namespace");
+  PROG_CHECK(fd_mnt_id(outer) == path_mnt_id(OUTER), "the root's fd is not on " OUTER);
+  prog_wait_mark("written");
+  char buf[64];
+  mnt_read(OUTER "/from-child", buf, sizeof buf);
+  PROG_CHECK(strcmp(buf, "through the copy") == 0, "written by the child: '%s'", buf);
+  prog_check_child(kid, 0);
+  prog_pass();
+}
