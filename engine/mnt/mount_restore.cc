@@ -57,6 +57,20 @@ Result<UniqueFd> Clone(int from, const std::string& rel, bool follow = false) {
   return fd;
 }
 
+// `rel` on the mount `from` itself, not on what is mounted inside it
+// (a bind of a directory below a mount point of the same filesystem).
+Result<UniqueFd> CloneOn(int from, const std::string& rel) {
+  if (rel.empty()) return Clone(from, rel);
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, from, rel.c_str(), &how, sizeof how);
+  if (fd < 0 && errno != EXDEV) return ErrnoError("open {}", rel);
+  if (fd < 0) return Clone(from, rel);  // a symlink or mount on the way: as before
+  UniqueFd at(static_cast<int>(fd));
+  return Clone(at.get(), "");
+}
+
 // One component at a time below `dir`, made when missing: directories, or
 // a file for the last one when a file is to be mounted there.
 Result<UniqueFd> MakePath(int dir, const std::string& rel, bool last_is_dir) {
@@ -237,7 +251,7 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       // (LXC binds it on /dev/ptmx).
       if (s.e.fstype() == static_cast<uint32_t>(Fstype::kDevpts) && !rel.empty() && rel != "ptmx")
         CRYO_TRY_CTX(MakePty(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
-      return CRYO_TRY_CTX(Clone(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
+      return CRYO_TRY_CTX(CloneOn(s.mnt.get(), rel), "bind from {}", s.e.mountpoint());
     }
     if (const img::mnt_entry* o = OuterSource(e)) {
       // A mount of the root's namespace, reached in its copy here.
@@ -364,28 +378,52 @@ Result<> JoinPeers(int from, int to) {
 
 }  // namespace
 
+const MountTree::Node* MountTree::WidePeer(uint32_t group, const img::mnt_entry& e,
+                                          const std::vector<bool>& joined) const {
+  auto fits = [&](const Node& c) {
+    return c.mnt && c.e.has_shared_id() && c.e.shared_id() == group && c.e.root_dev() == e.root_dev() &&
+           IsBelow(e.root(), c.e.root()) && &c.e != &e;
+  };
+  for (size_t i = 0; i < nodes_.size(); i++)
+    if (joined[i] && fits(nodes_[i])) return &nodes_[i];
+  for (const MountTree* t : others_)
+    for (const Node& c : t->nodes_)
+      if (fits(c)) return &c;
+  return nullptr;
+}
+
 Result<> MountTree::SetPropagation() {
   std::map<uint32_t, int> group;  // peer group id -> the mount that has it
+  std::vector<bool> joined(nodes_.size(), false);
   auto set = SetPropagationOf;
   auto join = JoinPeers;
-  for (size_t i = 0; i < nodes_.size(); i++) {
+  // Widest roots first: a mount joins a peer whose root is above its own.
+  std::vector<size_t> order(nodes_.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return nodes_[a].e.root().size() < nodes_[b].e.root().size(); });
+  for (size_t i : order) {
     Node& n = nodes_[i];
     if (!n.e.has_shared_id() || n.e.has_master_id()) continue;
-    auto [it, first] = group.emplace(n.e.shared_id(), static_cast<int>(i));
-    if (first)
-      CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
+    group.emplace(n.e.shared_id(), static_cast<int>(i));
+    if (const Node* peer = WidePeer(n.e.shared_id(), n.e, joined))
+      CRYO_TRY_CTX(join(peer->mnt.get(), n.mnt.get()), "mount {} (peer {} of {})", n.e.mountpoint(), peer->e.mnt_id(), peer->e.mountpoint());
     else
-      CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
+      CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
+    joined[i] = true;
   }
-  for (Node& n : nodes_) {
+  for (size_t i = 0; i < nodes_.size(); i++) {
+    Node& n = nodes_[i];
     if (!n.e.has_master_id()) continue;
-    auto it = group.find(n.e.master_id());
-    if (it == group.end()) {
+    const Node* from = WidePeer(n.e.master_id(), n.e, joined);
+    if (!from)
+      if (auto it = group.find(n.e.master_id()); it != group.end()) from = &nodes_[static_cast<size_t>(it->second)];
+    if (!from) {
       log_.Warn("mount {}: its master (peer group {}) is outside the tree: restored private", n.e.mountpoint(),
                 n.e.master_id());
       continue;
     }
-    CRYO_TRY_CTX(join(nodes_[static_cast<size_t>(it->second)].mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
+    CRYO_TRY_CTX(join(from->mnt.get(), n.mnt.get()), "mount {}", n.e.mountpoint());
     CRYO_TRY_CTX(set(n.mnt.get(), MS_SLAVE), "mount {}", n.e.mountpoint());
     if (n.e.has_shared_id()) CRYO_TRY_CTX(set(n.mnt.get(), MS_SHARED), "mount {}", n.e.mountpoint());
   }
@@ -421,7 +459,9 @@ Result<> MountTree::Pivot() {
   if (root.e.has_shared_id()) {
     // A peer brings its master along; with none, the root is made a
     // slave of its master's group again (when that is in the tree).
-    const Node* peer = nullptr;
+    std::vector<bool> joined(nodes_.size(), true);
+    joined[0] = false;
+    const Node* peer = WidePeer(root.e.shared_id(), root.e, joined);
     const Node* master = nullptr;
     for (size_t i = 1; i < nodes_.size(); i++) {
       const auto& e = nodes_[i].e;

@@ -61,6 +61,9 @@ class MountTree {
   bool Has(int mnt_id) const;
   // A file of one of its mounts, opened by cryo on that very mount.
   Result<UniqueFd> OpenOn(int mnt_id, const std::string& path, int flags) const;
+  // Another tree of the same restore whose mounts may be peers of this
+  // one's (mount propagation across namespaces).
+  void AddPeers(const MountTree* other) { others_.push_back(other); }
   // The namespace, once made (kept after Pivot for the tasks to join).
   int ns() const { return ns_.get(); }
 
@@ -74,6 +77,9 @@ class MountTree {
   MountTree(const Options& opts, Log& log) : opts_(opts), log_(log) {}
   Result<> Plan(std::vector<img::mnt_entry> entries);
   const img::mnt_entry* OuterSource(const img::mnt_entry& e) const;
+  // A mount of peer group `group` (here, before `upto`, or in another
+  // tree) that `e` can join: same filesystem, its root above e's.
+  const Node* WidePeer(uint32_t group, const img::mnt_entry& e, const std::vector<bool>& joined) const;
   Result<> Make(Node& n, int pidns);
   Result<UniqueFd> Source(Node& n, int pidns);
   Result<UniqueFd> MountPoint(const Node& n, bool dir);
@@ -92,6 +98,7 @@ class MountTree {
   // binds of outer's filesystems come from.
   UniqueFd outer_root_;
   std::vector<img::mnt_entry> outer_;
+  std::vector<const MountTree*> others_;
   std::map<uint32_t, UniqueFd> ptys_;  // masters made for binds, by index
   bool inside_ = false;
 };

@@ -3,11 +3,15 @@
 namespace cryo::mnt {
 
 Result<NestedMounts> NestedMounts::Make(const std::set<uint32_t>& ids, int images_dir, const Options& opts, Log& log,
-                                        const MountTree& root, pid_t tree_root) {
+                                        MountTree& root, pid_t tree_root) {
   NestedMounts n;
   for (uint32_t id : ids) {
     // Entered from the root's namespace and left for it again by Pivot.
     auto t = CRYO_TRY_CTX(MountTree::Enter(images_dir, id, opts, log, -1, &root), "mount namespace {}", id);
+    // Peers across the namespaces, both ways (the root's root pivots last).
+    t->AddPeers(&root);
+    for (const auto& [other_id, other] : n.trees_) t->AddPeers(other.get());
+    root.AddPeers(t.get());
     CRYO_TRY_CTX(t->Finish(tree_root), "mount namespace {}", id);
     CRYO_TRY_CTX(t->Pivot(), "mount namespace {}", id);
     n.trees_.emplace(id, std::move(t));

@@ -30,7 +30,7 @@ class NestedMounts {
   // Builds `ids` (other than the root's) from `root`, the root's tree,
   // finished and still entered; `tree_root` is the tree's root task.
   static Result<NestedMounts> Make(const std::set<uint32_t>& ids, int images_dir, const Options& opts, Log& log,
-                                   const MountTree& root, pid_t tree_root);
+                                   MountTree& root, pid_t tree_root);
   bool empty() const { return trees_.empty(); }
   // The namespace `id` as cryo holds it, -1 if not one of these.
   int Ns(uint32_t id) const;

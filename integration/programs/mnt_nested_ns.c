@@ -2,9 +2,11 @@
 // mounts a tmpfs only it sees, keeps its cwd and a file there, holds the
 // file of a tmpfs the root mounted both through the fd it inherited
 // (the root's mount) and through one it opened itself (its own copy of
-// that mount). After restore: still two namespaces, each with its own
-// mounts, every fd on the mount it was on, and the copy still the same
-// filesystem as the root's.
+// that mount); a shared tmpfs of the root's has its copy there as a peer.
+// After restore: still two namespaces, each with its own mounts, every fd
+// on the mount it was on, the copy still the same filesystem as the
+// root's, and a mount the root makes in the shared one shows in the
+// child's copy.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -20,6 +22,7 @@
 
 #define OUTER "/mnt/nested-outer"
 #define INNER "/mnt/nested-inner"
+#define SHARED "/mnt/nested-shared"
 
 static int fd_mnt_id(int fd) {
   char p[64], line[256];
@@ -52,8 +55,6 @@ static ino_t ns_of(pid_t pid) {
 
 static void child(int outer) {
   PROG_CHECK(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS)");
-  // Nothing it mounts reaches the root's namespace.
-  mnt_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
   mnt_mkdirs(INNER);
   mnt_mount("cryo-inner", INNER, "tmpfs", 0, "size=1m");
   mnt_mkdirs(INNER "/work");
@@ -78,6 +79,9 @@ static void child(int outer) {
   PROG_CHECK(fd_mnt_id(outer) != fd_mnt_id(own), "the inherited fd is on its copy of " OUTER ", not the root's");
   PROG_CHECK(fstat(outer, &a) == 0 && fstat(own, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino,
              "the two fds are not one file");
+  prog_wait_mark("sub-mounted");
+  PROG_CHECK(mnt_line(SHARED "/sub", line, sizeof line) && strstr(line, " - tmpfs cryo-sub "),
+             "the root's mount in " SHARED " did not propagate to the child's copy");
   // One filesystem under both mounts: the root reads what it writes.
   mnt_write(OUTER "/from-child", "through the copy");
   prog_mark("written");
@@ -87,6 +91,13 @@ static void child(int outer) {
 int main(int argc, char** argv) {
   prog_init(argc, argv);
   mnt_require_container();
+  // Only what it shares below is shared (nothing the child mounts
+  // reaches the root).
+  mnt_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+  mnt_mkdirs(SHARED);
+  mnt_mount("cryo-shared", SHARED, "tmpfs", 0, "size=1m");
+  mnt_mount(NULL, SHARED, NULL, MS_SHARED, NULL);
+  mnt_mkdirs(SHARED "/sub");
   mnt_mkdirs(OUTER);
   mnt_mount("cryo-outer", OUTER, "tmpfs", 0, "size=1m");
   mnt_mount(NULL, OUTER, NULL, MS_PRIVATE, NULL);
@@ -100,6 +111,8 @@ int main(int argc, char** argv) {
   prog_wait_go();
   PROG_CHECK(!mnt_line(INNER, (char[1024]){0}, 1024), "the child's tmpfs shows in the root's namespace");
   PROG_CHECK(fd_mnt_id(outer) == path_mnt_id(OUTER), "the root's fd is not on " OUTER);
+  mnt_mount("cryo-sub", SHARED "/sub", "tmpfs", 0, "size=1m");
+  prog_mark("sub-mounted");
   prog_wait_mark("written");
   char buf[64];
   mnt_read(OUTER "/from-child", buf, sizeof buf);
