@@ -24,6 +24,12 @@ int NestedMounts::Ns(uint32_t id) const {
   return it == trees_.end() ? -1 : it->second->ns();
 }
 
+TreeRoot NestedMounts::RootOf(const MountTree& root, int mnt_id) const {
+  for (const auto& [id, t] : trees_)
+    if (t->Has(mnt_id)) return t->root();
+  return root.root();
+}
+
 Result<std::optional<UniqueFd>> NestedMounts::Open(const MountTree& root, const img::reg_file_entry& f,
                                                    int flags) const {
   int mnt_id = f.mnt_id();

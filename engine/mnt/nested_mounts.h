@@ -36,6 +36,9 @@ class NestedMounts {
   int Ns(uint32_t id) const;
   // A regular file on dumped mount `mnt_id`, opened by cryo on that mount
   // (of `root` or of one of these); nothing if the mount is none of theirs.
+  // The root of the namespace dumped mount `mnt_id` is in (`root`'s if
+  // it is none of these).
+  TreeRoot RootOf(const MountTree& root, int mnt_id) const;
   Result<std::optional<UniqueFd>> Open(const MountTree& root, const img::reg_file_entry& f, int flags) const;
 
  private:

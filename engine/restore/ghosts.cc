@@ -12,6 +12,7 @@ namespace cryo {
 
 Ghosts::~Ghosts() {
   for (auto& [id, path] : paths_) {
+    const mnt::TreeRoot& root_ = roots_[id];
     if (root_.is_own()) {
       ::unlink(path.c_str());
       continue;
@@ -22,8 +23,8 @@ Ghosts::~Ghosts() {
   }
 }
 
-Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root) {
-  root_ = root;
+Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& tree,
+                       const std::function<mnt::TreeRoot(int)>& root_of) {
   for (auto [file_id, ghost_id] : s.ghosts) {
     ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
     img::ghost_file_entry g;
@@ -32,13 +33,22 @@ Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root)
     if (g.chunks()) return MakeError(ENOTSUP, "{}: chunked ghost files are not supported yet", r.name());
     std::string data = CRYO_TRY(r.ReadPayload(r.file_size() - r.offset()));
     const auto* f = CRYO_TRY(s.File(file_id));
+    // In the namespace of the file's mount; in the root's when that is
+    // read-only there.
+    mnt::TreeRoot root = root_of && f->mnt_id() >= 0 ? root_of(f->mnt_id()) : tree;
     std::string dir = f->name().substr(0, f->name().rfind('/'));
     // Outside a mount tree of its own, where it was or else by the images.
     if (root.is_own() && (dir.empty() || ::access(dir.c_str(), W_OK) != 0)) dir = s.dir_path;
     std::string path = fmt::format("{}/.cryo-ghost-{}-{}", dir, pid, file_id);
-    UniqueFd owned = CRYO_TRY_CTX(root.Open(path, O_WRONLY | O_CREAT | O_EXCL, g.mode() & 07777), "create ghost file");
+    auto made = root.Open(path, O_WRONLY | O_CREAT | O_EXCL, g.mode() & 07777);
+    if (!made && made.error().err() == EROFS && root.fd() != tree.fd()) {
+      root = tree;
+      made = root.Open(path, O_WRONLY | O_CREAT | O_EXCL, g.mode() & 07777);
+    }
+    UniqueFd owned = CRYO_TRY_CTX(std::move(made), "create ghost file");
     int fd = owned.get();
     paths_[file_id] = path;
+    roots_[file_id] = root;
     CRYO_TRY_CTX(WriteAll(fd, data), "ghost file {}", path);
     if (::fchown(fd, g.uid(), g.gid()) != 0) return ErrnoError("chown ghost file {}", path);
   }

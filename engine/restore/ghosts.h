@@ -3,6 +3,8 @@
 // is over, whatever its outcome.
 #pragma once
 
+#include <functional>
+
 #include <sys/types.h>
 
 #include <map>
@@ -24,7 +26,10 @@ class Ghosts {
 
   // `pid` names the files (.cryo-ghost-PID-ID); `root` is where the
   // tree's paths are.
-  Result<> Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root = {});
+  // `root_of`, when given, names the root for a file of dumped mount
+  // MNT_ID (a tree with several mount namespaces).
+  Result<> Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root = {},
+                  const std::function<mnt::TreeRoot(int)>& root_of = {});
   // Where file `file_id` was recreated, or null if it is not a ghost.
   const std::string* PathOf(uint32_t file_id) const {
     auto it = paths_.find(file_id);
@@ -33,7 +38,7 @@ class Ghosts {
 
  private:
   std::map<uint32_t, std::string> paths_;
-  mnt::TreeRoot root_;
+  std::map<uint32_t, mnt::TreeRoot> roots_;  // where each was made
 };
 
 }  // namespace cryo

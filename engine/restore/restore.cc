@@ -1115,12 +1115,6 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   std::map<uint32_t, pid_t> last_of_table;
   for (const auto& t : s.tasks)
     if (!t.zombie) last_of_table[t.ids.files_id()] = t.pid();
-  // The files cryo makes for the tasks: once the root exists, before its
-  // children (the tree's mounts need its pid namespace; a session's
-  // terminal, taken as its members are born, must be there).
-  Ghosts ghosts;
-  Memfds memfds;
-  SharedFiles shared;
   // The tasks' other mount namespaces, made from the root's once it is
   // built.
   std::set<uint32_t> nested_ids;
@@ -1129,11 +1123,19 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   if (!nested_ids.empty() && !mounts)
     return MakeError(EINVAL, "tasks in mount namespaces of their own, and the root in cryo's");
   mnt::NestedMounts nested;
+  // The files cryo makes for the tasks: once the root exists, before its
+  // children (the tree's mounts need its pid namespace; a session's
+  // terminal, taken as its members are born, must be there).
+  Ghosts ghosts;
+  Memfds memfds;
+  SharedFiles shared;
   auto make_files = [&](pid_t root) -> Result<> {
     if (mounts) CRYO_TRY_CTX(mounts->Finish(root), "mount namespace");
     if (!nested_ids.empty())
       nested = CRYO_TRY(mnt::NestedMounts::Make(nested_ids, s.dir.get(), opts, log, *mounts, root));
-    CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
+    CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where,
+                               [&](int mnt_id) { return nested.empty() ? where : nested.RootOf(*mounts, mnt_id); }),
+                 "unlinked files");
     CRYO_TRY_CTX(memfds.Create(s), "memfd files");
     CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
       if (s.kinds.at(id) == img::MEMFD) return memfds.PathOf(s.memfd_files.at(id).inode_id());

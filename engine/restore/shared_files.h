@@ -58,7 +58,7 @@ class SharedFiles {
   Result<> CreateFifos(const ImageSet& s, const mnt::TreeRoot& root);
 
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
-  Result<> CreateHidden(const ImageSet& s, const Hidden& hidden);
+  Result<> CreateHidden(const ImageSet& s, const PathOf& path_of, const Hidden& hidden);
   Result<> Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit);
 
   std::map<uint32_t, UniqueFd> fds_;   // by file id

@@ -1,5 +1,5 @@
 // A process in a mount namespace of its own below the container's: it
-// mounts a tmpfs only it sees, keeps its cwd and a file there, holds the
+// mounts a tmpfs only it sees, keeps its cwd, a file and an unlinked one there, holds the
 // file of a tmpfs the root mounted both through the fd it inherited
 // (the root's mount) and through one it opened itself (its own copy of
 // that mount); a shared tmpfs of the root's has its copy there as a peer.
@@ -63,6 +63,8 @@ static void child(int outer) {
   int own = open(OUTER "/data", O_RDONLY);
   PROG_CHECK(in >= 0 && own >= 0, "open");
   PROG_CHECK(chdir(INNER "/work") == 0, "chdir");
+  int ghost = open(INNER "/ghost", O_RDWR | O_CREAT, 0600);
+  PROG_CHECK(ghost >= 0 && write(ghost, "unlinked", 8) == 8 && unlink(INNER "/ghost") == 0, "unlinked file");
   PROG_CHECK(fd_mnt_id(outer) != fd_mnt_id(own), "the copy has the root's mount id");
   prog_child_ready(0);
   prog_wait_go();
@@ -75,6 +77,10 @@ static void child(int outer) {
   PROG_CHECK(fstat(in, &a) == 0 && stat(INNER "/data", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev,
              "the inner fd is not the file at its path");
   PROG_CHECK(fd_mnt_id(in) == path_mnt_id(INNER), "the inner fd is not on " INNER);
+  memset(buf, 0, sizeof buf);
+  PROG_CHECK(pread(ghost, buf, 8, 0) == 8 && memcmp(buf, "unlinked", 8) == 0, "unlinked file: '%s'", buf);
+  PROG_CHECK(fstat(ghost, &a) == 0 && a.st_nlink == 0 && fd_mnt_id(ghost) == path_mnt_id(INNER),
+             "unlinked file: %lu links, or not on " INNER, (unsigned long)a.st_nlink);
   PROG_CHECK(fd_mnt_id(own) == path_mnt_id(OUTER), "its own fd is not on its copy of " OUTER);
   PROG_CHECK(fd_mnt_id(outer) != fd_mnt_id(own), "the inherited fd is on its copy of " OUTER ", not the root's");
   PROG_CHECK(fstat(outer, &a) == 0 && fstat(own, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino,
