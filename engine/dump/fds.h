@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -88,6 +89,7 @@ class FdDumper {
   std::set<uint32_t> pipes_seen_;
   std::string view_;  // where cryo reaches the tree's paths
   std::set<int> mounts_;
+  std::map<std::pair<dev_t, ino_t>, std::string> ghosts_seen_;  // unlinked inodes: who opened them first
   std::set<dev_t> mqueue_devs_;
   std::set<uint32_t> in_flight_;  // ids of files only in flight
   struct Queued {
