@@ -192,6 +192,7 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   CRYO_TRY(d.namespaces.Check(pid, ids));
   d.files.SetView(d.namespaces.ViewOf(pid, ids));
   d.fds.SetView(d.namespaces.ViewOf(pid, ids));
+  d.fds.SetOtherMntNs(ids.mnt_ns_id() != ns::kMntId);
   ids.set_vm_id(static_cast<uint32_t>(vpid));
   ids.set_files_id(static_cast<uint32_t>(vpid));
   ids.set_fs_id(static_cast<uint32_t>(vpid));
@@ -394,6 +395,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   // What comes after the tasks (sockets, ghosts) is seen from the root's.
   d.files.SetView(d.namespaces.View());
   d.fds.SetView(d.namespaces.View());
+  d.fds.SetOtherMntNs(false);
   CRYO_TRY(worker.Drain());
   stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));
   stats.set_memwrite_time(0);

@@ -150,6 +150,11 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   }
   if (link.starts_with("socket:[") && CRYO_TRY(unix_.IsUnix(ino))) {
     *type = img::UNIXSK;
+    // Restore binds every socket in the root's mount namespace.
+    if (other_mnt_ns_)
+      if (std::string name = CRYO_TRY(unix_.PathName(ino)); !name.empty())
+        return MakeError(ENOTSUP, "pid {} fd {}: unix socket bound to {} in a mount namespace other than the root's: "
+                         "not supported", pid, fd, name);
     return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_, [this](int ours) { return InFlight(ours); }),
                         "unix socket");
   }

@@ -36,6 +36,8 @@ class FdDumper {
   // Where connections taken into repair mode are kept (--tcp-established).
   void SetRepaired(RepairedConnections* r) { inet_.SetRepaired(r); }
   void SetView(std::string view) { view_ = std::move(view); }
+  // The task dumped next is in a mount namespace other than the root's.
+  void SetOtherMntNs(bool other) { other_mnt_ns_ = other; }
   // The ids of the tree's own mounts: its files record theirs.
   void SetMounts(std::set<int> ids) { mounts_ = std::move(ids); }
   // Where POSIX message queues live (ns::MqueueDevs).
@@ -89,6 +91,7 @@ class FdDumper {
   std::set<uint32_t> pipes_seen_;
   std::string view_;  // where cryo reaches the tree's paths
   std::set<int> mounts_;
+  bool other_mnt_ns_ = false;
   std::map<std::pair<dev_t, ino_t>, std::string> ghosts_seen_;  // unlinked inodes: who opened them first
   std::set<dev_t> mqueue_devs_;
   std::set<uint32_t> in_flight_;  // ids of files only in flight
