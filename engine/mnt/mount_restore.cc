@@ -195,7 +195,8 @@ Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_
   }
   if (opts.root.empty())
     return MakeError(EINVAL, "the tree had a mount namespace of its own: restore with --root DIR (its root filesystem)");
-  t->ours_ = CRYO_TRY(ReadMountInfo(0));
+  // cryo's own mounts (outer's tree is among them now: not a source).
+  t->ours_ = outer ? outer->ours_ : CRYO_TRY(ReadMountInfo(0));
   t->own_ns_ = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
   t->own_cwd_ = CRYO_TRY(Open(".", O_PATH | O_DIRECTORY));
   if (made_ns >= 0 ? ::setns(made_ns, CLONE_NEWNS) != 0 : ::unshare(CLONE_NEWNS) != 0)

@@ -24,6 +24,11 @@ int NestedMounts::Ns(uint32_t id) const {
   return it == trees_.end() ? -1 : it->second->ns();
 }
 
+int NestedMounts::RootFd(uint32_t id) const {
+  auto it = trees_.find(id);
+  return it == trees_.end() ? -1 : it->second->root().fd();
+}
+
 TreeRoot NestedMounts::RootOf(const MountTree& root, int mnt_id) const {
   for (const auto& [id, t] : trees_)
     if (t->Has(mnt_id)) return t->root();

@@ -34,6 +34,8 @@ class NestedMounts {
   bool empty() const { return trees_.empty(); }
   // The namespace `id` as cryo holds it, -1 if not one of these.
   int Ns(uint32_t id) const;
+  // Its root directory as cryo holds it, -1 if not one of these.
+  int RootFd(uint32_t id) const;
   // A regular file on dumped mount `mnt_id`, opened by cryo on that mount
   // (of `root` or of one of these); nothing if the mount is none of theirs.
   // The root of the namespace dumped mount `mnt_id` is in (`root`'s if

@@ -1008,6 +1008,9 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   b.set_tree_fd(c.tree_fd);
   if (c.userns_fd >= 0) CRYO_TRY_CTX(b.TakeUserns(c.userns, c.userns_fd), "user namespace");
   CRYO_TRY(FaultPoint("restore-memory"));
+  // A task of another mount namespace maps its files from that one's root.
+  if (int root = c.nested.RootFd(ti.ids.mnt_ns_id()); root >= 0)
+    CRYO_TRY_CTX(b.Install(root, static_cast<uint32_t>(c.tree_fd), true), "mount namespace {}", ti.ids.mnt_ns_id());
   CRYO_TRY_CTX(b.MapVdso(host), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
   st.set_pages_restored(st.pages_restored() + CRYO_TRY_CTX(b.LoadPages(), "load pages"));

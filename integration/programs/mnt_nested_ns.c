@@ -1,18 +1,20 @@
 // A process in a mount namespace of its own below the container's: it
-// mounts a tmpfs only it sees, keeps its cwd, a file and an unlinked one there, holds the
-// file of a tmpfs the root mounted both through the fd it inherited
-// (the root's mount) and through one it opened itself (its own copy of
-// that mount); a shared tmpfs of the root's has its copy there as a peer.
-// After restore: still two namespaces, each with its own mounts, every fd
-// on the mount it was on, the copy still the same filesystem as the
-// root's, and a mount the root makes in the shared one shows in the
-// child's copy.
+// mounts a tmpfs only it sees, keeps its cwd, a file, a shared mapping
+// and an unlinked file there, holds the file of a tmpfs the root mounted
+// both through the fd it inherited (the root's mount) and through one it
+// opened itself (its own copy of that mount); a shared tmpfs of the
+// root's has its copy there as a peer. After restore: still two
+// namespaces, each with its own mounts (its program's external bind
+// too), every fd on the mount it was on, the copy still the same
+// filesystem as the root's, and a mount the root makes in the shared one
+// shows in the child's copy.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,6 +65,11 @@ static void child(int outer) {
   int own = open(OUTER "/data", O_RDONLY);
   PROG_CHECK(in >= 0 && own >= 0, "open");
   PROG_CHECK(chdir(INNER "/work") == 0, "chdir");
+  int mfd = open(INNER "/mapped", O_RDWR | O_CREAT, 0600);
+  PROG_CHECK(mfd >= 0 && ftruncate(mfd, 4096) == 0, "mapped file");
+  char* map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+  PROG_CHECK(map != MAP_FAILED, "mmap");
+  close(mfd);
   int ghost = open(INNER "/ghost", O_RDWR | O_CREAT, 0600);
   PROG_CHECK(ghost >= 0 && write(ghost, "unlinked", 8) == 8 && unlink(INNER "/ghost") == 0, "unlinked file");
   PROG_CHECK(fd_mnt_id(outer) != fd_mnt_id(own), "the copy has the root's mount id");
@@ -88,6 +95,9 @@ static void child(int outer) {
   prog_wait_mark("sub-mounted");
   PROG_CHECK(mnt_line(SHARED "/sub", line, sizeof line) && strstr(line, " - tmpfs cryo-sub "),
              "the root's mount in " SHARED " did not propagate to the child's copy");
+  strcpy(map, "after restore");
+  mnt_read(INNER "/mapped", buf, sizeof buf);
+  PROG_CHECK(strcmp(buf, "after restore") == 0, "the mapping is not the inner file's: '%s'", buf);
   // One filesystem under both mounts: the root reads what it writes.
   mnt_write(OUTER "/from-child", "through the copy");
   prog_mark("written");
