@@ -282,13 +282,15 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   if (S_ISCHR(st.st_mode) && (link.starts_with("/dev/pts/") || link.starts_with("/dev/tty")) && !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
   if (!ghost) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
-  // Each unlinked file is made anew from its own ghost image: two opens of
-  // one unlinked inode would come back as two files.
+  // An unlinked file is made anew from its ghost image; a second open of
+  // the same inode (another namespace's copy of its mount) shares it only
+  // by the same path: by another one it would come back as another file.
   if (ghost) {
-    auto [seen, first] = ghosts_seen_.emplace(std::make_pair(st.st_dev, st.st_ino), fmt::format("pid {} fd {}", pid, fd));
-    if (!first)
-      return MakeError(ENOTSUP, "pid {} fd {}: unlinked file {} is opened separately as {} too: not supported", pid, fd,
-                       link, seen->second);
+    auto [seen, first] = ghosts_seen_.emplace(std::make_pair(st.st_dev, st.st_ino),
+                                              std::make_pair(link, fmt::format("pid {} fd {}", pid, fd)));
+    if (!first && seen->second.first != link)
+      return MakeError(ENOTSUP, "pid {} fd {}: unlinked file {} is opened separately as {} ({}) too: not supported", pid,
+                       fd, link, seen->second.second, seen->second.first);
   }
   *type = img::REG;
   uint32_t id = files_.AddReg(link, flags, pos, st, mounts_.count(mnt_id) ? mnt_id : -1);

@@ -92,7 +92,8 @@ class FdDumper {
   std::string view_;  // where cryo reaches the tree's paths
   std::set<int> mounts_;
   bool other_mnt_ns_ = false;
-  std::map<std::pair<dev_t, ino_t>, std::string> ghosts_seen_;  // unlinked inodes: who opened them first
+  // Unlinked inodes: the path and the fd they were first seen at.
+  std::map<std::pair<dev_t, ino_t>, std::pair<std::string, std::string>> ghosts_seen_;
   std::set<dev_t> mqueue_devs_;
   std::set<uint32_t> in_flight_;  // ids of files only in flight
   struct Queued {

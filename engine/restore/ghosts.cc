@@ -25,6 +25,7 @@ Ghosts::~Ghosts() {
 
 Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& tree,
                        const std::function<mnt::TreeRoot(int)>& root_of) {
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> made;  // (dev, ino) -> the file made for it
   for (auto [file_id, ghost_id] : s.ghosts) {
     ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
     img::ghost_file_entry g;
@@ -33,6 +34,16 @@ Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& tree,
     if (g.chunks()) return MakeError(ENOTSUP, "{}: chunked ghost files are not supported yet", r.name());
     std::string data = CRYO_TRY(r.ReadPayload(r.file_size() - r.offset()));
     const auto* f = CRYO_TRY(s.File(file_id));
+    // Another open of an inode already made, by the same path (the dump
+    // refuses other paths): the same file.
+    if (auto [it, first] = made.emplace(std::make_pair(g.dev(), g.ino()), file_id); !first) {
+      const auto* was = CRYO_TRY(s.File(it->second));
+      if (was->name() == f->name()) {
+        paths_[file_id] = paths_[it->second];
+        roots_[file_id] = roots_[it->second];
+        continue;
+      }
+    }
     // In the namespace of the file's mount; in the root's when that is
     // read-only there.
     mnt::TreeRoot root = root_of && f->mnt_id() >= 0 ? root_of(f->mnt_id()) : tree;
