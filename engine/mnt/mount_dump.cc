@@ -121,8 +121,21 @@ Result<UniqueFd> OpenAlone(pid_t root, const std::string& target, const std::vec
 
 }  // namespace
 
+namespace {
+
+// In another namespace of the tree: the key of the root's external mount
+// this one is a copy of.
+std::optional<std::string> OuterKey(const std::vector<img::mnt_entry>& outer, const MountInfo& m) {
+  for (const auto& o : outer)
+    if (o.ext_mount() && o.root_dev() == m.dev && o.root() == m.root) return o.ext_key();
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>& theirs, const Options& opts,
-                                                   const std::vector<MountInfo>& ours) {
+                                                   const std::vector<MountInfo>& ours,
+                                                   const std::vector<img::mnt_entry>* outer) {
   // --ext-mount-map auto, or its other spelling --external mnt[].
   bool auto_ext = opts.auto_ext_mnt || std::find(opts.external.begin(), opts.external.end(), "mnt[]") != opts.external.end();
   std::set<uint32_t> ids, skipped;
@@ -162,7 +175,7 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
     });
     if (is_root) {
       root = &m;
-    } else if (auto key = ExternalKey(opts, m.mountpoint)) {
+    } else if (auto key = outer ? OuterKey(*outer, m) : ExternalKey(opts, m.mountpoint)) {
       e.set_ext_mount(true);
       e.set_ext_key(*key);
     } else if (bind_of_ours || MadeAnew(type)) {
@@ -183,11 +196,13 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
   return out;
 }
 
-Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std::vector<MountInfo>& ours) {
+Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std::vector<MountInfo>& ours,
+                                     const MountDumper* outer) {
   MountDumper d;
   d.root_ = root;
   std::vector<MountInfo> theirs = CRYO_TRY(ReadMountInfo(root));
-  d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours), "mount namespace of {}", root);
+  d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours, outer ? &outer->entries_ : nullptr),
+                             "mount namespace of {}", root);
   // Each tmpfs's contents once, from its first mount (not the root's: that
   // comes from --root).
   std::set<uint32_t> devs;

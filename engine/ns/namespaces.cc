@@ -61,7 +61,7 @@ Result<> NamespaceDumper::NestedMounts(const std::vector<pid_t>& tasks, const Op
     if (ino == 0 || ino == mnt_ ||
         std::any_of(nested_mnt_.begin(), nested_mnt_.end(), [&](const NestedMnt& n) { return n.inode == ino; }))
       continue;
-    mnt::MountDumper m = CRYO_TRY_CTX(mnt::MountDumper::Make(pid, opts, ours), "mount namespace of {}", pid);
+    mnt::MountDumper m = CRYO_TRY_CTX(mnt::MountDumper::Make(pid, opts, ours, &*mounts_), "mount namespace of {}", pid);
     const img::mnt_entry& r = m.entries().front();
     if (r.root_dev() != top.root_dev() || !mnt::IsBelow(r.root(), top.root()))
       return MakeError(ENOTSUP, "pid {} is in a mount namespace whose root ({} on {}:{}) is not on the root's root "
