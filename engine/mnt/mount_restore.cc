@@ -244,9 +244,16 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
     return CRYO_TRY_CTX(Clone(AT_FDCWD, path, true), "external mount from {}", path);
   }
   if (!n.anew) {
+    // From the mount whose root is nearest above its own: the path
+    // within it crosses as few mount points as can be.
+    Node* best = nullptr;
     for (Node& s : nodes_) {
       if (&s == &n) break;
       if (!s.mnt || s.e.root_dev() != e.root_dev() || !IsBelow(e.root(), s.e.root())) continue;
+      if (!best || s.e.root().size() > best->e.root().size()) best = &s;
+    }
+    if (best) {
+      Node& s = *best;
       std::string rel = RelativeTo(e.root(), s.e.root());
       // A bind of a pty slave needs that pty; ptmx is always there
       // (LXC binds it on /dev/ptmx).
