@@ -215,6 +215,9 @@ Result<> DumpProcess(TreeDump& d, const std::vector<TreeTask>& tasks, size_t ind
   // What it shares with its parent (CLONE_FILES, CLONE_FS) is dumped once.
   img::task_kobj_ids_entry ids;
   CRYO_TRY(d.namespaces.Check(pid, ids));
+  d.files.SetView(d.namespaces.ViewOf(pid, ids));
+  d.fds.SetView(d.namespaces.ViewOf(pid, ids));
+  d.fds.SetOtherMntNs(ids.mnt_ns_id() != ns::kMntId);
   ids.set_vm_id(static_cast<uint32_t>(vpid));
   ids.set_files_id(static_cast<uint32_t>(vpid));
   ids.set_fs_id(static_cast<uint32_t>(vpid));
@@ -387,8 +390,11 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   const auto& tasks = tree.tasks();
   CRYO_TRY(CheckSessions(tasks));
   uint64_t t_mem = NowUs();
+  std::vector<pid_t> live;
+  for (const auto& t : tasks)
+    if (!t.zombie()) live.push_back(t.pid);
   TreeDump d(opts, dir, CRYO_TRY(cgroups::CgroupDumper::Make(opts)),
-             CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid, opts)), CRYO_TRY(PidMap::Build(tasks)));
+             CRYO_TRY(ns::NamespaceDumper::Make(tasks[0].pid, opts, live)), CRYO_TRY(PidMap::Build(tasks)));
   d.sink = inc.sink;
   d.track = inc.track;
   d.arm = inc.arm;
@@ -408,12 +414,7 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
   d.fds.SetNetnsOf(tasks[0].pid);
   d.fds.SetRepaired(&repaired);
   d.namespaces.SetNetLock(std::string(run_id));  // the network lock is not part of the dump
-  {
-    std::vector<pid_t> live;
-    for (const auto& t : tasks)
-      if (!t.zombie()) live.push_back(t.pid);
-    CRYO_TRY(d.fds.FindPtys(live));
-  }
+  CRYO_TRY(d.fds.FindPtys(live));
   std::vector<img::pstree_entry> pstree;
   for (size_t i = 0; i < tasks.size(); i++) {
     const TreeTask& t = tasks[i];
@@ -432,6 +433,10 @@ Result<img::dump_stats_entry> DumpTree(const Options& opts, SeizedTree& tree, in
       for (pid_t th : t.live->threads()) pe.add_threads(static_cast<uint32_t>(d.pids.Dumped(th)));
     pstree.push_back(std::move(pe));
   }
+  // What comes after the tasks (sockets, ghosts) is seen from the root's.
+  d.files.SetView(d.namespaces.View());
+  d.fds.SetView(d.namespaces.View());
+  d.fds.SetOtherMntNs(false);
   CRYO_TRY(worker.Drain());
   stats.set_memdump_time(static_cast<uint32_t>(NowUs() - t_mem));
   stats.set_memwrite_time(0);

@@ -168,6 +168,11 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
   }
   if (link.starts_with("socket:[") && CRYO_TRY(unix_.IsUnix(ino))) {
     *type = img::UNIXSK;
+    // Restore binds every socket in the root's mount namespace.
+    if (other_mnt_ns_)
+      if (std::string name = CRYO_TRY(unix_.PathName(ino)); !name.empty())
+        return MakeError(ENOTSUP, "pid {} fd {}: unix socket bound to {} in a mount namespace other than the root's: "
+                         "not supported", pid, fd, name);
     return CRYO_TRY_CTX(unix_.Dump(pid, fd, ino, flags, files_, [this, pid](int ours) { return InFlight(ours, pid); }),
                         "unix socket");
   }
@@ -332,6 +337,19 @@ Result<uint32_t> FdDumper::DumpFile(pid_t pid, int fd, const std::string& link_i
       !opts_.shell_job)
     return MakeError(ENOTSUP, "pid {} fd {}: terminal {} belongs to a shell job: dump with --shell-job", pid, fd, link);
   if (!gone) CRYO_TRY(Reachable(pid, fd, link, st, mnt_id));
+  // One ghost is made for an unlinked inode, in the directory of its
+  // first open; an open of it by another path in another mount namespace
+  // of the tree (a hard link in another directory, another mount) would
+  // come back on the wrong directory or mount.
+  if (gone) {
+    auto [seen, first] = ghosts_seen_.emplace(std::make_pair(st.st_dev, st.st_ino),
+                                              GhostSeen{link, fmt::format("pid {} fd {}", pid, fd), other_mnt_ns_});
+    if (!first && seen->second.path != link && (other_mnt_ns_ || seen->second.other_mnt_ns))
+      return MakeError(ENOTSUP,
+                       "pid {} fd {}: unlinked file {} is opened separately as {} ({}) too, in another mount "
+                       "namespace: not supported",
+                       pid, fd, link, seen->second.path, seen->second.where);
+  }
   *type = img::REG;
   uint32_t id = files_.AddReg(link, flags, pos, st, mounts_.count(mnt_id) ? mnt_id : -1);
   if (gone) CRYO_TRY(remaps_.Remap(id, link, proc, st, view_, fmt::format("pid {} fd {}", pid, fd), files_));

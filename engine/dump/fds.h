@@ -40,6 +40,8 @@ class FdDumper {
   // Where connections taken into repair mode are kept (--tcp-established).
   void SetRepaired(RepairedConnections* r) { inet_.SetRepaired(r); }
   void SetView(std::string view) { view_ = std::move(view); }
+  // The task dumped next is in a mount namespace other than the root's.
+  void SetOtherMntNs(bool other) { other_mnt_ns_ = other; }
   // The ids of the tree's own mounts: its files record theirs.
   void SetMounts(std::set<int> ids) { mounts_ = std::move(ids); }
   // Where POSIX message queues live (ns::MqueueDevs).
@@ -124,6 +126,14 @@ class FdDumper {
   pid_t in_flight_holder_ = 0;  // while a file in flight is dumped: the task whose socket holds it
   std::string view_;  // where cryo reaches the tree's paths
   std::set<int> mounts_;
+  bool other_mnt_ns_ = false;
+  // Unlinked inodes: the path and the fd they were first seen at, and
+  // whether that task was in another mount namespace.
+  struct GhostSeen {
+    std::string path, where;
+    bool other_mnt_ns = false;
+  };
+  std::map<std::pair<dev_t, ino_t>, GhostSeen> ghosts_seen_;
   std::set<dev_t> mqueue_devs_;
   std::set<uint32_t> in_flight_;  // ids of files only in flight
   struct Queued {

@@ -67,6 +67,15 @@ Result<bool> UnixSockets::IsUnix(uint32_t ino) {
   return diag_->count(ino) > 0;
 }
 
+Result<std::string> UnixSockets::PathName(uint32_t ino) {
+  CRYO_TRY(Load());
+  auto it = diag_->find(ino);
+  if (it == diag_->end() || it->second.name.empty() || it->second.name[0] == '\0') return std::string();
+  std::string name = it->second.name;
+  while (!name.empty() && name.back() == '\0') name.pop_back();
+  return name;
+}
+
 Result<uint32_t> UnixSockets::Dump(pid_t pid, int fd, uint32_t ino, uint32_t flags, FileTable& files,
                                    const FileOf& file_of) {
   CRYO_TRY(Load());

@@ -30,6 +30,8 @@ class UnixSockets {
 
   // Whether inode `ino` is a unix socket (of this network namespace).
   Result<bool> IsUnix(uint32_t ino);
+  // The path socket `ino` is bound to, "" when unbound or abstract.
+  Result<std::string> PathName(uint32_t ino);
   // Gives the files.img id of a file in flight (an fd of cryo's own that a
   // peek received), dumping it when new.
   using FileOf = std::function<Result<uint32_t>(int fd)>;

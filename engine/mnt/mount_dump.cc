@@ -122,8 +122,21 @@ Result<UniqueFd> OpenAlone(pid_t root, const std::string& target, const std::vec
 
 }  // namespace
 
+namespace {
+
+// In another namespace of the tree: the key of the root's external mount
+// this one is a copy of.
+std::optional<std::string> OuterKey(const std::vector<img::mnt_entry>& outer, const MountInfo& m) {
+  for (const auto& o : outer)
+    if (o.ext_mount() && o.root_dev() == m.dev && o.root() == m.root) return o.ext_key();
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>& theirs, const Options& opts,
-                                                   const std::vector<MountInfo>& ours) {
+                                                   const std::vector<MountInfo>& ours,
+                                                   const std::vector<img::mnt_entry>* outer) {
   // --ext-mount-map auto, or its other spelling --external mnt[].
   // mnt[]:s and mnt[]:m (CRIU's sharing and masters flags) are auto too.
   bool auto_ext = opts.auto_ext_mnt || std::any_of(opts.external.begin(), opts.external.end(), [](const std::string& x) {
@@ -167,7 +180,7 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
     });
     if (is_root) {
       root = &m;
-    } else if (auto key = ExternalKey(opts, m.mountpoint)) {
+    } else if (auto key = outer ? OuterKey(*outer, m) : ExternalKey(opts, m.mountpoint)) {
       e.set_ext_mount(true);
       e.set_ext_key(*key);
     } else if (bind_of_ours) {
@@ -192,11 +205,13 @@ Result<std::vector<img::mnt_entry>> DescribeMounts(const std::vector<MountInfo>&
   return out;
 }
 
-Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std::vector<MountInfo>& ours) {
+Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std::vector<MountInfo>& ours,
+                                     const MountDumper* outer) {
   MountDumper d;
   d.root_ = root;
   std::vector<MountInfo> theirs = CRYO_TRY(ReadMountInfo(root));
-  d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours), "mount namespace of {}", root);
+  d.entries_ = CRYO_TRY_CTX(DescribeMounts(theirs, opts, ours, outer ? &outer->entries_ : nullptr),
+                             "mount namespace of {}", root);
   // A bind of a removed file comes back as a new empty file: its
   // contents are in no image.
   for (const auto& e : d.entries_) {
@@ -217,6 +232,13 @@ Result<MountDumper> MountDumper::Make(pid_t root, const Options& opts, const std
       d.tmpfs_.push_back(i);
   }
   return d;
+}
+
+void MountDumper::BindsFrom(const MountDumper& other) {
+  std::erase_if(tmpfs_, [&](size_t i) {
+    return std::any_of(other.entries_.begin(), other.entries_.end(),
+                       [&](const img::mnt_entry& o) { return o.root_dev() == entries_[i].root_dev(); });
+  });
 }
 
 Result<> MountDumper::Write(int dir, uint32_t ns_id, Log& log) const {

@@ -161,7 +161,7 @@ Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
     auto from = [&](const Node& s) { return s.e.root_dev() == n.e.root_dev() && IsBelow(n.e.root(), s.e.root()); };
     bool bind = from(nodes_[0]);
     for (size_t j = 0; j < k && !bind; j++) bind = from(nodes_[order_[j]]);
-    if (bind) continue;
+    if (bind || OuterSource(n.e)) continue;
     if (!MadeAnew(t))
       return MakeError(ENOTSUP, "mount {}: a {} filesystem cannot be made here", n.e.mountpoint(),
                        n.e.has_fsname() ? n.e.fsname() : std::to_string(n.e.fstype()));
@@ -170,27 +170,52 @@ Result<> MountTree::Plan(std::vector<img::mnt_entry> entries) {
   return {};
 }
 
+const img::mnt_entry* MountTree::OuterSource(const img::mnt_entry& e) const {
+  for (const auto& o : outer_)
+    if (!o.ext_mount() && o.root_dev() == e.root_dev() && IsBelow(e.root(), o.root())) return &o;
+  return nullptr;
+}
+
 Result<std::unique_ptr<MountTree>> MountTree::Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log,
-                                                    int made_ns) {
+                                                    int made_ns, const MountTree* outer) {
   std::unique_ptr<MountTree> t(new MountTree(opts, log));
   t->images_dir_ = images_dir;
   std::vector<img::mnt_entry> entries;
   ImageReader r = CRYO_TRY(ImageReader::Open(images_dir, ImageKind::kMountpoints, ns_id));
   img::mnt_entry e;
   while (CRYO_TRY(r.Next(e))) entries.push_back(e);
+  if (outer)
+    for (const Node& n : outer->nodes_) t->outer_.push_back(n.e);
   CRYO_TRY_CTX(t->Plan(std::move(entries)), "{}", r.name());
+  // Another namespace of the tree stands on the root's root filesystem.
+  std::string root_rel;
+  if (outer) {
+    const auto& mine = t->nodes_[0].e;
+    const auto& top = outer->nodes_[0].e;
+    if (mine.root_dev() != top.root_dev() || !IsBelow(mine.root(), top.root()))
+      return MakeError(ENOTSUP, "{}: its root ({}) is not on the root filesystem of the tree", r.name(), mine.root());
+    root_rel = RelativeTo(mine.root(), top.root());
+  }
   if (opts.root.empty())
     return MakeError(EINVAL, "the tree had a mount namespace of its own: restore with --root DIR (its root filesystem)");
-  t->ours_ = CRYO_TRY(ReadMountInfo(0));
+  // cryo's own mounts (outer's tree is among them now: not a source).
+  t->ours_ = outer ? outer->ours_ : CRYO_TRY(ReadMountInfo(0));
   t->own_ns_ = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
   t->own_cwd_ = CRYO_TRY(Open(".", O_PATH | O_DIRECTORY));
   if (made_ns >= 0 ? ::setns(made_ns, CLONE_NEWNS) != 0 : ::unshare(CLONE_NEWNS) != 0)
     return ErrnoError("create a mount namespace");
   t->inside_ = true;
+  t->ns_ = CRYO_TRY(Open("/proc/self/ns/mnt", O_RDONLY));
   // Nothing done here reaches cryo's own namespace, nor comes back from it.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return ErrnoError("make mounts private");
   Node& root = t->nodes_[0];
-  root.mnt = CRYO_TRY_CTX(Clone(AT_FDCWD, opts.root), "--root {}", opts.root);
+  if (outer) {
+    // The copy of outer's tree, before its root is covered by this one's.
+    t->outer_root_ = CRYO_TRY_CTX(Open(opts.root, O_PATH | O_DIRECTORY), "--root {}", opts.root);
+    root.mnt = CRYO_TRY_CTX(Clone(t->outer_root_.get(), root_rel), "the root {}", root.e.root());
+  } else {
+    root.mnt = CRYO_TRY_CTX(Clone(AT_FDCWD, opts.root), "--root {}", opts.root);
+  }
   if (::move_mount(root.mnt.get(), "", AT_FDCWD, opts.root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
     return ErrnoError("bind --root {}", opts.root);
   t->root_fd_ = UniqueFd(::fcntl(root.mnt.get(), F_DUPFD_CLOEXEC, 0));
@@ -228,9 +253,16 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
     return CRYO_TRY_CTX(Clone(AT_FDCWD, path, true), "external mount from {}", path);
   }
   if (!n.anew) {
+    // From the mount whose root is nearest above its own: the path
+    // within it crosses as few mount points as can be.
+    Node* best = nullptr;
     for (Node& s : nodes_) {
       if (&s == &n) continue;
       if (!s.mnt || s.e.root_dev() != e.root_dev() || !IsBelow(e.root(), s.e.root())) continue;
+      if (!best || s.e.root().size() > best->e.root().size()) best = &s;
+    }
+    if (best) {
+      Node& s = *best;
       std::string rel = RelativeTo(e.root(), s.e.root());
       // A bind of a pty slave needs that pty; ptmx is always there
       // (LXC binds it on /dev/ptmx).
@@ -242,6 +274,13 @@ Result<UniqueFd> MountTree::Source(Node& n, int pidns) {
       // not in what is mounted on it (a bind of its /b with /b covered).
       UniqueFd alone = CRYO_TRY_CTX(Clone(s.mnt.get(), ""), "bind from {}", s.e.mountpoint());
       return CRYO_TRY_CTX(Clone(alone.get(), rel), "bind from {}", s.e.mountpoint());
+    }
+    if (const img::mnt_entry* o = OuterSource(e)) {
+      // A mount of the root's namespace, reached in its copy here.
+      std::string at = RelativeTo(o->mountpoint(), "/");
+      std::string rel = RelativeTo(e.root(), o->root());
+      std::string path = at.empty() ? rel : rel.empty() ? at : at + "/" + rel;
+      return CRYO_TRY_CTX(Clone(outer_root_.get(), path), "bind from {} of the root's namespace", o->mountpoint());
     }
     return MakeError(ENOENT, "no mount to bind it from");
   }
@@ -411,10 +450,22 @@ Result<> JoinPeers(int from, int to) {
 
 }  // namespace
 
+const MountTree::Node* MountTree::WidePeer(uint32_t group, const img::mnt_entry& e) const {
+  for (const MountTree* t : others_)
+    for (const Node& c : t->nodes_)
+      if (c.mnt && c.e.has_shared_id() && c.e.shared_id() == group && c.e.root_dev() == e.root_dev() &&
+          IsBelow(e.root(), c.e.root()))
+        return &c;
+  return nullptr;
+}
+
 Result<> MountTree::SetPropagation() {
-  std::map<uint32_t, std::vector<size_t>> members;  // peer group id -> its mounts
+  std::map<uint32_t, std::vector<size_t>> members;  // peer group id -> its mounts, widest root first
   for (size_t i = 0; i < nodes_.size(); i++)
     if (nodes_[i].e.has_shared_id()) members[nodes_[i].e.shared_id()].push_back(i);
+  for (auto& [g, m] : members)
+    std::stable_sort(m.begin(), m.end(),
+                     [&](size_t a, size_t b) { return nodes_[a].e.root().size() < nodes_[b].e.root().size(); });
   auto mnt = [&](size_t i) { return nodes_[i].mnt.get(); };
   auto where = [&](size_t i) { return nodes_[i].e.mountpoint(); };
   // A group's first mount becomes a slave of its master's group (made
@@ -428,9 +479,17 @@ Result<> MountTree::SetPropagation() {
     const std::vector<size_t>& m = members[g];
     size_t f = m[0];
     const auto& e = nodes_[f].e;
-    if (e.has_master_id() && members.count(e.master_id())) {
+    if (const Node* peer = WidePeer(g, e)) {
+      // A peer in another mount namespace of the tree, made before: joined
+      // (its master with it); the others here join this one.
+      CRYO_TRY_CTX(JoinPeers(peer->mnt.get(), mnt(f)), "mount {} (peer {} of {} in another namespace)", where(f),
+                   peer->e.mnt_id(), peer->e.mountpoint());
+    } else if (e.has_master_id() && members.count(e.master_id())) {
       CRYO_TRY(make(e.master_id()));
       CRYO_TRY_CTX(JoinPeers(mnt(members[e.master_id()][0]), mnt(f)), "mount {}", where(f));
+      CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SLAVE), "mount {}", where(f));
+    } else if (const Node* master = e.has_master_id() ? WidePeer(e.master_id(), e) : nullptr) {
+      CRYO_TRY_CTX(JoinPeers(master->mnt.get(), mnt(f)), "mount {} (its master in another namespace)", where(f));
       CRYO_TRY_CTX(SetPropagationOf(mnt(f), MS_SLAVE), "mount {}", where(f));
     } else if (e.has_master_id() && nodes_[f].anchor) {
       CRYO_TRY_CTX(JoinPeers(nodes_[f].anchor.get(), mnt(f)), "mount {} (its master outside the tree)", where(f));
@@ -448,6 +507,12 @@ Result<> MountTree::SetPropagation() {
     const auto& e = nodes_[i].e;
     if (!e.has_master_id() || e.has_shared_id()) continue;
     auto it = members.find(e.master_id());
+    if (it == members.end())
+      if (const Node* master = WidePeer(e.master_id(), e)) {
+        CRYO_TRY_CTX(JoinPeers(master->mnt.get(), mnt(i)), "mount {} (its master in another namespace)", where(i));
+        CRYO_TRY_CTX(SetPropagationOf(mnt(i), MS_SLAVE), "mount {}", where(i));
+        continue;
+      }
     if (it == members.end() && nodes_[i].anchor) {
       // A slave of the group of cryo's mount it was bound from.
       CRYO_TRY_CTX(JoinPeers(nodes_[i].anchor.get(), mnt(i)), "mount {} (its master outside the tree)", where(i));
@@ -493,6 +558,13 @@ Result<> MountTree::Pivot() {
     // A peer brings its master along; with none, the root is made a
     // slave of its master's group again (when that is in the tree).
     const Node* peer = nullptr;
+    for (size_t i = 1; i < nodes_.size() && !peer; i++) {
+      const auto& e = nodes_[i].e;
+      if (nodes_[i].mnt && e.has_shared_id() && e.shared_id() == root.e.shared_id() &&
+          e.root_dev() == root.e.root_dev() && IsBelow(root.e.root(), e.root()))
+        peer = &nodes_[i];
+    }
+    if (!peer) peer = WidePeer(root.e.shared_id(), root.e);
     const Node* master = nullptr;
     for (size_t i = 1; i < nodes_.size(); i++) {
       const auto& e = nodes_[i].e;
@@ -558,6 +630,16 @@ Result<std::optional<UniqueFd>> MountTree::OpenHidden(int mnt_id, const std::str
   if (fd < 0) return ErrnoError("open {} on the mount beneath {}", path, at->e.mountpoint());
   log_.Info("{}: opened on its mount at {}, which another mount covers", path, at->e.mountpoint());
   return std::optional<UniqueFd>(UniqueFd(static_cast<int>(fd)));
+}
+
+bool MountTree::Has(int mnt_id) const {
+  return std::any_of(nodes_.begin(), nodes_.end(), [&](const Node& n) { return static_cast<int>(n.e.mnt_id()) == mnt_id; });
+}
+
+Result<UniqueFd> MountTree::OpenOn(int mnt_id, const std::string& path, int flags) const {
+  auto hidden = CRYO_TRY(OpenHidden(mnt_id, path, flags));
+  if (hidden) return std::move(*hidden);
+  return OpenInRoot(root_fd_.get(), path, flags | O_CLOEXEC);
 }
 
 MountTree::~MountTree() { (void)Leave(); }

@@ -36,8 +36,12 @@ class MountTree {
   // Enters a new mount namespace, the tree's root bound from --root.
   // `made_ns`: one made already (owned by the tree's user namespace,
   // engine/ns/user.h), entered instead.
+  // `outer`: for another mount namespace of the tree, the root's tree
+  // (finished, cryo still inside): this one is made from it, its root a
+  // bind of outer's root and its mounts of outer's filesystems binds of
+  // those.
   static Result<std::unique_ptr<MountTree>> Enter(int images_dir, uint32_t ns_id, const Options& opts, Log& log,
-                                                  int made_ns = -1);
+                                                  int made_ns = -1, const MountTree* outer = nullptr);
   ~MountTree();  // back to cryo's own namespace if Pivot did not run
 
   // Every mount, once the tree's root task `root` exists; then mount
@@ -53,6 +57,15 @@ class MountTree {
   // through its mount. Nothing when the path leads there (or the mount is
   // not one of the tree's): the file is opened by path as any other.
   Result<std::optional<UniqueFd>> OpenHidden(int mnt_id, const std::string& path, int flags) const;
+  // Whether dumped mount `mnt_id` is one of this tree's.
+  bool Has(int mnt_id) const;
+  // A file of one of its mounts, opened by cryo on that very mount.
+  Result<UniqueFd> OpenOn(int mnt_id, const std::string& path, int flags) const;
+  // Another tree of the same restore whose mounts may be peers of this
+  // one's (mount propagation across namespaces).
+  void AddPeers(const MountTree* other) { others_.push_back(other); }
+  // The namespace, once made (kept after Pivot for the tasks to join).
+  int ns() const { return ns_.get(); }
 
  private:
   struct Node {
@@ -67,6 +80,10 @@ class MountTree {
   };
   MountTree(const Options& opts, Log& log) : opts_(opts), log_(log) {}
   Result<> Plan(std::vector<img::mnt_entry> entries);
+  const img::mnt_entry* OuterSource(const img::mnt_entry& e) const;
+  // A mount of peer group `group` in another tree of the restore, made
+  // before, that `e` can join: same filesystem, its root above e's.
+  const Node* WidePeer(uint32_t group, const img::mnt_entry& e) const;
   Result<> Make(Node& n, int pidns);
   Result<UniqueFd> Source(Node& n, int pidns);
   Result<UniqueFd> MountPoint(const Node& n, bool dir);
@@ -83,7 +100,12 @@ class MountTree {
   std::vector<Node> nodes_;
   std::vector<size_t> order_;  // the order mounts are made in (all but the root)
   std::vector<MountInfo> ours_;  // cryo's mounts, where external ones come from
-  UniqueFd own_ns_, own_cwd_, root_fd_;
+  UniqueFd own_ns_, own_cwd_, root_fd_, ns_;
+  // Outer's root as copied into this namespace, and outer's mounts: where
+  // binds of outer's filesystems come from.
+  UniqueFd outer_root_;
+  std::vector<img::mnt_entry> outer_;
+  std::vector<const MountTree*> others_;
   std::map<uint32_t, UniqueFd> ptys_;  // masters made for binds, by index
   bool inside_ = false;
 };

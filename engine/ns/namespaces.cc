@@ -22,12 +22,13 @@
 
 namespace cryo::ns {
 
-Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
+Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts, const std::vector<pid_t>& tasks) {
   NamespaceDumper d;
   d.mnt_ = NsInode(root, "mnt");
   if (d.mnt_ != NsInode(0, "mnt")) {
     std::vector<mnt::MountInfo> ours = CRYO_TRY(mnt::ReadMountInfo(0));
     d.mounts_.emplace(CRYO_TRY(mnt::MountDumper::Make(root, opts, ours)));
+    CRYO_TRY(d.NestedMounts(tasks, opts, ours));
   }
   d.root_ = root;
   d.pid_ = NsInode(root, "pid");
@@ -49,6 +50,29 @@ Result<NamespaceDumper> NamespaceDumper::Make(pid_t root, const Options& opts) {
   return d;
 }
 
+// Each other mount namespace once, from its first task. Restore builds
+// it on the same root filesystem as the root's (--root), so its root
+// mount must be a bind of the root's.
+Result<> NamespaceDumper::NestedMounts(const std::vector<pid_t>& tasks, const Options& opts,
+                                       const std::vector<mnt::MountInfo>& ours) {
+  const img::mnt_entry& top = mounts_->entries().front();
+  for (pid_t pid : tasks) {
+    uint64_t ino = NsInode(pid, "mnt");
+    if (ino == 0 || ino == mnt_ ||
+        std::any_of(nested_mnt_.begin(), nested_mnt_.end(), [&](const NestedMnt& n) { return n.inode == ino; }))
+      continue;
+    mnt::MountDumper m = CRYO_TRY_CTX(mnt::MountDumper::Make(pid, opts, ours, &*mounts_), "mount namespace of {}", pid);
+    const img::mnt_entry& r = m.entries().front();
+    if (r.root_dev() != top.root_dev() || !mnt::IsBelow(r.root(), top.root()))
+      return MakeError(ENOTSUP, "pid {} is in a mount namespace whose root ({} on {}:{}) is not on the root's root "
+                       "filesystem: not supported", pid, r.root(), r.root_dev() >> 20, r.root_dev() & 0xfffff);
+    m.BindsFrom(*mounts_);
+    uint32_t id = kNestedMntId + static_cast<uint32_t>(nested_mnt_.size());
+    nested_mnt_.push_back({ino, id, std::move(m)});
+  }
+  return {};
+}
+
 Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const {
   UniqueFd dir = CRYO_TRY(Open(fmt::format("/proc/{}/ns", pid), O_PATH | O_DIRECTORY | O_CLOEXEC));
   // Every task in the root's user namespace (cryo's, or a child of it).
@@ -58,7 +82,15 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
     const char* name;
     uint64_t root;
   };
-  for (const Kind& k : {Kind{"pid", pid_}, Kind{"mnt", mnt_}, Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_},
+  uint32_t mnt_id = kMntId;
+  if (uint64_t mnt = NsInodeAt(dir.get(), "mnt"); mnt != mnt_) {
+    auto n = std::find_if(nested_mnt_.begin(), nested_mnt_.end(), [&](const NestedMnt& m) { return m.inode == mnt; });
+    if (n == nested_mnt_.end())
+      return MakeError(ENOTSUP, "pid {} is in another mnt namespace than the root {}{}: not supported", pid, root_,
+                       mounts_ ? "" : ", which is in cryo's");
+    mnt_id = n->id;
+  }
+  for (const Kind& k : {Kind{"pid", pid_}, Kind{"uts", uts_}, Kind{"ipc", ipc_}, Kind{"net", net_},
                         Kind{"time", time_}, Kind{"cgroup", cgroup_}})
     if (NsInodeAt(dir.get(), k.name) != k.root)
       return MakeError(ENOTSUP, "pid {} is in another {} namespace than the root {}: not supported", pid, k.name, root_);
@@ -72,17 +104,24 @@ Result<> NamespaceDumper::Check(pid_t pid, img::task_kobj_ids_entry& ids) const 
   ids.set_net_ns_id(kNetId);
   ids.set_pid_ns_id(kPidId);
   ids.set_time_ns_id(kTimeId);
-  ids.set_mnt_ns_id(kMntId);
+  ids.set_mnt_ns_id(mnt_id);
   ids.set_user_ns_id(kUserId);
   return {};
 }
 
 std::string NamespaceDumper::View() const { return mounts_ ? fmt::format("/proc/{}/root", root_) : ""; }
 
+// A task in another mount namespace sees its files from that one's root.
+std::string NamespaceDumper::ViewOf(pid_t pid, const img::task_kobj_ids_entry& ids) const {
+  return ids.mnt_ns_id() == kMntId ? View() : fmt::format("/proc/{}/root", pid);
+}
+
 std::set<int> NamespaceDumper::MountIds() const {
   std::set<int> ids;
   if (mounts_)
     for (const auto& e : mounts_->entries()) ids.insert(static_cast<int>(e.mnt_id()));
+  for (const auto& n : nested_mnt_)
+    for (const auto& e : n.mounts.entries()) ids.insert(static_cast<int>(e.mnt_id()));
   return ids;
 }
 
@@ -99,6 +138,7 @@ Result<> NamespaceDumper::Write(int dir, Log& log) const {
     log.Info("pid namespace: the root is its PID 1");
   }
   if (mounts_) CRYO_TRY(mounts_->Write(dir, kMntId, log));
+  for (const auto& n : nested_mnt_) CRYO_TRY_CTX(n.mounts.Write(dir, n.id, log), "mount namespace {}", n.id);
   if (own_time_) {
     img::timens_entry e = CRYO_TRY(DumpTime(root_));
     CRYO_TRY(WriteSingleEntryImage(dir, ImageKind::kTimens, kTimeId, e));

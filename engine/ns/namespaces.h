@@ -2,6 +2,8 @@
 // network and time namespaces of its own (the root's, shared by every
 // task; the root is PID 1 of its pid namespace) and a cgroup namespace
 // (cgroups/), and a user namespace of its own, a child of cryo's (user.h).
+// Below its own mount namespace, tasks may sit in further ones (each its
+// own mountpoints-N image, kNestedMntId + n).
 // Each namespace gets an id in every task's ids image; the root's own ones
 // are written as userns-N, pidns-N, mountpoints-N (engine/mnt), utsns-N,
 // ipcns-var-N, netns-N + netdev-N, timens-N images, and their presence
@@ -30,7 +32,9 @@ namespace cryo::ns {
 
 class NamespaceDumper {
  public:
-  static Result<NamespaceDumper> Make(pid_t root, const Options& opts);
+  // `tasks`: every live task of the tree (the root first), whose mount
+  // namespaces are dumped too.
+  static Result<NamespaceDumper> Make(pid_t root, const Options& opts, const std::vector<pid_t>& tasks = {});
   // Task `pid` is where the tree can be: refused with one line otherwise.
   // Its namespace ids go into `ids`.
   Result<> Check(pid_t pid, img::task_kobj_ids_entry& ids) const;
@@ -39,6 +43,8 @@ class NamespaceDumper {
   // How cryo reaches the tree's files by the paths the tree sees: "" in
   // cryo's own mount namespace, else through the root's root.
   std::string View() const;
+  // The same for task `pid`, whose ids Check gave.
+  std::string ViewOf(pid_t pid, const img::task_kobj_ids_entry& ids) const;
   // The ids of the mounts of the root's own mount namespace (none without one).
   std::set<int> MountIds() const;
   // Whether the tree has an IPC namespace of its own (its SysV objects
@@ -49,10 +55,18 @@ class NamespaceDumper {
   void SetNetLock(std::string run_id) { net_lock_run_ = std::move(run_id); }
 
  private:
+  Result<> NestedMounts(const std::vector<pid_t>& tasks, const Options& opts, const std::vector<mnt::MountInfo>& ours);
+
   pid_t root_ = 0;
   uint64_t pid_ = 0, uts_ = 0, ipc_ = 0, net_ = 0, time_ = 0, mnt_ = 0, user_ = 0, cgroup_ = 0;  // the root's namespaces' inodes
   bool own_pid_ = false, own_uts_ = false, own_ipc_ = false, own_net_ = false, own_time_ = false;
   std::optional<mnt::MountDumper> mounts_;  // the root's own mount namespace
+  struct NestedMnt {
+    uint64_t inode;
+    uint32_t id;
+    mnt::MountDumper mounts;
+  };
+  std::vector<NestedMnt> nested_mnt_;  // the other mount namespaces of its tasks
   std::optional<img::userns_entry> user_maps_;  // the root's own user namespace
   std::string net_key_;  // --external net[INODE]:KEY for the root's netns
   std::string net_lock_run_;
@@ -65,6 +79,7 @@ Result<netns::NetnsLock> LockNetwork(pid_t root, const Options& opts, std::strin
 
 // The ids the dump gives the namespaces of each kind.
 inline constexpr uint32_t kUtsId = 1, kIpcId = 2, kNetId = 3, kPidId = 4, kTimeId = 5, kMntId = 6, kUserId = 7;
+inline constexpr uint32_t kNestedMntId = 16;  // the first of the other mount namespaces
 
 // Restore: cryo makes (or joins, --join-ns) the namespaces the root had of
 // its own, sets them up as dumped, and stays in them while it creates the

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <tuple>
+
 #include "engine/base/files.h"
 #include "engine/image/image_reader.h"
 #include "engine/image/image_type.h"
@@ -106,11 +108,12 @@ Ghosts::~Ghosts() {
   if (restored_) Remove(true);
 }
 
-Result<std::pair<UniqueFd, std::string>> Ghosts::DirFor(const std::string& path, bool make_parents) {
+Result<std::pair<UniqueFd, std::string>> Ghosts::DirFor(const mnt::TreeRoot& root, const std::string& path,
+                                                        bool make_parents) {
   std::string dir = Dirname(path);
   std::vector<std::string> missing;
   while (true) {
-    auto fd = root_.Open(dir, O_PATH | O_DIRECTORY);
+    auto fd = root.Open(dir, O_PATH | O_DIRECTORY);
     if (fd) {
       // A ghost directory is made where it was, parents and all.
       for (; make_parents && !missing.empty(); missing.pop_back()) {
@@ -118,7 +121,7 @@ Result<std::pair<UniqueFd, std::string>> Ghosts::DirFor(const std::string& path,
           return ErrnoError("make directory {} for a ghost", Join(dir, missing.back()));
         made_.push_back({CRYO_TRY(Dup(fd->get())), missing.back(), true});
         dir = Join(dir, missing.back());
-        fd = CRYO_TRY(root_.Open(dir, O_PATH | O_DIRECTORY));
+        fd = CRYO_TRY(root.Open(dir, O_PATH | O_DIRECTORY));
       }
       return std::make_pair(std::move(*fd), dir);
     }
@@ -129,14 +132,15 @@ Result<std::pair<UniqueFd, std::string>> Ghosts::DirFor(const std::string& path,
   }
 }
 
-Result<std::string> Ghosts::CreateGhost(const ImageSet& s, uint32_t ghost_id, const std::string& orig, pid_t pid) {
+Result<std::string> Ghosts::CreateGhost(const ImageSet& s, uint32_t ghost_id, const std::string& orig, pid_t pid,
+                                        const mnt::TreeRoot& root) {
   ImageReader r = CRYO_TRY(ImageReader::Open(s.dir.get(), ImageKind::kGhostFile, ghost_id));
   img::ghost_file_entry g;
   if (!r.present() || !CRYO_TRY(r.Next(g)))
     return MakeError(0, "{} is missing", ImageFileName(ImageKind::kGhostFile, ghost_id));
   mode_t mode = g.mode();
   bool dir = S_ISDIR(mode);
-  auto [dfd, where] = CRYO_TRY(DirFor(orig, dir));
+  auto [dfd, where] = CRYO_TRY(DirFor(root, orig, dir));
   // A directory under its own name (a cwd shows it); the others beside it.
   std::string name = orig.substr(orig.rfind('/') + 1);
   if (!dir || name.empty() || ::faccessat(dfd.get(), name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -165,6 +169,14 @@ Result<std::string> Ghosts::CreateGhost(const ImageSet& s, uint32_t ghost_id, co
     return ::openat(at, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   };
   int made = make(dfd.get());
+  if (made < 0 && errno == EROFS && root.fd() != root_.fd()) {
+    // Read-only in another mount namespace of the tree: made in the
+    // root's, where a copy of the mount can be made writable.
+    std::tie(dfd, where) = CRYO_TRY(DirFor(root_, orig, dir));
+    path = Join(where, name);
+    if (g.has_dev() && g.has_ino()) by_inode_[{g.dev(), g.ino()}] = path;
+    made = make(dfd.get());
+  }
   if (made < 0 && errno == EROFS) {
     // A read-only mount of a writable filesystem: made through a writable
     // copy of the mount, the same directory for the tree's path.
@@ -184,22 +196,27 @@ Result<std::string> Ghosts::CreateGhost(const ImageSet& s, uint32_t ghost_id, co
   return path;
 }
 
-Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root) {
+Result<> Ghosts::Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root,
+                       const std::function<mnt::TreeRoot(int)>& root_of) {
   root_ = root;
   std::map<uint32_t, std::string> by_ghost;
   for (auto [file_id, ghost_id] : s.ghosts) {
+    const auto* f = CRYO_TRY(s.File(file_id));
     auto it = by_ghost.find(ghost_id);
     if (it == by_ghost.end()) {
-      const auto* f = CRYO_TRY(s.File(file_id));
-      std::string path = CRYO_TRY_CTX(CreateGhost(s, ghost_id, f->name(), pid), "{}", f->name());
+      // In the namespace of the file's mount (a tree with several).
+      mnt::TreeRoot in = root_of && f->mnt_id() >= 0 ? root_of(f->mnt_id()) : root;
+      std::string path = CRYO_TRY_CTX(CreateGhost(s, ghost_id, f->name(), pid, in), "{}", f->name());
       it = by_ghost.emplace(ghost_id, std::move(path)).first;
     }
+    // Every open by that path (in another namespace of the tree: opened on
+    // its own mount there, the dump refuses other paths).
     paths_[file_id] = it->second;
   }
   for (auto [file_id, link_id] : s.links) {
     const std::string& link = CRYO_TRY(s.File(link_id))->name();
     paths_[file_id] = link;
-    auto [dfd, where] = CRYO_TRY(DirFor(link, false));
+    auto [dfd, where] = CRYO_TRY(DirFor(root_, link, false));
     (void)where;
     made_.push_back({std::move(dfd), link.substr(link.rfind('/') + 1), false, true});
   }

@@ -6,6 +6,8 @@
 // again, so the tasks hold unlinked files as before.
 #pragma once
 
+#include <functional>
+
 #include <sys/types.h>
 
 #include <map>
@@ -29,7 +31,11 @@ class Ghosts {
 
   // `pid` names the files (.cryo-ghost-PID-ID); `root` is where the
   // tree's paths are.
-  Result<> Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root = {});
+  // `root_of`, when given, names the root for a file of dumped mount
+  // MNT_ID (a tree with several mount namespaces): its ghost is made in
+  // that namespace.
+  Result<> Create(const ImageSet& s, pid_t pid, const mnt::TreeRoot& root = {},
+                  const std::function<mnt::TreeRoot(int)>& root_of = {});
   // Where file `file_id` is opened instead of by its name (its ghost or
   // its link), or null when it is not remapped.
   // Every task holds what it needs: the ghosts go, before the tree runs.
@@ -61,15 +67,18 @@ class Ghosts {
   };
   // Unlinks what cryo made (`links`: the links made at dump, else the rest).
   void Remove(bool links);
-  Result<std::string> CreateGhost(const ImageSet& s, uint32_t ghost_id, const std::string& orig, pid_t pid);
-  // The directory a new ghost goes into: `path`'s, or the nearest one
-  // above that exists (directories made for a ghost directory noted).
-  Result<std::pair<UniqueFd, std::string>> DirFor(const std::string& path, bool make_parents);
+  Result<std::string> CreateGhost(const ImageSet& s, uint32_t ghost_id, const std::string& orig, pid_t pid,
+                                  const mnt::TreeRoot& root);
+  // The directory a new ghost goes into: `path`'s under `root`, or the
+  // nearest one above that exists (directories made for a ghost directory
+  // noted).
+  Result<std::pair<UniqueFd, std::string>> DirFor(const mnt::TreeRoot& root, const std::string& path,
+                                                  bool make_parents);
 
   std::map<std::pair<uint32_t, uint64_t>, std::string> by_inode_;  // ghosts by their inode (inotify watches)
   std::map<uint32_t, std::string> paths_;  // file id -> path to open
   std::vector<Made> made_;                 // in the order made
-  mnt::TreeRoot root_;
+  mnt::TreeRoot root_;  // the tree's root (links)
   bool restored_ = false;
 };
 

@@ -36,6 +36,7 @@
 #include "arch/x86_64/regs.h"
 #include "cgroups/restore.h"
 #include "engine/mnt/mount_restore.h"
+#include "engine/mnt/nested_mounts.h"
 #include "engine/ns/namespaces.h"
 #include "engine/restore/pidns_init.h"
 #include "engine/base/cpu_pin.h"
@@ -195,6 +196,15 @@ class Builder {
     long r = CRYO_TRY(t_.Syscall(SYS_setns, static_cast<uint64_t>(fd), static_cast<uint64_t>(flag)));
     CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
     if (r < 0) return MakeError(static_cast<int>(-r), "setns({}) in task {}", what, t_.tid());
+    return {};
+  }
+  // Into the mount namespace at `path` (cryo's /proc); its root becomes
+  // the task's fd `tree_fd`, where the paths of its files resolve.
+  Result<> JoinMnt(const std::string& path, int tree_fd) {
+    CRYO_TRY(JoinNs(path, CLONE_NEWNS, "mnt"));
+    long fd = CRYO_TRY(Open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    CRYO_TRY(t_.Check("dup3", SYS_dup3, static_cast<uint64_t>(fd), static_cast<uint64_t>(tree_fd), O_CLOEXEC));
+    CRYO_TRY(t_.Check("close", SYS_close, static_cast<uint64_t>(fd)));
     return {};
   }
   Result<> EnterUserns(int fd) {
@@ -1159,6 +1169,7 @@ struct Common {
   const std::string& userns;  // the tree's user namespace (a path in cryo's /proc), "" for cryo's
   int userns_fd;              // the tasks' fd for it, -1 without
   LazyRestore* lazy;          // --lazy-pages; null without
+  const mnt::NestedMounts& nested;  // the tasks' other mount namespaces
 };
 
 // A pidfd of cryo's at an fd number above every one the tasks had and
@@ -1243,6 +1254,9 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   b.set_tree_fd(c.tree_fd);
   if (c.userns_fd >= 0) CRYO_TRY_CTX(b.TakeUserns(c.userns, c.userns_fd), "user namespace");
   CRYO_TRY(FaultPoint("restore-memory"));
+  // A task of another mount namespace maps its files from that one's root.
+  if (int root = c.nested.RootFd(ti.ids.mnt_ns_id()); root >= 0)
+    CRYO_TRY_CTX(b.Install(root, static_cast<uint32_t>(c.tree_fd), true), "mount namespace {}", ti.ids.mnt_ns_id());
   CRYO_TRY_CTX(b.MapVdso(host), "map the vDSO");
   CRYO_TRY_CTX(b.MapVmas(), "map memory");
   uint64_t pages = CRYO_TRY_CTX(b.LoadPages(), "load pages");
@@ -1250,6 +1264,12 @@ Result<> Build(const Common& c, const TaskImages& ti, RemoteTask& t, img::restor
   c.log.Info("pid {}: memory mapped, {} pages read", pid, pages);
   if (c.lazy) CRYO_TRY_CTX(c.lazy->Prepare(t, ti), "lazy pages");
   CRYO_TRY_CTX(b.SetMm(), "set mm fields");
+  // Into a mount namespace other than the root's: before its files (its
+  // root and cwd are the namespace's from then on), after what it reads
+  // from cryo's paths (pages).
+  if (int ns = c.nested.Ns(ti.ids.mnt_ns_id()); ns >= 0)
+    CRYO_TRY_CTX(b.JoinMnt(fmt::format("/proc/{}/fd/{}", ::getpid(), ns), c.tree_fd), "mount namespace {}",
+                 ti.ids.mnt_ns_id());
   CRYO_TRY(FaultPoint("restore-files"));
   CRYO_TRY_CTX(b.OpenFds(), "open files");
   c.log.Info("pid {}: files, cwd and root in place", pid);
@@ -1358,6 +1378,14 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   std::map<uint32_t, pid_t> last_of_table;
   for (const auto& t : s.tasks)
     if (!t.zombie) last_of_table[t.ids.files_id()] = t.pid();
+  // The tasks' other mount namespaces, made from the root's once it is
+  // built.
+  std::set<uint32_t> nested_ids;
+  for (const auto& t : s.tasks)
+    if (!t.zombie && t.ids.mnt_ns_id() != s.tasks[0].ids.mnt_ns_id()) nested_ids.insert(t.ids.mnt_ns_id());
+  if (!nested_ids.empty() && !mounts)
+    return MakeError(EINVAL, "tasks in mount namespaces of their own, and the root in cryo's");
+  mnt::NestedMounts nested;
   // The files cryo makes for the tasks: once the root exists, before its
   // children (the tree's mounts need its pid namespace; a session's
   // terminal, taken as its members are born, must be there).
@@ -1368,7 +1396,11 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   shared.SetTcpClose(opts.tcp_close || s.inventory.tcp_close());
   auto make_files = [&](pid_t root) -> Result<> {
     if (mounts) CRYO_TRY_CTX(mounts->Finish(root), "mount namespace");
-    CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where), "unlinked files");
+    if (!nested_ids.empty())
+      nested = CRYO_TRY(mnt::NestedMounts::Make(nested_ids, s.dir.get(), opts, log, *mounts, root));
+    CRYO_TRY_CTX(ghosts.Create(s, s.tasks[0].pid(), where,
+                               [&](int mnt_id) { return nested.empty() ? where : nested.RootOf(*mounts, mnt_id); }),
+                 "unlinked files");
     shared.SetGhostOf([&](uint32_t dev, uint64_t ino) { return ghosts.PathOfInode(dev, ino); });
     CRYO_TRY_CTX(memfds.Create(s), "memfd files");
     CRYO_TRY(shared.Create(s, [&](uint32_t id) -> Result<std::string> {
@@ -1379,6 +1411,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
     }, opts.inherit_fd, where, [&](uint32_t index) { return mounts ? mounts->TakePty(index) : UniqueFd(); },
     [&](const img::reg_file_entry& f, int flags) -> Result<std::optional<UniqueFd>> {
       if (!mounts) return std::nullopt;
+      if (!nested.empty()) return nested.Open(*mounts, f, flags);
       return mounts->OpenHidden(f.mnt_id(), f.name(), flags);
     }));
     return {};
@@ -1443,7 +1476,7 @@ Result<Restored> RestoreTree(const Options& opts, const ImageSet& s, uint64_t tr
   }, where));
   std::set<uint32_t> epolls_done, async_done;
   Common c{s, tramp, log, ghosts, memfds, shared, epolls_done, async_done, pin, cg, cryo_fd.get(), tree,
-           tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy};
+           tree_fd ? tree_fd.get() : -1, last_of_table, userns, userns_fd, lazy, nested};
   for (size_t i = 0; i < s.tasks.size(); i++) {
     const TaskImages& ti = s.tasks[i];
     if (ti.zombie) continue;

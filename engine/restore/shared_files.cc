@@ -151,15 +151,17 @@ Result<> SharedFiles::OpenedAt(uint32_t id, UniqueFd fd, const std::string& path
   return {};
 }
 
-Result<> SharedFiles::CreateHidden(const ImageSet& s, const Hidden& hidden) {
+Result<> SharedFiles::CreateHidden(const ImageSet& s, const PathOf& path_of, const Hidden& hidden) {
   if (!hidden) return {};
-  for (const auto& [id, f] : s.files) {
-    if (f.mnt_id() < 0 || s.kinds.at(id) != img::REG || s.mqueues.count(id) || s.ghosts.count(id) || s.links.count(id) ||
-        fds_.count(id))
+  for (const auto& [id, entry] : s.files) {
+    if (entry.mnt_id() < 0 || s.kinds.at(id) != img::REG || s.mqueues.count(id) || s.links.count(id) || fds_.count(id))
       continue;
     // Only what a task holds or a packet carries (a FIFO's path entry,
     // say, is opened as the FIFO).
     if (!s.tables_using.count(id) && !s.in_flight.count(id)) continue;
+    // An unlinked file, by the path it was made at again.
+    img::reg_file_entry f = entry;
+    if (s.ghosts.count(id)) f.set_name(CRYO_TRY(path_of(id)));
     uint32_t flags = OpenFlags(f.flags());
     auto fd = CRYO_TRY_CTX(hidden(f, static_cast<int>(flags)), "file {}", f.name());
     if (!fd) continue;
@@ -200,7 +202,7 @@ Result<> SharedFiles::Create(const ImageSet& s, const PathOf& path_of, const std
                              const mnt::TreeRoot& root, const std::function<UniqueFd(uint32_t)>& premade_pty,
                              const Hidden& hidden) {
   CRYO_TRY(Inherit(s, inherit));
-  CRYO_TRY_CTX(CreateHidden(s, hidden), "files under other mounts");
+  CRYO_TRY_CTX(CreateHidden(s, path_of, hidden), "files under other mounts");
   CRYO_TRY_CTX(CreateRegular(s, path_of, root), "files shared by processes");
   // Queues by name, in the IPC namespace cryo is in (the tree's).
   for (uint32_t id : s.mqueues) {

@@ -74,7 +74,7 @@ class SharedFiles {
   Result<> CreateFifos(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
 
   Result<> CreateRegular(const ImageSet& s, const PathOf& path_of, const mnt::TreeRoot& root);
-  Result<> CreateHidden(const ImageSet& s, const Hidden& hidden);
+  Result<> CreateHidden(const ImageSet& s, const PathOf& path_of, const Hidden& hidden);
   Result<> Inherit(const ImageSet& s, const std::vector<InheritFd>& inherit);
   Result<> OpenDeadProcs(const ImageSet& s, const std::function<pid_t(pid_t)>& host_of, const mnt::TreeRoot& root);
   // File `id` is `fd`, at offset `pos`.
